@@ -1,0 +1,185 @@
+"""SQL expressions whose spelling differs between SQLite and PostgreSQL.
+
+Each is a SQLAlchemy construct compiled per dialect, so analytics code writes
+``period_start(orders.c.order_date, "month")`` once and gets the same text labels
+('2025-03-01') from both engines. Datetimes are stored as naive UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Float, Integer, String
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+
+__all__ = [
+    "GRAINS",
+    "Grain",
+    "day_of_week",
+    "days_between",
+    "hour_of_day",
+    "month_of_year",
+    "period_start",
+    "to_local",
+]
+
+Grain = Literal["day", "week", "month", "quarter", "year"]
+GRAINS: tuple[Grain, ...] = ("day", "week", "month", "quarter", "year")
+
+
+class period_start(FunctionElement[str]):  # noqa: N801 - reads as a SQL function
+    """First day of the day/week (Monday)/month/quarter/year containing a datetime, as 'YYYY-MM-DD'."""
+
+    type = String()
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any], grain: Grain) -> None:
+        if grain not in GRAINS:
+            raise ValueError(f"grain must be one of {GRAINS}, not {grain!r}")
+        self.grain = grain
+        super().__init__(column)
+
+    # The grain is part of the SQL text, so it must be part of the statement cache key.
+    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> tuple[Any, ...]:
+        return (*super()._gen_cache_key(anon_map, bindparams), self.grain)
+
+
+@compiles(period_start, "sqlite")
+def _period_start_sqlite(element: period_start, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(next(iter(element.clauses)), **kw)
+    if element.grain == "day":
+        return f"date({column})"
+    if element.grain == "week":
+        # 'weekday 0' moves forward to Sunday (or stays), -6 days lands on that week's Monday.
+        return f"date({column}, 'weekday 0', '-6 days')"
+    if element.grain == "month":
+        return f"strftime('%Y-%m-01', {column})"
+    if element.grain == "quarter":
+        return (
+            f"(strftime('%Y-', {column}) || printf('%02d', "
+            f"((CAST(strftime('%m', {column}) AS INTEGER) - 1) / 3) * 3 + 1) || '-01')"
+        )
+    return f"strftime('%Y-01-01', {column})"
+
+
+@compiles(period_start, "postgresql")
+def _period_start_postgresql(element: period_start, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(next(iter(element.clauses)), **kw)
+    return f"to_char(date_trunc('{element.grain}', {column}), 'YYYY-MM-DD')"
+
+
+class to_local(FunctionElement[datetime]):  # noqa: N801
+    """A stored UTC datetime shown in the app's time zone.
+
+    PostgreSQL converts with full DST rules. SQLite has no time-zone database, so it
+    shifts by the zone's current UTC offset (exact for zones without DST, such as UTC or Asia/Seoul).
+    """
+
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any], timezone_name: str) -> None:
+        ZoneInfo(timezone_name)  # fail early on a misspelt zone
+        self.timezone_name = timezone_name
+        self.type = column.type
+        super().__init__(column)
+
+    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> tuple[Any, ...]:
+        return (*super()._gen_cache_key(anon_map, bindparams), self.timezone_name)
+
+
+def _utc_offset_minutes(timezone_name: str) -> int:
+    offset = datetime.now(ZoneInfo(timezone_name)).utcoffset()
+    return int(offset.total_seconds() // 60) if offset else 0
+
+
+@compiles(to_local, "sqlite")
+def _to_local_sqlite(element: to_local, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(next(iter(element.clauses)), **kw)
+    minutes = _utc_offset_minutes(element.timezone_name)
+    if minutes == 0:
+        return column
+    return f"datetime({column}, '{minutes:+d} minutes')"
+
+
+@compiles(to_local, "postgresql")
+def _to_local_postgresql(element: to_local, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(next(iter(element.clauses)), **kw)
+    if element.timezone_name == "UTC":
+        return column
+    zone = element.timezone_name.replace("'", "")
+    return f"(({column}) AT TIME ZONE 'UTC' AT TIME ZONE '{zone}')"
+
+
+class day_of_week(FunctionElement[int]):  # noqa: N801
+    """0 = Monday … 6 = Sunday (ISO order) on both engines."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(day_of_week, "sqlite")
+def _dow_sqlite(element: day_of_week, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"((CAST(strftime('%w', {column}) AS INTEGER) + 6) % 7)"
+
+
+@compiles(day_of_week, "postgresql")
+def _dow_postgresql(element: day_of_week, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"(CAST(EXTRACT(ISODOW FROM {column}) AS INTEGER) - 1)"
+
+
+class hour_of_day(FunctionElement[int]):  # noqa: N801
+    """Hour 0–23 of a datetime."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(hour_of_day, "sqlite")
+def _hour_sqlite(element: hour_of_day, compiler: Any, **kw: Any) -> str:
+    return f"CAST(strftime('%H', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(hour_of_day, "postgresql")
+def _hour_postgresql(element: hour_of_day, compiler: Any, **kw: Any) -> str:
+    return f"CAST(EXTRACT(HOUR FROM {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+class month_of_year(FunctionElement[int]):  # noqa: N801
+    """Month 1–12 of a datetime."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(month_of_year, "sqlite")
+def _month_sqlite(element: month_of_year, compiler: Any, **kw: Any) -> str:
+    return f"CAST(strftime('%m', {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+@compiles(month_of_year, "postgresql")
+def _month_postgresql(element: month_of_year, compiler: Any, **kw: Any) -> str:
+    return f"CAST(EXTRACT(MONTH FROM {compiler.process(element.clauses, **kw)}) AS INTEGER)"
+
+
+class days_between(FunctionElement[float]):  # noqa: N801
+    """Fractional days from the first datetime to the second (later minus earlier)."""
+
+    type = Float()
+    inherit_cache = True
+
+
+@compiles(days_between, "sqlite")
+def _days_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(julianday({end}) - julianday({start}))"
+
+
+@compiles(days_between, "postgresql")
+def _days_postgresql(element: days_between, compiler: Any, **kw: Any) -> str:
+    start, end = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"(EXTRACT(EPOCH FROM ({end}) - ({start})) / 86400.0)"

@@ -1,0 +1,635 @@
+"""The one ``MetaData`` of Pulse CRM: every table, constraint and index.
+
+Conventions (DESIGN.md):
+* money is ``Numeric(12, 2)`` and never float;
+* datetimes are naive and always mean UTC (``utc_now``), so SQLite and PostgreSQL agree;
+* enumerations are VARCHAR + CHECK constraints (portable, readable in both engines);
+* editable tables carry ``version`` for optimistic locking and ``created_at``/``updated_at``.
+
+Migrations live in ``sql/migrations`` (alembic); ``crm.db.init_database`` applies them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    Numeric,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+__all__ = [
+    "CUSTOMER_STATUSES",
+    "CUSTOMER_TYPES",
+    "GENDERS",
+    "LOYALTY_TIERS",
+    "ORDER_STATUSES",
+    "PAYMENT_METHODS",
+    "REVENUE_ORDER_STATUSES",
+    "ROLES",
+    "TRANSACTION_STATUSES",
+    "TRANSACTION_TYPES",
+    "metadata",
+    "utc_now",
+]
+
+# Constraint names follow one pattern so alembic migrations and error messages are predictable.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+def utc_now() -> datetime:
+    """Current time as a naive UTC datetime, the storage convention of every table."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+# --- enumerations --------------------------------------------------------------------------
+ORDER_STATUSES = ("pending", "processing", "shipped", "delivered", "cancelled", "refunded")
+# Revenue counts every order that was not cancelled or refunded (DESIGN.md metric definitions).
+REVENUE_ORDER_STATUSES = ("pending", "processing", "shipped", "delivered")
+TRANSACTION_TYPES = ("sale", "refund", "payment", "chargeback")
+TRANSACTION_STATUSES = ("pending", "completed", "failed", "cancelled", "refunded")
+PAYMENT_METHODS = ("credit_card", "paypal", "stripe", "bank_transfer", "cash", "check", "other")
+GENDERS = ("female", "male", "other")
+CUSTOMER_TYPES = ("individual", "business")
+CUSTOMER_STATUSES = ("active", "inactive", "prospect")
+SEASONS = ("spring", "summer", "autumn", "winter")
+ROLES = ("admin", "manager", "analyst", "agent")
+INTERACTION_TYPES = ("call", "email", "meeting", "support", "sale", "follow_up", "other")
+PRIORITIES = ("low", "medium", "high", "urgent")
+INTERACTION_STATUSES = ("planned", "completed", "cancelled")
+TICKET_STATUSES = ("open", "in_progress", "waiting", "resolved", "closed")
+TICKET_CATEGORIES = ("order", "product", "shipping", "billing", "account", "other")
+TICKET_NOTE_TYPES = ("internal", "customer_reply", "system", "resolution")
+MOVEMENT_TYPES = ("in", "out", "adjust", "count", "reserve", "release")
+CAMPAIGN_STATUSES = ("draft", "scheduled", "running", "finished", "cancelled")
+CAMPAIGN_CHANNELS = ("email", "sms", "push", "mail", "social")
+AUDIT_ACTIONS = ("create", "update", "delete", "import", "merge", "export", "login", "logout")
+# Loyalty tiers by lifetime points: bronze < 1000 <= silver < 5000 <= gold < 10000 <= platinum.
+LOYALTY_TIERS = (("bronze", 0), ("silver", 1000), ("gold", 5000), ("platinum", 10000))
+
+
+def _in(column: str, values: Sequence[str], *, nullable: bool = False) -> CheckConstraint:
+    allowed = ", ".join(f"'{value}'" for value in values)
+    condition = f"{column} IN ({allowed})"
+    if nullable:
+        condition = f"{column} IS NULL OR {condition}"
+    return CheckConstraint(condition, name=f"{column}_allowed")
+
+
+def _non_negative(*columns: str) -> list[CheckConstraint]:
+    return [CheckConstraint(f"{column} >= 0", name=f"{column}_non_negative") for column in columns]
+
+
+def _money(name: str, *, nullable: bool = False, default: str | None = "0") -> Column:
+    return Column(name, Numeric(12, 2), nullable=nullable, server_default=default)
+
+
+def _timestamps() -> list[Column]:
+    return [
+        Column("created_at", DateTime, nullable=False, default=utc_now),
+        Column("updated_at", DateTime, nullable=False, default=utc_now, onupdate=utc_now),
+    ]
+
+
+def _version() -> Column:
+    # Optimistic locking: every UPDATE sets version = version + 1 WHERE version = :seen.
+    return Column("version", Integer, nullable=False, server_default="1")
+
+
+# --- reference data ----------------------------------------------------------------------
+brands = Table(
+    "brands",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(120), nullable=False, unique=True),
+    Column("description", Text),
+    *_timestamps(),
+    _version(),
+)
+
+suppliers = Table(
+    "suppliers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(160), nullable=False, unique=True),
+    Column("contact_name", String(160)),
+    Column("email", String(254)),
+    Column("phone", String(40)),
+    Column("country", String(80)),
+    *_timestamps(),
+    _version(),
+)
+
+categories = Table(
+    "categories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("parent_id", Integer, ForeignKey("categories.id", ondelete="RESTRICT"), index=True),
+    UniqueConstraint("parent_id", "name", name="uq_categories_parent_name"),
+    CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
+    *_timestamps(),
+    _version(),
+)
+
+warehouses = Table(
+    "warehouses",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("code", String(20), nullable=False, unique=True),
+    Column("name", String(120), nullable=False),
+    Column("city", String(80)),
+    *_timestamps(),
+    _version(),
+)
+
+# --- people ------------------------------------------------------------------------------
+users = Table(
+    "users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(60), nullable=False, unique=True),
+    Column("full_name", String(160), nullable=False),
+    Column("email", String(254)),
+    Column("password_hash", String(200), nullable=False),
+    Column("role", String(20), nullable=False),
+    Column("is_active", Boolean, nullable=False, server_default="1"),
+    Column("last_login_at", DateTime),
+    _in("role", ROLES),
+    *_timestamps(),
+    _version(),
+)
+
+user_sessions = Table(
+    # Server-side record of issued login cookies, so logout can revoke a cookie for good.
+    "user_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("token_hash", String(128), nullable=False, unique=True),
+    Column("created_at", DateTime, nullable=False, default=utc_now),
+    Column("expires_at", DateTime, nullable=False),
+    Column("revoked_at", DateTime),
+)
+
+login_attempts = Table(
+    # Time-windowed throttling per user and per client; old rows simply age out of the window.
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("username", String(60), nullable=False),
+    Column("client_key", String(128), nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Column("attempted_at", DateTime, nullable=False, default=utc_now, index=True),
+    Index("ix_login_attempts_username_time", "username", "attempted_at"),
+    Index("ix_login_attempts_client_time", "client_key", "attempted_at"),
+)
+
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # Key of the customer in the system it was imported from (links re-imports to the same row).
+    Column("external_id", String(80), unique=True),
+    Column("first_name", String(120)),
+    Column("last_name", String(120)),
+    Column("email", String(254)),
+    # Lower-cased, trimmed email and digits-only phone: the keys used to find duplicates.
+    Column("email_normalized", String(254), index=True),
+    Column("phone", String(40)),
+    Column("phone_normalized", String(40), index=True),
+    Column("company", String(160)),
+    Column("address", String(250)),
+    Column("city", String(80)),
+    Column("country", String(80)),
+    Column("birth_date", Date),
+    Column("gender", String(10)),
+    Column("source", String(40), index=True),
+    Column("customer_type", String(12), nullable=False, server_default="individual"),
+    Column("status", String(12), nullable=False, server_default="active"),
+    Column("tags", String(250)),
+    Column("preferred_season", String(10)),
+    Column("preferred_category_id", Integer, ForeignKey("categories.id", ondelete="SET NULL")),
+    Column("notes", Text),
+    Column("brand_id", Integer, ForeignKey("brands.id", ondelete="SET NULL"), index=True),
+    Column("loyalty_points", Integer, nullable=False, server_default="0"),
+    Column("last_contact_at", DateTime),
+    *_timestamps(),
+    _version(),
+    _in("gender", GENDERS, nullable=True),
+    _in("customer_type", CUSTOMER_TYPES),
+    _in("status", CUSTOMER_STATUSES),
+    _in("preferred_season", SEASONS, nullable=True),
+    CheckConstraint("loyalty_points >= 0", name="loyalty_points_non_negative"),
+    CheckConstraint(
+        "first_name IS NOT NULL OR last_name IS NOT NULL OR company IS NOT NULL "
+        "OR email IS NOT NULL OR phone IS NOT NULL",
+        name="identifiable",
+    ),
+    Index("ix_customers_created_at", "created_at"),
+)
+
+# --- catalogue ---------------------------------------------------------------------------
+products = Table(
+    "products",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sku", String(60), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("description", Text),
+    Column("category_id", Integer, ForeignKey("categories.id", ondelete="RESTRICT"), index=True),
+    Column("brand_id", Integer, ForeignKey("brands.id", ondelete="RESTRICT"), index=True),
+    Column("supplier_id", Integer, ForeignKey("suppliers.id", ondelete="RESTRICT")),
+    _money("price"),
+    _money("cost"),
+    Column("weight_kg", Numeric(10, 3)),
+    Column("length_cm", Numeric(10, 2)),
+    Column("width_cm", Numeric(10, 2)),
+    Column("height_cm", Numeric(10, 2)),
+    Column("image_url", String(500)),
+    Column("is_active", Boolean, nullable=False, server_default="1"),
+    *_timestamps(),
+    _version(),
+    *_non_negative("price", "cost"),
+    CheckConstraint("weight_kg IS NULL OR weight_kg >= 0", name="weight_non_negative"),
+)
+
+product_variants = Table(
+    "product_variants",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("sku", String(80), nullable=False, unique=True),
+    Column("color", String(40)),
+    Column("size", String(20)),
+    # NULL means "same price as the product".
+    Column("price", Numeric(12, 2)),
+    *_timestamps(),
+    _version(),
+    CheckConstraint("price IS NULL OR price >= 0", name="price_non_negative"),
+)
+
+inventory = Table(
+    "inventory",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), nullable=False),
+    Column("variant_id", Integer, ForeignKey("product_variants.id", ondelete="CASCADE")),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id", ondelete="RESTRICT"), nullable=False),
+    Column("on_hand", Integer, nullable=False, server_default="0"),
+    Column("reserved", Integer, nullable=False, server_default="0"),
+    Column("reorder_level", Integer, nullable=False, server_default="0"),
+    *_timestamps(),
+    _version(),
+    *_non_negative("on_hand", "reserved", "reorder_level"),
+    UniqueConstraint("product_id", "variant_id", "warehouse_id", name="uq_inventory_item_place"),
+    Index("ix_inventory_warehouse", "warehouse_id"),
+)
+
+stock_movements = Table(
+    # Insert-only ledger: inventory.on_hand/reserved are the running sums of these rows.
+    "stock_movements",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("variant_id", Integer, ForeignKey("product_variants.id", ondelete="CASCADE")),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id", ondelete="RESTRICT"), nullable=False),
+    Column("movement_type", String(10), nullable=False),
+    # Signed: out/reserve rows carry negative on-hand/availability effects in the ledger.
+    Column("quantity", Integer, nullable=False),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="SET NULL"), index=True),
+    Column("note", String(250)),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("created_at", DateTime, nullable=False, default=utc_now),
+    _in("movement_type", MOVEMENT_TYPES),
+    CheckConstraint("quantity <> 0", name="quantity_not_zero"),
+)
+
+price_history = Table(
+    # Written automatically whenever products.price changes; read-only in the app.
+    "price_history",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("old_price", Numeric(12, 2)),
+    Column("new_price", Numeric(12, 2), nullable=False),
+    Column("changed_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("changed_at", DateTime, nullable=False, default=utc_now),
+    CheckConstraint("new_price >= 0", name="new_price_non_negative"),
+)
+
+# --- sales -------------------------------------------------------------------------------
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_number", String(40), nullable=False, unique=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="RESTRICT"), nullable=False),
+    Column("brand_id", Integer, ForeignKey("brands.id", ondelete="SET NULL")),
+    Column("status", String(12), nullable=False, server_default="pending"),
+    Column("order_date", DateTime, nullable=False),
+    _money("subtotal"),
+    _money("tax"),
+    _money("shipping"),
+    _money("discount"),
+    _money("total"),
+    Column("payment_method", String(20)),
+    Column("warehouse_id", Integer, ForeignKey("warehouses.id", ondelete="SET NULL")),
+    Column("notes", Text),
+    *_timestamps(),
+    _version(),
+    _in("status", ORDER_STATUSES),
+    _in("payment_method", PAYMENT_METHODS, nullable=True),
+    *_non_negative("subtotal", "tax", "shipping", "discount", "total"),
+    # Analytics scan orders by date and by customer; status and brand are frequent filters.
+    Index("ix_orders_order_date", "order_date"),
+    Index("ix_orders_customer_date", "customer_id", "order_date"),
+    Index("ix_orders_status_date", "status", "order_date"),
+    Index("ix_orders_brand", "brand_id"),
+)
+
+order_items = Table(
+    "order_items",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("product_id", Integer, ForeignKey("products.id", ondelete="RESTRICT"), nullable=False, index=True),
+    Column("variant_id", Integer, ForeignKey("product_variants.id", ondelete="SET NULL")),
+    Column("quantity", Integer, nullable=False),
+    _money("unit_price"),
+    *_timestamps(),
+    _version(),
+    CheckConstraint("quantity > 0", name="quantity_positive"),
+    *_non_negative("unit_price"),
+)
+
+transactions = Table(
+    "transactions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("transaction_number", String(40), nullable=False, unique=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="RESTRICT"), nullable=False, index=True),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="SET NULL"), index=True),
+    Column("transaction_type", String(12), nullable=False),
+    Column("status", String(12), nullable=False, server_default="pending"),
+    Column("method", String(20), nullable=False),
+    _money("amount", default=None),
+    Column("currency", String(3), nullable=False, server_default="USD"),
+    Column("gateway_ref", String(120)),
+    Column("gateway_response", Text),
+    Column("processed_at", DateTime, nullable=False),
+    *_timestamps(),
+    _version(),
+    _in("transaction_type", TRANSACTION_TYPES),
+    _in("status", TRANSACTION_STATUSES),
+    _in("method", PAYMENT_METHODS),
+    *_non_negative("amount"),
+    Index("ix_transactions_processed_at", "processed_at"),
+)
+
+# --- relationship ------------------------------------------------------------------------
+interactions = Table(
+    "interactions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("interaction_type", String(12), nullable=False),
+    Column("subject", String(200), nullable=False),
+    Column("notes", Text),
+    Column("priority", String(8), nullable=False, server_default="medium"),
+    Column("status", String(10), nullable=False, server_default="completed"),
+    Column("duration_minutes", Integer),
+    Column("occurred_at", DateTime, nullable=False),
+    Column("follow_up_at", DateTime, index=True),
+    *_timestamps(),
+    _version(),
+    _in("interaction_type", INTERACTION_TYPES),
+    _in("priority", PRIORITIES),
+    _in("status", INTERACTION_STATUSES),
+    CheckConstraint("duration_minutes IS NULL OR duration_minutes >= 0", name="duration_non_negative"),
+)
+
+visits = Table(
+    "visits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("visited_at", DateTime, nullable=False, index=True),
+    Column("location", String(120)),
+    Column("purpose", String(200)),
+    Column("notes", Text),
+    *_timestamps(),
+    _version(),
+)
+
+visit_payments = Table(
+    "visit_payments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("visit_id", Integer, ForeignKey("visits.id", ondelete="CASCADE"), nullable=False, index=True),
+    _money("amount", default=None),
+    Column("method", String(20), nullable=False),
+    Column("paid_at", DateTime, nullable=False),
+    *_timestamps(),
+    _version(),
+    _in("method", PAYMENT_METHODS),
+    *_non_negative("amount"),
+)
+
+# --- service -----------------------------------------------------------------------------
+tickets = Table(
+    "tickets",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # CS + YYYYMMDD + 4-digit sequence of that day, e.g. CS202611220001.
+    Column("ticket_number", String(20), nullable=False, unique=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="SET NULL")),
+    Column("subject", String(200), nullable=False),
+    Column("description", Text),
+    Column("category", String(12), nullable=False, server_default="other"),
+    Column("priority", String(8), nullable=False, server_default="medium"),
+    Column("status", String(12), nullable=False, server_default="open"),
+    Column("assignee_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), index=True),
+    Column("first_response_at", DateTime),
+    Column("resolved_at", DateTime),
+    Column("satisfaction", Integer),
+    *_timestamps(),
+    _version(),
+    _in("category", TICKET_CATEGORIES),
+    _in("priority", PRIORITIES),
+    _in("status", TICKET_STATUSES),
+    CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="satisfaction_range"),
+    CheckConstraint("first_response_at IS NULL OR first_response_at >= created_at", name="response_after_creation"),
+    CheckConstraint("resolved_at IS NULL OR resolved_at >= created_at", name="resolution_after_creation"),
+    Index("ix_tickets_created_at", "created_at"),
+)
+
+ticket_notes = Table(
+    "ticket_notes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("ticket_id", Integer, ForeignKey("tickets.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("author_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("note_type", String(16), nullable=False, server_default="internal"),
+    Column("body", Text, nullable=False),
+    Column("created_at", DateTime, nullable=False, default=utc_now),
+    _in("note_type", TICKET_NOTE_TYPES),
+)
+
+kb_categories = Table(
+    "kb_categories",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("parent_id", Integer, ForeignKey("kb_categories.id", ondelete="RESTRICT")),
+    UniqueConstraint("parent_id", "name", name="uq_kb_categories_parent_name"),
+    *_timestamps(),
+    _version(),
+)
+
+kb_articles = Table(
+    "kb_articles",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("category_id", Integer, ForeignKey("kb_categories.id", ondelete="RESTRICT"), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("is_published", Boolean, nullable=False, server_default="0"),
+    Column("view_count", Integer, nullable=False, server_default="0"),
+    *_timestamps(),
+    _version(),
+    CheckConstraint("view_count >= 0", name="view_count_non_negative"),
+)
+
+faqs = Table(
+    "faqs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("category_id", Integer, ForeignKey("kb_categories.id", ondelete="SET NULL")),
+    Column("question", String(300), nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("sort_order", Integer, nullable=False, server_default="0"),
+    *_timestamps(),
+    _version(),
+)
+
+# --- loyalty & marketing -----------------------------------------------------------------
+loyalty_tiers = Table(
+    "loyalty_tiers",
+    metadata,
+    Column("name", String(20), primary_key=True),
+    Column("min_points", Integer, nullable=False, unique=True),
+    CheckConstraint("min_points >= 0", name="min_points_non_negative"),
+)
+
+loyalty_ledger = Table(
+    # Signed point movements; customers.loyalty_points is their running sum.
+    "loyalty_ledger",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="SET NULL")),
+    Column("points", Integer, nullable=False),
+    Column("reason", String(200), nullable=False),
+    Column("created_at", DateTime, nullable=False, default=utc_now),
+    CheckConstraint("points <> 0", name="points_not_zero"),
+)
+
+segments = Table(
+    "segments",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(120), nullable=False, unique=True),
+    Column("description", Text),
+    # JSON: {"match": "all"|"any", "rules": [{"field": ..., "op": ..., "value": ...}]}
+    Column("rules_json", Text, nullable=False),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    *_timestamps(),
+    _version(),
+)
+
+campaigns = Table(
+    "campaigns",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(160), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("status", String(10), nullable=False, server_default="draft"),
+    Column("segment_id", Integer, ForeignKey("segments.id", ondelete="SET NULL")),
+    Column("starts_at", DateTime),
+    Column("ends_at", DateTime),
+    _money("budget"),
+    *_timestamps(),
+    _version(),
+    _in("channel", CAMPAIGN_CHANNELS),
+    _in("status", CAMPAIGN_STATUSES),
+    *_non_negative("budget"),
+    CheckConstraint("ends_at IS NULL OR starts_at IS NULL OR ends_at >= starts_at", name="ends_after_start"),
+)
+
+campaign_recipients = Table(
+    "campaign_recipients",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("campaign_id", Integer, ForeignKey("campaigns.id", ondelete="CASCADE"), nullable=False),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("sent_at", DateTime),
+    Column("opened_at", DateTime),
+    Column("clicked_at", DateTime),
+    Column("converted_at", DateTime),
+    UniqueConstraint("campaign_id", "customer_id", name="uq_campaign_recipients_pair"),
+)
+
+# --- operations --------------------------------------------------------------------------
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", DateTime, nullable=False, default=utc_now, index=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    # Kept as text as well, so the log still reads right after a user is deleted.
+    Column("username", String(60), nullable=False),
+    Column("action", String(10), nullable=False),
+    Column("entity", String(40), nullable=False),
+    Column("entity_id", String(40)),
+    Column("before_json", Text),
+    Column("after_json", Text),
+    _in("action", AUDIT_ACTIONS),
+    Index("ix_audit_log_entity", "entity", "entity_id"),
+)
+
+import_mappings = Table(
+    # Saved column mappings of the import wizard, reusable by name.
+    "import_mappings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(120), nullable=False),
+    Column("entity", String(20), nullable=False),
+    Column("mapping_json", Text, nullable=False),
+    *_timestamps(),
+    _version(),
+    UniqueConstraint("entity", "name", name="uq_import_mappings_entity_name"),
+)
