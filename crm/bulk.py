@@ -1,0 +1,107 @@
+"""Fast bulk loading of DataFrames: COPY on PostgreSQL, executemany on SQLite.
+
+Used by the demo generator and the importer; both run inside the caller's transaction,
+so a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Table, text
+
+from crm.schema import metadata
+
+__all__ = ["bulk_insert", "money", "truncate_all"]
+
+# Rows per executemany call on SQLite: large enough to amortise Python overhead, small enough for memory.
+SQLITE_BATCH_ROWS = 50_000
+
+
+def _sqlite_value_columns(frame: pd.DataFrame) -> list[list[object]]:
+    columns: list[list[object]] = []
+    for name in frame.columns:
+        series = frame[name]
+        if pd.api.types.is_datetime64_any_dtype(series):
+            # SQLAlchemy's SQLite DateTime storage format; NaT becomes NULL.
+            values = series.dt.strftime("%Y-%m-%d %H:%M:%S.%f").astype(object)
+            values = values.where(series.notna(), None)
+            columns.append(values.tolist())
+        elif pd.api.types.is_bool_dtype(series):
+            columns.append(series.astype(int).tolist())
+        elif pd.api.types.is_float_dtype(series):
+            values = series.astype(object).where(series.notna(), None)
+            columns.append(values.tolist())
+        elif pd.api.types.is_integer_dtype(series):
+            if isinstance(series.dtype, pd.Int64Dtype) or series.isna().any():
+                columns.append(series.astype(object).where(series.notna(), None).tolist())
+            else:
+                columns.append(series.tolist())
+        else:
+            values = series.astype(object)
+            columns.append(values.where(series.notna(), None).tolist())
+    return columns
+
+
+def _batches(rows: list[tuple[object, ...]]) -> Iterator[list[tuple[object, ...]]]:
+    for start in range(0, len(rows), SQLITE_BATCH_ROWS):
+        yield rows[start : start + SQLITE_BATCH_ROWS]
+
+
+def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
+    """Insert every row of ``frame`` (columns named like ``table``'s) and return the row count.
+
+    Money columns may be floats with two decimals or Decimal; datetimes naive UTC.
+    """
+    if frame.empty:
+        return 0
+    unknown = set(frame.columns) - set(table.c.keys())
+    if unknown:
+        raise ValueError(f"{table.name} has no column(s) {sorted(unknown)}")
+    if connection.dialect.name == "postgresql":
+        buffer = io.StringIO()
+        frame.to_csv(buffer, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d %H:%M:%S.%f")
+        buffer.seek(0)
+        columns = ", ".join(f'"{name}"' for name in frame.columns)
+        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+        try:
+            cursor.copy_expert(
+                f"COPY {table.name} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
+                buffer,
+            )
+        finally:
+            cursor.close()
+        return len(frame)
+    placeholders = ", ".join("?" for _ in frame.columns)
+    columns = ", ".join(f'"{name}"' for name in frame.columns)
+    statement = f"INSERT INTO {table.name} ({columns}) VALUES ({placeholders})"
+    rows = list(zip(*_sqlite_value_columns(frame), strict=True))
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        for batch in _batches(rows):
+            cursor.executemany(statement, batch)
+    finally:
+        cursor.close()
+    return len(frame)
+
+
+ACCOUNT_TABLES = ("users", "user_sessions", "login_attempts")
+
+
+def truncate_all(connection: Connection, *, keep_accounts: bool = False) -> None:
+    """Delete every row of every CRM table (``demo --replace``); optionally keep sign-in accounts."""
+    tables = [table for table in metadata.sorted_tables if not (keep_accounts and table.name in ACCOUNT_TABLES)]
+    if connection.dialect.name == "postgresql":
+        names = ", ".join(f'"{table.name}"' for table in tables)
+        connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
+        return
+    for table in reversed(tables):
+        connection.execute(table.delete())
+
+
+def money(cents: np.ndarray) -> np.ndarray:
+    """Integer cents to float currency units with exactly two decimals (exact for < 2^53 cents)."""
+    return np.round(cents.astype(np.int64) / 100.0, 2)

@@ -1,0 +1,106 @@
+"""Command-line interface: ``python -m crm COMMAND``.
+
+Each command lives in a small function registered in ``COMMANDS``; features add their
+own subcommand with a ``register_*`` function so this file stays a table of contents.
+The database is ``CRM_DATABASE_URL`` (default ``sqlite:///data/crm.db``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable, Sequence
+from datetime import date
+
+from sqlalchemy import Engine
+
+from crm.db import DatabaseUnavailable, init_database, make_engine
+
+__all__ = ["build_parser", "main"]
+
+Handler = Callable[[argparse.Namespace, Engine], int]
+
+
+def _init(args: argparse.Namespace, engine: Engine) -> int:
+    init_database(engine)
+    print(f"Schema is up to date on {engine.url.render_as_string(hide_password=True)}.")
+    return 0
+
+
+def _demo(args: argparse.Namespace, engine: Engine) -> int:
+    from crm.demo import DemoDataExistsError, DemoSize, generate_demo
+
+    init_database(engine)
+    try:
+        summary = generate_demo(
+            engine,
+            DemoSize(customers=args.customers, orders=args.orders),
+            seed=args.seed,
+            end_date=args.end_date,
+            replace=args.replace,
+        )
+    except DemoDataExistsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    for table, count in summary.rows.items():
+        print(f"{table:<22}{count:>12,}")
+    print(f"Demo data loaded in {summary.seconds:.1f} s.")
+    return 0
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise argparse.ArgumentTypeError("must be a positive number")
+    return value
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
+    parser = argparse.ArgumentParser(prog="python -m crm", description="Pulse CRM command line.")
+    parser.add_argument("--database-url", help="overrides CRM_DATABASE_URL")
+    commands = parser.add_subparsers(dest="command", required=True)
+    handlers: dict[str, Handler] = {}
+
+    commands.add_parser("init", help="create or migrate the schema")
+    handlers["init"] = _init
+
+    demo = commands.add_parser("demo", help="load deterministic demo data")
+    demo.add_argument("--customers", type=_positive, default=2_000)
+    demo.add_argument("--orders", type=_positive, default=20_000)
+    demo.add_argument("--seed", type=int, default=7)
+    demo.add_argument("--end-date", type=date.fromisoformat, default=None, help="last day of the data (YYYY-MM-DD)")
+    demo.add_argument("--replace", action="store_true", help="delete existing business data first (keeps users)")
+    handlers["demo"] = _demo
+
+    for register in _feature_registrations():
+        register(commands, handlers)
+    return parser, handlers
+
+
+def _feature_registrations() -> list[Callable[[argparse._SubParsersAction, dict[str, Handler]], None]]:
+    """Subcommands contributed by feature modules (users, import, export, clv, bench)."""
+    import importlib
+
+    registrations = []
+    for module_name in ("crm.cli_users", "crm.cli_data", "crm.cli_clv", "crm.bench"):
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as error:
+            if error.name != module_name:
+                raise
+            continue
+        registrations.append(module.register)
+    return registrations
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, handlers = build_parser()
+    args = parser.parse_args(argv)
+    engine = make_engine(args.database_url) if args.database_url else make_engine()
+    try:
+        return handlers[args.command](args, engine)
+    except DatabaseUnavailable as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    finally:
+        engine.dispose()

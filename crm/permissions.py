@@ -1,0 +1,78 @@
+"""Who may do what. Checked server-side by every page and every write/export function.
+
+Roles (DESIGN.md): admin everything; manager all data and analytics but no user admin;
+analyst analytics + exports, read-only records; agent records and tickets, no deletes,
+no exports of personal data.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+__all__ = ["ROLE_PERMISSIONS", "Actor", "Permission", "PermissionDeniedError", "allowed", "require"]
+
+
+class Permission(StrEnum):
+    VIEW_ANALYTICS = "view_analytics"
+    VIEW_RECORDS = "view_records"
+    EDIT_RECORDS = "edit_records"
+    DELETE_RECORDS = "delete_records"
+    IMPORT_DATA = "import_data"
+    # Tables that hold names, emails, phones or addresses.
+    EXPORT_PERSONAL_DATA = "export_personal_data"
+    # Aggregated analytics tables and charts (no personal data).
+    EXPORT_AGGREGATES = "export_aggregates"
+    MANAGE_TICKETS = "manage_tickets"
+    MANAGE_USERS = "manage_users"
+    VIEW_AUDIT = "view_audit"
+
+
+ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
+    "admin": frozenset(Permission),
+    "manager": frozenset(Permission) - {Permission.MANAGE_USERS, Permission.VIEW_AUDIT},
+    "analyst": frozenset(
+        {
+            Permission.VIEW_ANALYTICS,
+            Permission.VIEW_RECORDS,
+            Permission.EXPORT_PERSONAL_DATA,
+            Permission.EXPORT_AGGREGATES,
+        }
+    ),
+    "agent": frozenset(
+        {
+            Permission.VIEW_RECORDS,
+            Permission.EDIT_RECORDS,
+            Permission.MANAGE_TICKETS,
+            Permission.EXPORT_AGGREGATES,
+        }
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user on whose behalf a function runs (also written to the audit log)."""
+
+    user_id: int | None
+    username: str
+    role: str
+
+    @classmethod
+    def system(cls) -> Actor:
+        """The CLI and background jobs act as the built-in system administrator."""
+        return cls(user_id=None, username="system", role="admin")
+
+
+class PermissionDeniedError(PermissionError):
+    """The actor's role does not allow the action; the message says which permission is missing."""
+
+
+def allowed(role: str | None, permission: Permission) -> bool:
+    return role is not None and permission in ROLE_PERMISSIONS.get(role, frozenset())
+
+
+def require(actor: Actor, permission: Permission) -> None:
+    """Raise ``PermissionDeniedError`` unless ``actor`` holds ``permission``."""
+    if not allowed(actor.role, permission):
+        raise PermissionDeniedError(f"Your role ({actor.role}) may not {permission.value.replace('_', ' ')}.")

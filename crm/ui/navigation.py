@@ -1,0 +1,35 @@
+"""The page registry: every page, its section, and the permission needed to open it.
+
+Home.py builds ``st.navigation`` from this list, showing each role only the pages it may
+open; each page also checks its permission itself (``require_page_permission``), so a
+deep link or crafted session state cannot get around the menu.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crm.permissions import Permission, allowed
+
+__all__ = ["PAGES", "PageSpec", "pages_for_role"]
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str
+    title: str
+    icon: str
+    section: str
+    permission: Permission
+    # Pages that read the shared filter sidebar (analytics) show it; record pages don't.
+    uses_filters: bool = False
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "Analytics", Permission.VIEW_ANALYTICS, True),
+)
+
+
+def pages_for_role(role: str | None) -> list[PageSpec]:
+    """The pages ``role`` may open, in menu order."""
+    return [page for page in PAGES if allowed(role, page.permission)]

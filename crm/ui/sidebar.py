@@ -1,0 +1,83 @@
+"""The shared filter sidebar, rendered once by Home.py so its state carries across pages."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+
+import streamlit as st
+
+from crm.analytics.options import filter_choices
+from crm.filters import Filters
+from crm.schema import CUSTOMER_STATUSES, CUSTOMER_TYPES, GENDERS
+from crm.settings import get_settings
+from crm.ui.cache import cached
+
+__all__ = ["PERIOD_PRESETS", "current_filters", "render_filter_sidebar"]
+
+PERIOD_PRESETS = ("This month", "Last 30 days", "Last 90 days", "This year", "Last 12 months", "All time", "Custom")
+FILTERS_KEY = "crm_filters"
+# Age slider bounds: customers are adults; 100 covers everyone realistic.
+AGE_BOUNDS = (18, 100)
+
+
+def _preset_range(preset: str, today: date) -> tuple[date | None, date | None]:
+    if preset == "This month":
+        return today.replace(day=1), today
+    if preset == "Last 30 days":
+        return today - timedelta(days=29), today
+    if preset == "Last 90 days":
+        return today - timedelta(days=89), today
+    if preset == "This year":
+        return today.replace(month=1, day=1), today
+    if preset == "Last 12 months":
+        return today - timedelta(days=364), today
+    return None, None
+
+
+def render_filter_sidebar() -> Filters:
+    """Draw the filter widgets in the sidebar and return (and remember) the ``Filters``."""
+    settings = get_settings()
+    today = datetime.now(settings.timezone).date()
+    choices = cached(filter_choices)
+    sidebar = st.sidebar
+    sidebar.header("Filters")
+    preset = sidebar.selectbox("Period", PERIOD_PRESETS, index=4, key="filter_period")
+    start, end = _preset_range(preset, today)
+    if preset == "Custom":
+        default_start = choices.first_order_day or today - timedelta(days=364)
+        picked = sidebar.date_input("From – to", value=(default_start, today), key="filter_custom_range")
+        if isinstance(picked, tuple) and len(picked) == 2:
+            start, end = picked
+        else:
+            sidebar.caption("Pick an end date to apply the range.")
+    sources = sidebar.multiselect("Source", choices.sources, key="filter_sources")
+    brands = sidebar.multiselect("Brand", choices.brands, key="filter_brands")
+    genders = sidebar.multiselect("Gender", GENDERS, key="filter_genders")
+    age_min, age_max = sidebar.slider("Age", *AGE_BOUNDS, value=AGE_BOUNDS, key="filter_age")
+    customer_types = sidebar.multiselect("Customer type", CUSTOMER_TYPES, key="filter_customer_types")
+    statuses = sidebar.multiselect("Customer status", CUSTOMER_STATUSES, key="filter_customer_statuses")
+    filters = Filters(
+        start_date=start,
+        end_date=end,
+        sources=tuple(sources),
+        brands=tuple(brands),
+        genders=tuple(genders),
+        # The full slider range means "any age", which also keeps customers without a birth date.
+        age_min=None if age_min == AGE_BOUNDS[0] and age_max == AGE_BOUNDS[1] else age_min,
+        age_max=None if age_min == AGE_BOUNDS[0] and age_max == AGE_BOUNDS[1] else age_max,
+        customer_types=tuple(customer_types),
+        customer_statuses=tuple(statuses),
+        timezone_name=settings.timezone_name,
+        today=today,
+    )
+    st.session_state[FILTERS_KEY] = filters
+    return filters
+
+
+def current_filters() -> Filters:
+    """The filters chosen in the sidebar on this run (all data if the sidebar wasn't drawn)."""
+    filters = st.session_state.get(FILTERS_KEY)
+    if isinstance(filters, Filters):
+        return filters
+    settings = get_settings()
+    return Filters(timezone_name=settings.timezone_name, today=datetime.now(settings.timezone).date())
