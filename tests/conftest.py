@@ -47,7 +47,8 @@ def postgres_engine(worker_id: str) -> Iterator[Engine]:
             pytest.fail(f"PostgreSQL is required in CI. {message}")
         pytest.skip(message)
     admin = make_engine(url, isolation_level="AUTOCOMMIT")
-    database = f"crm_test_{worker_id}".replace("-", "_")
+    # Unique per process: several test runs may share one server without dropping each other's data.
+    database = f"crm_test_{worker_id}_{os.getpid()}".replace("-", "_")
     with admin.connect() as connection:
         connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
         connection.execute(text(f'CREATE DATABASE "{database}"'))
@@ -56,6 +57,9 @@ def postgres_engine(worker_id: str) -> Iterator[Engine]:
     init_database(engine)
     yield engine
     engine.dispose()
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def _truncate_postgres(engine: Engine) -> None:
