@@ -7,15 +7,17 @@ so a failure leaves nothing half-written.
 from __future__ import annotations
 
 import io
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table, text
+from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from crm.schema import metadata
 
-__all__ = ["bulk_insert", "money", "truncate_all"]
+__all__ = ["bulk_insert", "indexes_deferred", "money", "truncate_all"]
 
 # Rows per executemany call on SQLite: large enough to amortise Python overhead, small enough for memory.
 SQLITE_BATCH_ROWS = 50_000
@@ -99,9 +101,39 @@ def truncate_all(connection: Connection, *, keep_accounts: bool = False) -> None
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))
         return
     for table in reversed(tables):
+        # SQLite checks RESTRICT row by row, so a tree (categories) must be flattened before deleting.
+        for constraint in table.foreign_key_constraints:
+            if constraint.referred_table is table:
+                connection.execute(table.update().values({column.name: None for column in constraint.columns}))
         connection.execute(table.delete())
 
 
 def money(cents: np.ndarray) -> np.ndarray:
     """Integer cents to float currency units with exactly two decimals (exact for < 2^53 cents)."""
     return np.round(cents.astype(np.int64) / 100.0, 2)
+
+
+@contextmanager
+def indexes_deferred(connection: Connection, tables: Iterable[Table]) -> Iterator[None]:
+    """Drop the secondary indexes (and, on PostgreSQL, foreign keys) of ``tables`` for a bulk load.
+
+    Building an index once after loading millions of rows is several times faster than
+    maintaining it row by row, and re-adding a foreign key validates all rows in one join.
+    Everything is rebuilt before the caller's transaction commits, so readers never see
+    the tables without them; a failure rolls the drops back with the load.
+    """
+    tables = list(tables)
+    postgres = connection.dialect.name == "postgresql"
+    for table in tables:
+        for index in table.indexes:
+            index.drop(connection)
+        if postgres:
+            for constraint in table.foreign_key_constraints:
+                connection.execute(DropConstraint(constraint))
+    yield
+    for table in tables:
+        for index in table.indexes:
+            index.create(connection)
+        if postgres:
+            for constraint in table.foreign_key_constraints:
+                connection.execute(AddConstraint(constraint))

@@ -14,7 +14,7 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from crm.db import DatabaseUnavailable, init_database, make_engine
+from crm.db import DatabaseUnavailable, init_database, is_empty, make_engine
 
 __all__ = ["build_parser", "main"]
 
@@ -31,6 +31,9 @@ def _demo(args: argparse.Namespace, engine: Engine) -> int:
     from crm.demo import DemoDataExistsError, DemoSize, generate_demo
 
     init_database(engine)
+    if args.if_empty and not is_empty(engine):
+        print("The database already holds customers; demo data not loaded.")
+        return 0
     try:
         summary = generate_demo(
             engine,
@@ -70,6 +73,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--end-date", type=date.fromisoformat, default=None, help="last day of the data (YYYY-MM-DD)")
     demo.add_argument("--replace", action="store_true", help="delete existing business data first (keeps users)")
+    demo.add_argument("--if-empty", action="store_true", help="do nothing when the database already has customers")
     handlers["demo"] = _demo
 
     for register in _feature_registrations():

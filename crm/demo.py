@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 
-from crm.bulk import bulk_insert, money, truncate_all
+from crm.bulk import bulk_insert, indexes_deferred, money, truncate_all
 from crm.db import reset_sequences
 from crm.reference import ensure_reference_data
 from crm.schema import (
@@ -315,8 +315,9 @@ class _Builder:
         price_cents = np.maximum(price_cents, 299)
         cost_cents = (price_cents * rng.uniform(0.35, 0.6, count)).astype(np.int64)
         adjectives = ["Classic", "Essential", "Premium", "Everyday", "Studio", "Urban", "Nordic", "Soft"]
+        singular = [leaf[:-1] if leaf.endswith("s") else leaf for leaf in leaves]
         names = [
-            f"{adjectives[i % len(adjectives)]} {leaves[leaf_of[i]][:-1] if leaves[leaf_of[i]].endswith('s') else leaves[leaf_of[i]]} {i // len(adjectives) % per_leaf + 1}"
+            f"{adjectives[i % len(adjectives)]} {singular[leaf_of[i]]} {i // len(adjectives) % per_leaf + 1}"
             for i in range(count)
         ]
         self.product_leaf = leaf_of
@@ -1096,10 +1097,10 @@ def generate_demo(
             truncate_all(connection, keep_accounts=True)
         account_ids = _ensure_demo_accounts(connection, frames.pop("users"))
         _remap_users(frames, account_ids)
-        for table in LOAD_ORDER:
-            if table is users:
-                continue
-            rows[table.name] = bulk_insert(connection, table, frames[table.name])
+        with indexes_deferred(connection, [customers, orders, order_items, transactions]):
+            for table in LOAD_ORDER:
+                if table is not users:
+                    rows[table.name] = bulk_insert(connection, table, frames.pop(table.name))
         rows["users"] = len(account_ids)
     reset_sequences(engine)
     ensure_reference_data(engine)
