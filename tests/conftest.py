@@ -87,7 +87,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def sqlite_engine(tmp_path: Path, sqlite_template: Path) -> Iterator[Engine]:
     """An empty, migrated SQLite database only (UI tests that don't need both engines)."""
-    path = tmp_path / "crm.db"
+    path = tmp_path / "sqlite-only.db"  # distinct from ``engine``'s file when a test uses both
     shutil.copy(sqlite_template, path)
     created = make_engine(f"sqlite:///{path}")
     yield created
