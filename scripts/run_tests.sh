@@ -23,7 +23,7 @@ if [ ${#need[@]} -gt 0 ]; then
   fi
 fi
 
-make --no-print-directory venv
+bash scripts/setup_venv.sh
 .venv/bin/ruff check crm tests pages Home.py
 
 pg_dir=""
