@@ -1,0 +1,84 @@
+"""Run the app in Streamlit's AppTest as a signed-in user.
+
+``app_as(db_url, username)`` returns an ``AppTest`` for Home.py pointed at ``db_url`` with
+the sign-in already done the way streamlit-authenticator leaves it (``authentication_status``
+and ``username`` in session state). The role is NOT seeded: the app reads it from the
+database on every run, which is exactly what the role tests check. Pass ``username=None``
+for a signed-out visitor.
+
+Usage::
+
+    at = app_as(database_url, "admin")
+    at.run()
+    at.switch_page("pages/users.py").run()
+
+The environment variables are set on ``os.environ`` (AppTest runs the script in this
+process); every test that uses ``app_as`` sets them again, so leftovers do no harm.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+from crm.settings import get_settings
+
+__all__ = ["HOME", "TEST_COOKIE_KEY", "app_as", "copy_database", "make_demo_database", "use_database"]
+
+HOME = Path(__file__).resolve().parents[2] / "Home.py"
+# 32 random-looking characters: long enough for crm.ui.login and not a library default.
+TEST_COOKIE_KEY = "apptest-key-6f1d2c9a8b7e4d3c2b1a"
+# Pages query the database and build charts; the first run also migrates the schema.
+DEFAULT_TIMEOUT_SECONDS = 90
+
+
+def use_database(db_url: str, *, demo_mode: bool = False) -> None:
+    """Point the app (settings, cookie key, demo mode) at ``db_url`` for the following runs."""
+    os.environ["CRM_DATABASE_URL"] = db_url
+    os.environ["CRM_COOKIE_KEY"] = TEST_COOKIE_KEY
+    os.environ["CRM_DEMO_MODE"] = "1" if demo_mode else "0"
+    get_settings.cache_clear()
+
+
+def app_as(
+    db_url: str,
+    username: str | None,
+    *,
+    demo_mode: bool = False,
+    timeout: float = DEFAULT_TIMEOUT_SECONDS,
+) -> AppTest:
+    """An AppTest of Home.py on ``db_url`` signed in as ``username`` (None: signed out). Not yet run."""
+    use_database(db_url, demo_mode=demo_mode)
+    app = AppTest.from_file(str(HOME), default_timeout=timeout)
+    if username is not None:
+        app.session_state["authentication_status"] = True
+        app.session_state["username"] = username
+    return app
+
+
+def copy_database(source: Path, target_dir: Path) -> str:
+    """Copy a SQLite file (e.g. a session-scoped demo database) and return the copy's URL."""
+    target = target_dir / source.name
+    shutil.copy(source, target)
+    return f"sqlite:///{target}"
+
+
+def make_demo_database(path: Path, *, customers: int = 300, orders: int = 3_000, seed: int = 7) -> str:
+    """Create a migrated SQLite file at ``path`` with demo data and demo accounts; return its URL.
+
+    The demo accounts are admin, manager, analyst and agent (passwords ``demo-<role>``).
+    """
+    from crm.db import init_database, make_engine
+    from crm.demo import DemoSize, generate_demo
+
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    try:
+        init_database(engine)
+        generate_demo(engine, DemoSize(customers=customers, orders=orders), seed=seed)
+    finally:
+        engine.dispose()
+    return url
