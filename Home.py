@@ -20,6 +20,8 @@ except DatabaseUnavailable as error:
 
 actor = sign_in(engine)
 if actor is None:
+    # Registering a hidden navigation keeps Streamlit from listing the pages/ folder to signed-out visitors.
+    st.navigation([st.Page(lambda: None, title="Sign in", url_path="sign-in")], position="hidden")
     st.stop()
 
 specs = pages_for_role(actor.role)
