@@ -19,8 +19,8 @@ from crm.schema import metadata
 
 __all__ = ["bulk_insert", "indexes_deferred", "money", "truncate_all"]
 
-# Rows per executemany call on SQLite: large enough to amortise Python overhead, small enough for memory.
-SQLITE_BATCH_ROWS = 50_000
+# Rows converted and sent per round trip: amortises Python overhead, bounds memory.
+BATCH_ROWS = 100_000
 
 
 def _sqlite_value_columns(frame: pd.DataFrame) -> list[list[object]]:
@@ -48,9 +48,10 @@ def _sqlite_value_columns(frame: pd.DataFrame) -> list[list[object]]:
     return columns
 
 
-def _batches(rows: list[tuple[object, ...]]) -> Iterator[list[tuple[object, ...]]]:
-    for start in range(0, len(rows), SQLITE_BATCH_ROWS):
-        yield rows[start : start + SQLITE_BATCH_ROWS]
+def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
+    # Converting a few hundred thousand rows at a time keeps peak memory flat for millions of rows.
+    for start in range(0, len(frame), BATCH_ROWS):
+        yield frame.iloc[start : start + BATCH_ROWS]
 
 
 def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
@@ -63,28 +64,21 @@ def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame) -> in
     unknown = set(frame.columns) - set(table.c.keys())
     if unknown:
         raise ValueError(f"{table.name} has no column(s) {sorted(unknown)}")
-    if connection.dialect.name == "postgresql":
-        buffer = io.StringIO()
-        frame.to_csv(buffer, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d %H:%M:%S.%f")
-        buffer.seek(0)
-        columns = ", ".join(f'"{name}"' for name in frame.columns)
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-        try:
-            cursor.copy_expert(
-                f"COPY {table.name} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')",
-                buffer,
-            )
-        finally:
-            cursor.close()
-        return len(frame)
-    placeholders = ", ".join("?" for _ in frame.columns)
     columns = ", ".join(f'"{name}"' for name in frame.columns)
-    statement = f"INSERT INTO {table.name} ({columns}) VALUES ({placeholders})"
-    rows = list(zip(*_sqlite_value_columns(frame), strict=True))
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
     try:
-        for batch in _batches(rows):
-            cursor.executemany(statement, batch)
+        if connection.dialect.name == "postgresql":
+            copy = f"COPY {table.name} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+            for chunk in _chunks(frame):
+                buffer = io.StringIO()
+                chunk.to_csv(buffer, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d %H:%M:%S.%f")
+                buffer.seek(0)
+                cursor.copy_expert(copy, buffer)
+        else:
+            placeholders = ", ".join("?" for _ in frame.columns)
+            statement = f"INSERT INTO {table.name} ({columns}) VALUES ({placeholders})"
+            for chunk in _chunks(frame):
+                cursor.executemany(statement, list(zip(*_sqlite_value_columns(chunk), strict=True)))
     finally:
         cursor.close()
     return len(frame)
