@@ -1,0 +1,241 @@
+"""Entity-specific rules that run inside ``apply_edits``' transaction.
+
+Most entities need none. Customers keep their duplicate-detection keys current; products
+write price history; inventory edits and stock movements keep ledger and levels in step;
+order and item edits recompute order totals and move stock with the order's status.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import Connection, select
+
+from crm.permissions import Actor
+from crm.records.inventory import StockError, apply_to_inventory, signed_quantity
+from crm.records.orders import resync_orders, stock_positions
+from crm.schema import order_items, price_history, product_variants, products, stock_movements, utc_now
+
+__all__ = ["EntityHooks", "Plan", "hooks_for"]
+
+
+@dataclass
+class Plan:
+    """The validated changes of one save: (id, values) updates, values inserts, ids deletes."""
+
+    updates: list[tuple[int, dict[str, Any]]] = field(default_factory=list)
+    inserts: list[dict[str, Any]] = field(default_factory=list)
+    deletes: list[int] = field(default_factory=list)
+
+
+class EntityHooks:
+    """No-op defaults; each method runs in the save's transaction and may raise ``ValueError``."""
+
+    def prepare(self, connection: Connection, plan: Plan) -> Any:
+        return None
+
+    def normalize(
+        self, connection: Connection, values: dict[str, Any], before: dict[str, Any] | None, actor: Actor
+    ) -> dict[str, Any]:
+        """Extra columns to write along with ``values`` (computed keys, stamps)."""
+        return {}
+
+    def validate(self, merged: dict[str, Any]) -> list[str]:
+        """Problems with the row as it would be after the change (``merged``: before + values)."""
+        return []
+
+    def before_delete(self, connection: Connection, before: dict[str, Any]) -> list[str]:
+        return []
+
+    def after_insert(self, connection: Connection, new_id: int, values: dict[str, Any], actor: Actor) -> None:
+        return None
+
+    def after_update(
+        self, connection: Connection, record_id: int, before: dict[str, Any], values: dict[str, Any], actor: Actor
+    ) -> None:
+        return None
+
+    def finish(self, connection: Connection, context: Any, actor: Actor) -> None:
+        return None
+
+
+class CustomerHooks(EntityHooks):
+    def normalize(
+        self, connection: Connection, values: dict[str, Any], before: dict[str, Any] | None, actor: Actor
+    ) -> dict[str, Any]:
+        extra: dict[str, Any] = {}
+        if "email" in values:
+            extra["email_normalized"] = values["email"].strip().lower() if values["email"] else None
+        if "phone" in values:
+            digits = re.sub(r"\D", "", values["phone"] or "")
+            extra["phone_normalized"] = digits or None
+        return extra
+
+    def validate(self, merged: dict[str, Any]) -> list[str]:
+        identifying = ("first_name", "last_name", "company", "email", "phone")
+        if not any(merged.get(name) for name in identifying):
+            return ["a customer needs at least a name, company, email or phone."]
+        return []
+
+
+class ProductHooks(EntityHooks):
+    def after_insert(self, connection: Connection, new_id: int, values: dict[str, Any], actor: Actor) -> None:
+        _write_price(connection, new_id, None, values["price"], actor)
+
+    def after_update(
+        self, connection: Connection, record_id: int, before: dict[str, Any], values: dict[str, Any], actor: Actor
+    ) -> None:
+        if "price" in values and Decimal(values["price"]) != Decimal(before["price"]):
+            _write_price(connection, record_id, before["price"], values["price"], actor)
+
+
+def _write_price(connection: Connection, product_id: int, old: Any, new: Any, actor: Actor) -> None:
+    connection.execute(
+        price_history.insert().values(
+            product_id=product_id, old_price=old, new_price=new, changed_by=actor.user_id, changed_at=utc_now()
+        )
+    )
+
+
+class InventoryHooks(EntityHooks):
+    """On-hand edits are stock counts: the difference goes into the ledger as a ``count`` movement."""
+
+    def normalize(
+        self, connection: Connection, values: dict[str, Any], before: dict[str, Any] | None, actor: Actor
+    ) -> dict[str, Any]:
+        return {"reserved": 0} if before is None else {}
+
+    def after_insert(self, connection: Connection, new_id: int, values: dict[str, Any], actor: Actor) -> None:
+        if values.get("on_hand"):
+            _count_movement(connection, values, int(values["on_hand"]), actor, "Opening count")
+
+    def after_update(
+        self, connection: Connection, record_id: int, before: dict[str, Any], values: dict[str, Any], actor: Actor
+    ) -> None:
+        merged = before | values
+        if {"product_id", "variant_id", "warehouse_id"} & set(values) and any(
+            merged[key] != before[key] for key in ("product_id", "variant_id", "warehouse_id")
+        ):
+            raise ValueError("Product, variant and warehouse of an inventory row cannot change: add a new row.")
+        if "on_hand" in values and int(values["on_hand"]) != int(before["on_hand"]):
+            change = int(values["on_hand"]) - int(before["on_hand"])
+            _count_movement(connection, merged, change, actor, "Stock count")
+
+
+def _count_movement(connection: Connection, row: dict[str, Any], quantity: int, actor: Actor, note: str) -> None:
+    connection.execute(
+        stock_movements.insert().values(
+            product_id=row["product_id"],
+            variant_id=row.get("variant_id"),
+            warehouse_id=row["warehouse_id"],
+            movement_type="count",
+            quantity=quantity,
+            note=note,
+            created_by=actor.user_id,
+            created_at=utc_now(),
+        )
+    )
+
+
+class StockMovementHooks(EntityHooks):
+    """Insert-only ledger rows: the sign follows the type and inventory follows the row."""
+
+    def normalize(
+        self, connection: Connection, values: dict[str, Any], before: dict[str, Any] | None, actor: Actor
+    ) -> dict[str, Any]:
+        extra: dict[str, Any] = {"created_by": actor.user_id, "created_at": utc_now()}
+        if values.get("movement_type") and values.get("quantity") is not None:
+            extra["quantity"] = signed_quantity(values["movement_type"], values["quantity"])
+        return extra
+
+    def validate(self, merged: dict[str, Any]) -> list[str]:
+        if merged.get("quantity") == 0:
+            return ["quantity must not be zero."]
+        return []
+
+    def after_insert(self, connection: Connection, new_id: int, values: dict[str, Any], actor: Actor) -> None:
+        try:
+            apply_to_inventory(
+                connection,
+                product_id=values["product_id"],
+                variant_id=values.get("variant_id"),
+                warehouse_id=values["warehouse_id"],
+                movement_type=values["movement_type"],
+                quantity=values["quantity"],
+            )
+        except StockError as error:
+            raise ValueError(str(error)) from None
+
+
+class OrderHooks(EntityHooks):
+    """Orders edited in the grid: totals recomputed, stock moved when status or warehouse changes."""
+
+    def prepare(self, connection: Connection, plan: Plan) -> Any:
+        return stock_positions(connection, [record_id for record_id, _values in plan.updates])
+
+    def validate(self, merged: dict[str, Any]) -> list[str]:
+        total = (
+            Decimal(str(merged.get("subtotal") or 0))
+            + Decimal(str(merged.get("tax") or 0))
+            + Decimal(str(merged.get("shipping") or 0))
+            - Decimal(str(merged.get("discount") or 0))
+        )
+        return ["the discount is larger than subtotal + tax + shipping."] if total < 0 else []
+
+    def before_delete(self, connection: Connection, before: dict[str, Any]) -> list[str]:
+        if before["status"] != "cancelled":
+            return [f"only cancelled orders can be deleted (this one is {before['status']}); cancel it first."]
+        return []
+
+    def finish(self, connection: Connection, context: Any, actor: Actor) -> None:
+        resync_orders(connection, context, actor, items_changed=False)
+
+
+class OrderItemHooks(EntityHooks):
+    """Item edits recompute their order's totals and move its stock."""
+
+    def prepare(self, connection: Connection, plan: Plan) -> Any:
+        order_ids = {values["order_id"] for values in plan.inserts}
+        order_ids |= {values["order_id"] for _id, values in plan.updates if values.get("order_id")}
+        existing = [record_id for record_id, _values in plan.updates] + list(plan.deletes)
+        if existing:
+            order_ids |= set(
+                connection.execute(select(order_items.c.order_id).where(order_items.c.id.in_(existing))).scalars()
+            )
+        return stock_positions(connection, order_ids)
+
+    def normalize(
+        self, connection: Connection, values: dict[str, Any], before: dict[str, Any] | None, actor: Actor
+    ) -> dict[str, Any]:
+        if before is None and values.get("unit_price") is None:
+            return {"unit_price": _current_price(connection, values["product_id"], values.get("variant_id"))}
+        return {}
+
+    def finish(self, connection: Connection, context: Any, actor: Actor) -> None:
+        resync_orders(connection, context, actor, items_changed=True)
+
+
+def _current_price(connection: Connection, product_id: int, variant_id: int | None) -> Decimal:
+    if variant_id is not None:
+        price = connection.execute(select(product_variants.c.price).where(product_variants.c.id == variant_id)).scalar()
+        if price is not None:
+            return Decimal(price)
+    return Decimal(connection.execute(select(products.c.price).where(products.c.id == product_id)).scalar_one())
+
+
+_HOOKS: dict[str, EntityHooks] = {
+    "customers": CustomerHooks(),
+    "products": ProductHooks(),
+    "inventory": InventoryHooks(),
+    "stock_movements": StockMovementHooks(),
+    "orders": OrderHooks(),
+    "order_items": OrderItemHooks(),
+}
+_NONE = EntityHooks()
+
+
+def hooks_for(entity: str) -> EntityHooks:
+    return _HOOKS.get(entity, _NONE)

@@ -1,0 +1,239 @@
+"""apply_edits: validation with row/field messages, one transaction, optimistic locking, audit."""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from crm.permissions import Actor, PermissionDeniedError
+from crm.records import RecordQuery, apply_edits, list_records
+from crm.schema import audit_log, customers, inventory, price_history, products, stock_movements
+from tests.fixtures.tiny_shop import TinyShop
+
+ADA = Actor(user_id=1, username="ada", role="admin")
+SAM = Actor(user_id=2, username="sam", role="agent")
+ANALYST = Actor(user_id=None, username="ann", role="analyst")
+
+
+def _page(engine: Engine, entity: str = "customers"):
+    return list_records(engine, entity, RecordQuery(sort_by="id", descending=False)).rows
+
+
+def _changes(edited=None, added=None, deleted=None) -> dict:
+    return {"edited_rows": edited or {}, "added_rows": added or [], "deleted_rows": deleted or []}
+
+
+def _customer(engine: Engine, customer_id: int):
+    with engine.connect() as connection:
+        return connection.execute(select(customers).where(customers.c.id == customer_id)).mappings().one()
+
+
+def _audit(engine: Engine, entity: str) -> list:
+    with engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(audit_log).where(audit_log.c.entity == entity).order_by(audit_log.c.id)
+            ).mappings()
+        )
+
+
+def test_valid_edits_additions_are_saved_bump_the_version_and_are_audited(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    shown = _page(engine)
+    outcome = apply_edits(
+        engine,
+        "customers",
+        shown,
+        _changes(
+            edited={0: {"city": "Busan", "email": " Alice.New@Example.com "}},
+            added=[{"first_name": "Finn", "email": "finn@example.com", "phone": "+82 10-1234-5678"}],
+        ),
+        SAM,
+    )
+    assert outcome.ok, outcome.problems
+    assert outcome.updated == (1,)
+    alice = _customer(engine, 1)
+    assert (alice["city"], alice["email"], alice["email_normalized"]) == (
+        "Busan",
+        "Alice.New@Example.com",
+        "alice.new@example.com",
+    )
+    assert alice["version"] == 2
+    finn = _customer(engine, outcome.created[0])
+    # Defaults of required fields fill what the new row left empty.
+    assert (finn["status"], finn["customer_type"], finn["phone_normalized"]) == ("active", "individual", "821012345678")
+    audit = _audit(engine, "customers")
+    assert [row["action"] for row in audit] == ["update", "create"]
+    assert json.loads(audit[0]["before_json"])["city"] == "Seoul"
+    assert json.loads(audit[0]["after_json"])["city"] == "Busan"
+    assert audit[0]["username"] == "sam"
+
+
+def test_invalid_values_are_refused_with_row_and_field_and_nothing_is_saved(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    shown = _page(engine)
+    outcome = apply_edits(
+        engine,
+        "customers",
+        shown,
+        _changes(
+            edited={
+                0: {"city": "Busan"},  # valid, but must not be saved alone
+                1: {"email": "not-an-email", "gender": "robot"},
+                2: {"loyalty_points": -5, "status": None},
+                3: {"birth_date": "someday", "brand": "Nope"},
+            },
+            added=[{"city": "Nowhere"}],
+        ),
+        SAM,
+    )
+    assert not outcome.ok
+    text = "\n".join(outcome.problems)
+    assert "Row 2 (id 2), Email: 'not-an-email' is not an email address." in text
+    assert "Row 2 (id 2), Gender: 'robot' is not allowed; choose one of female, male, other." in text
+    assert "Row 3 (id 3), Loyalty points: -5 is negative" in text
+    assert "Row 3 (id 3), Status: is required." in text
+    assert "Row 4 (id 4), Birth date: 'someday' is not a date" in text
+    assert "Row 4 (id 4), Brand: 'Nope' does not exist." in text
+    assert "New row 1: a customer needs at least a name, company, email or phone." in text
+    assert _customer(engine, 1)["city"] == "Seoul"
+    assert _audit(engine, "customers") == []
+
+
+def test_money_must_be_non_negative_with_cents_and_references_must_exist(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    outcome = apply_edits(
+        engine,
+        "transactions",
+        _page(engine, "transactions"),
+        _changes(
+            edited={0: {"amount": -1}, 1: {"amount": "12.345"}, 2: {"customer_id": 999}},
+            added=[
+                {
+                    "transaction_number": "T1",
+                    "customer_id": 1,
+                    "method": "cash",
+                    "amount": 5,
+                    "processed_at": "2025-03-01T10:00:00",
+                }
+            ],
+        ),
+        SAM,
+    )
+    text = "\n".join(outcome.problems)
+    assert "Row 1 (id 1), Amount: -1 is negative; it must be 0 or more." in text
+    assert "Row 2 (id 2), Amount: 12.345 has more than 2 decimals." in text
+    assert "Row 3 (id 3), Customer id: customers 999 does not exist." in text
+    assert "New row 1, Number: 'T1' is already used by id 1." in text
+
+
+def test_an_edit_of_a_row_someone_else_changed_meanwhile_is_refused(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    mine = _page(engine)
+    theirs = _page(engine)
+    assert apply_edits(engine, "customers", theirs, _changes(edited={1: {"city": "Daegu"}}), ADA).ok
+    outcome = apply_edits(
+        engine, "customers", mine, _changes(edited={0: {"city": "Busan"}, 1: {"city": "Incheon"}}), SAM
+    )
+    assert outcome.conflict
+    assert outcome.problems == (
+        "Row 2 (id 2): this customer was changed by someone else since you loaded it (version 1, now 2). "
+        "Reload the page and apply your change again.",
+    )
+    # The whole save was refused: Alice's valid edit in the same save was not written either.
+    assert _customer(engine, 1)["city"] == "Seoul"
+    assert _customer(engine, 2)["city"] == "Daegu"
+
+
+def test_deleting_a_referenced_row_is_refused_and_an_unreferenced_one_is_deleted(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    shown = _page(engine)
+    refused = apply_edits(engine, "customers", shown, _changes(deleted=[0]), ADA)
+    assert not refused.ok
+    # Alice: orders O1, O2, O8; transactions T1, T2, T9; 1 ticket, 1 interaction, 1 visit.
+    assert refused.problems == (
+        "Row 1 (id 1): Customer is still referenced by 1 interaction, 3 orders, 1 visit, 1 ticket, 3 transactions; "
+        "it was not deleted. Customers with orders, transactions, visits, interactions or tickets cannot be deleted: "
+        "set them inactive.",
+    )
+    assert _customer(engine, 1)["id"] == 1
+    deleted = apply_edits(engine, "customers", shown, _changes(deleted=[4]), ADA)  # Eve: no activity
+    assert deleted.ok, deleted.problems
+    assert list_records(engine, "customers").total == 4
+    assert [row["action"] for row in _audit(engine, "customers")] == ["delete"]
+
+
+def test_agents_may_edit_but_not_delete_and_analysts_may_not_edit(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    shown = _page(engine)
+    with pytest.raises(PermissionDeniedError):
+        apply_edits(engine, "customers", shown, _changes(deleted=[4]), SAM)
+    with pytest.raises(PermissionDeniedError):
+        apply_edits(engine, "customers", shown, _changes(edited={0: {"city": "Busan"}}), ANALYST)
+
+
+def test_a_price_change_writes_price_history(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    shown = _page(engine, "products")
+    outcome = apply_edits(engine, "products", shown, _changes(edited={1: {"price": 12.5, "name": "Big mug"}}), ADA)
+    assert outcome.ok, outcome.problems
+    apply_edits(engine, "products", _page(engine, "products"), _changes(edited={1: {"name": "Huge mug"}}), ADA)
+    with engine.connect() as connection:
+        history = connection.execute(select(price_history)).mappings().all()
+        price = connection.execute(select(products.c.price).where(products.c.id == 2)).scalar_one()
+    assert price == Decimal("12.50")
+    assert len(history) == 1  # the name-only edit wrote none
+    assert (history[0]["product_id"], history[0]["old_price"], history[0]["new_price"]) == (
+        2,
+        Decimal("10.00"),
+        Decimal("12.50"),
+    )
+    assert history[0]["changed_by"] == 1
+
+
+def test_price_history_is_read_only_and_stock_movements_insert_only(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    refused = apply_edits(engine, "price_history", _page(engine, "price_history"), _changes(added=[{"x": 1}]), ADA)
+    assert refused.problems == (
+        "Price history cannot be added here. Written automatically whenever a product's price changes.",
+    )
+    # A movement of 5 out of the Mug (on hand 8) is stored as −5 and takes on hand to 3.
+    added = apply_edits(
+        engine,
+        "stock_movements",
+        _page(engine, "stock_movements"),
+        _changes(
+            added=[{"product_id": 2, "warehouse": "W1", "movement_type": "out", "quantity": 5, "note": "breakage"}]
+        ),
+        SAM,
+    )
+    assert added.ok, added.problems
+    with engine.connect() as connection:
+        quantity = connection.execute(select(stock_movements.c.quantity)).scalar_one()
+        on_hand = connection.execute(select(inventory.c.on_hand).where(inventory.c.product_id == 2)).scalar_one()
+    assert (quantity, on_hand) == (-5, 3)
+    shown = _page(engine, "stock_movements")
+    edit = apply_edits(engine, "stock_movements", shown, _changes(edited={0: {"note": "changed"}}), ADA)
+    assert edit.problems[0].startswith("Stock movements cannot be edited.")
+    too_many = apply_edits(
+        engine,
+        "stock_movements",
+        shown,
+        _changes(added=[{"product_id": 2, "warehouse": "W1", "movement_type": "out", "quantity": 4}]),
+        SAM,
+    )
+    assert too_many.problems == ("Not enough stock of Mug (MUG-1) in W1: 3 on hand, 4 needed.",)
+
+
+def test_an_on_hand_edit_is_recorded_as_a_stock_count(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    outcome = apply_edits(engine, "inventory", _page(engine, "inventory"), _changes(edited={2: {"on_hand": 7}}), SAM)
+    assert outcome.ok, outcome.problems
+    with engine.connect() as connection:
+        movement = connection.execute(select(stock_movements)).mappings().one()
+        count = connection.execute(select(func.count()).select_from(audit_log)).scalar_one()
+    assert (movement["product_id"], movement["movement_type"], movement["quantity"]) == (3, "count", 7)
+    assert count == 1

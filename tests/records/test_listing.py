@@ -1,0 +1,136 @@
+"""Listing and search: server-side paging, sorting, filters; search literal and case-insensitive."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pytest
+from sqlalchemy import Engine
+
+from crm.records import ENTITIES, RecordQuery, escape_like, get_record, list_records, lookup_options
+from crm.schema import customers, utc_now
+from tests.fixtures.tiny_shop import TinyShop
+
+
+def _add_customers(engine: Engine, *rows: dict[str, object]) -> None:
+    now = utc_now()
+    with engine.begin() as connection:
+        for row in rows:
+            connection.execute(customers.insert().values(created_at=now, updated_at=now, **row))
+
+
+def _names(engine: Engine, query: RecordQuery, entity: str = "customers", column: str = "first_name") -> list:
+    return list(list_records(engine, entity, query).rows[column])
+
+
+@pytest.mark.parametrize(
+    ("text", "escaped"),
+    [("100%", "100\\%"), ("a_b", "a\\_b"), ("back\\slash", "back\\\\slash"), ("O'Brien", "O'Brien")],
+)
+def test_like_wildcards_are_escaped(text: str, escaped: str) -> None:
+    assert escape_like(text) == escaped
+
+
+def test_every_entity_lists_without_error_on_the_tiny_shop(tiny_shop: TinyShop) -> None:
+    for name, spec in ENTITIES.items():
+        page = list_records(tiny_shop.engine, name)
+        assert list(page.rows.columns) == list(spec.column_names), name
+
+
+def test_customer_search_is_case_insensitive_over_name_email_phone_and_company(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    assert _names(engine, RecordQuery(search="ALICE")) == ["Alice"]
+    assert _names(engine, RecordQuery(search="alice kim")) == ["Alice"]  # first + last name
+    assert _names(engine, RecordQuery(search="BOB@EXAMPLE")) == ["Bob"]
+    assert _names(engine, RecordQuery(search="0000-0003")) == ["Chloe"]
+    assert _names(engine, RecordQuery(search="moss ltd")) == ["Dan"]
+
+
+def test_search_matches_percent_underscore_and_quotes_literally(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    _add_customers(
+        engine,
+        {"first_name": "Percy", "last_name": "Hundred", "company": "100% Cotton"},
+        {"first_name": "Una", "last_name": "Score", "company": "snake_case ltd"},
+        {"first_name": "Oscar", "last_name": "O'Brien"},
+    )
+    # '%' would match every company containing "100" followed by anything; only the literal one matches.
+    _add_customers(engine, {"first_name": "Decoy", "company": "1000 Cotton"})
+    assert _names(engine, RecordQuery(search="100%")) == ["Percy"]
+    # '_' would match any character ("snakeXcase"); add such a decoy.
+    _add_customers(engine, {"first_name": "Decoy2", "company": "snakeXcase"})
+    assert _names(engine, RecordQuery(search="snake_case")) == ["Una"]
+    assert _names(engine, RecordQuery(search="o'brien")) == ["Oscar"]
+    assert _names(engine, RecordQuery(search="%")) == ["Percy"]
+    assert _names(engine, RecordQuery(search="'; DROP TABLE customers; --")) == []
+    assert list_records(engine, "customers").total == 10
+
+
+def test_customers_filter_by_source_and_birthday_month(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    website = RecordQuery(sources=("website",), sort_by="id", descending=False)
+    assert _names(engine, website) == ["Alice", "Dan", "Eve"]
+    # Birthdays: Alice 05-10, Bob 03-02, Chloe 12-24, Dan 07-07.
+    assert _names(engine, RecordQuery(birthday_month=3)) == ["Bob"]
+    assert _names(engine, RecordQuery(birthday_month=12)) == ["Chloe"]
+
+
+def test_pagination_and_sorting_happen_in_the_database(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    first = list_records(engine, "customers", RecordQuery(sort_by="first_name", descending=False, page_size=2))
+    assert first.total == 5
+    assert first.pages == 3
+    assert list(first.rows["first_name"]) == ["Alice", "Bob"]
+    third = list_records(engine, "customers", RecordQuery(sort_by="first_name", descending=False, page=3, page_size=2))
+    assert list(third.rows["first_name"]) == ["Eve"]
+    beyond = list_records(engine, "customers", RecordQuery(page=99, page_size=2))
+    assert beyond.page == 3  # clamped to the last page
+
+
+def test_orders_search_by_customer_and_filter_by_status_and_dates(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    by_customer = list_records(engine, "orders", RecordQuery(search="alice", sort_by="order_number", descending=False))
+    assert list(by_customer.rows["order_number"]) == ["O1", "O2", "O8"]
+    assert set(by_customer.rows["customer"]) == {"Alice Kim"}
+    by_number = list_records(engine, "orders", RecordQuery(search="o7"))
+    assert list(by_number.rows["order_number"]) == ["O7"]
+    open_orders = list_records(engine, "orders", RecordQuery(statuses=("pending", "processing")))
+    assert sorted(open_orders.rows["order_number"]) == ["O7", "O8"]
+    # February 2025: O2 (02-14) and O5 (02-20); the end day is inclusive.
+    february = list_records(engine, "orders", RecordQuery(date_from=date(2025, 2, 1), date_to=date(2025, 2, 20)))
+    assert sorted(february.rows["order_number"]) == ["O2", "O5"]
+    assert february.rows["order_date"].iloc[0] == datetime(2025, 2, 20, 12)
+    assert by_customer.rows["total"].sum() == pytest.approx(49 + 100 + 27)
+
+
+def test_transactions_filter_by_type_status_and_customer(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    refunds = list_records(engine, "transactions", RecordQuery(types=("refund",)))
+    assert list(refunds.rows["transaction_number"]) == ["T7"]
+    failed = list_records(engine, "transactions", RecordQuery(statuses=("failed",)))
+    assert list(failed.rows["transaction_number"]) == ["T4"]
+    dan = list_records(engine, "transactions", RecordQuery(search="DAN MOSS"))
+    assert sorted(dan.rows["transaction_number"]) == ["T6", "T7", "T8"]
+
+
+def test_inventory_shows_available_and_filters_low_and_out_of_stock(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    rows = list_records(engine, "inventory", RecordQuery(sort_by="id", descending=False)).rows
+    # available = on hand − reserved: 50−1, 8−5, 0−0
+    assert list(rows["available"]) == [49, 3, 0]
+    assert list(rows["warehouse"]) == ["W1", "W1", "W1"]
+    low = list_records(engine, "inventory", RecordQuery(flags=("low_stock",))).rows
+    assert list(low["sku"]) == ["MUG-1"]
+    out = list_records(engine, "inventory", RecordQuery(flags=("out_of_stock",))).rows
+    assert list(out["sku"]) == ["JK-1"]
+
+
+def test_lookup_fields_show_names_and_offer_the_choices(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    product = get_record(engine, "products", 2)
+    assert product is not None
+    assert (product["brand"], product["category"]) == ("Boreal", "Home")
+    assert lookup_options(engine, "products", "brand") == ("Aurora", "Boreal")
+    items = list_records(engine, "order_items", RecordQuery(equals=(("order_id", 5),), sort_by="id", descending=False))
+    assert list(items.rows["product"]) == ["T-shirt", "Mug"]
+    assert list(items.rows["line_total"]) == [20.0, 10.0]
