@@ -441,6 +441,71 @@ def _fitter_from_params(model: str, params: dict[str, float]) -> Any:
     return fitter
 
 
+def _bgnbd_expected_purchases(
+    params: dict[str, float], t: float, frequency: np.ndarray, recency: np.ndarray, age: np.ndarray
+) -> np.ndarray:
+    """BG/NBD expected repeat purchases in the next ``t`` units (Fader, Hardie & Lee 2005, eq. 10).
+
+    lifetimes takes the log of 2F1(r+x, b+x; a+b+x−1; z), which is negative (log → NaN) when
+    a + b < 1 and overflows for heavy buyers. With Euler's transformation the term
+    ((α+T)/(α+T+t))^(r+x) · 2F1(r+x, b+x; c; z) equals (1−z)^(a−1) · 2F1(a+b−1−r, a−1; c; z),
+    whose parameters stay small, so it is finite for every customer.
+    """
+    from scipy.special import hyp2f1
+
+    r, alpha, a, b = (params[name] for name in MODEL_PARAMETERS["bgnbd"])
+    x = frequency
+    c = a + b + x - 1
+    z = t / (alpha + age + t)
+    discounted_hypergeometric = (1 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, c, z)
+    numerator = (a + b + x - 1) / (a - 1) * (1 - discounted_hypergeometric)
+    repeat = x > 0
+    ratio = np.where(repeat, a / np.where(repeat, b + x - 1, 1.0), 0.0)
+    denominator = 1 + ratio * ((alpha + age) / (alpha + recency)) ** (r + x)
+    return numerator / denominator
+
+
+def _expected_purchases(
+    model: str, params: dict[str, float], t: float, frequency: np.ndarray, recency: np.ndarray, age: np.ndarray
+) -> np.ndarray:
+    """Expected repeat purchases in the next ``t`` units for each customer."""
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        if model == "bgnbd":
+            return np.asarray(_bgnbd_expected_purchases(params, t, frequency, recency, age), dtype=float)
+        fitter = _fitter_from_params(model, params)
+        expected = np.asarray(
+            fitter.conditional_expected_number_of_purchases_up_to_time(t, frequency, recency, age), dtype=float
+        )
+        r, alpha, s, beta = (params[name] for name in MODEL_PARAMETERS["pareto"])
+        # A customer who bought on the as-of date (recency = T) makes lifetimes' A0 term 0 − 0;
+        # for heavy buyers its hypergeometric terms overflow first (inf − inf). Its exact value
+        # then is eq. 41 of Fader & Hardie's Pareto/NBD note with A0 = 0.
+        last_day = np.isclose(recency, age) & ~np.isfinite(expected)
+        closed_form = (
+            (r + frequency)
+            * (beta + age)
+            / (alpha + age)
+            * (1 - ((beta + age) / (beta + age + t)) ** (s - 1))
+            / (s - 1)
+        )
+        return np.where(last_day, closed_form, expected)
+
+
+def _probability_alive(
+    model: str, params: dict[str, float], frequency: np.ndarray, recency: np.ndarray, age: np.ndarray
+) -> np.ndarray:
+    """P(alive) for each customer. lifetimes returns an ndarray (not a Series): keep it positional."""
+    fitter = _fitter_from_params(model, params)
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        alive = np.asarray(fitter.conditional_probability_alive(frequency, recency, age), dtype=float)
+    if model == "pareto":
+        # Bought on the as-of date: alive for sure (A0 = 0), even where lifetimes overflows.
+        alive = np.where(np.isclose(recency, age) & ~np.isfinite(alive), 1.0, alive)
+    return alive
+
+
 # --- scoring ----------------------------------------------------------------------------------
 def _expected_order_value(summary: pd.DataFrame, monetary_params: dict[str, float]) -> np.ndarray:
     """Gamma-Gamma's expected value of one purchase (population mean for one-time buyers)."""
@@ -464,24 +529,15 @@ def _score(
     age = scored["T"].to_numpy(dtype=float)
     message = fit.message
     if fit.fitted:
-        fitter = _fitter_from_params(fit.model, fit.params)
         units_per_month = UNIT_DAYS["M"] / UNIT_DAYS[unit]
         order_value = _expected_order_value(scored, fit.monetary_params)
         predicted = np.zeros(len(scored))
         previous = np.zeros(len(scored))
-        with warnings.catch_warnings(), np.errstate(all="ignore"):
-            warnings.simplefilter("ignore")
-            for month in range(1, horizon + 1):
-                cumulative = np.asarray(
-                    fitter.conditional_expected_number_of_purchases_up_to_time(
-                        month * units_per_month, frequency, recency, age
-                    ),
-                    dtype=float,
-                )
-                predicted += (cumulative - previous) * order_value / (1 + discount_rate) ** month
-                previous = cumulative
-            # conditional_probability_alive returns an ndarray (never a Series): keep it positional.
-            alive = np.asarray(fitter.conditional_probability_alive(frequency, recency, age), dtype=float)
+        for month in range(1, horizon + 1):
+            cumulative = _expected_purchases(fit.model, fit.params, month * units_per_month, frequency, recency, age)
+            predicted += (cumulative - previous) * order_value / (1 + discount_rate) ** month
+            previous = cumulative
+        alive = _probability_alive(fit.model, fit.params, frequency, recency, age)
         if np.isfinite(previous).all() and np.isfinite(predicted).all() and np.isfinite(alive).all():
             scored["expected_purchases"] = np.clip(previous, 0.0, None)
             scored["expected_order_value"] = order_value
@@ -520,19 +576,15 @@ def _holdout_check(
     summary: pd.DataFrame, fit: _Fit, *, unit: str, as_of: date, holdout_end: date
 ) -> tuple[pd.DataFrame, dict[str, float]]:
     """Predicted vs actual repeat purchases in the holdout, per calibration frequency group."""
-    fitter = _fitter_from_params(fit.model, fit.params)
     length = (holdout_end - as_of).days / UNIT_DAYS[unit]
-    with warnings.catch_warnings(), np.errstate(all="ignore"):
-        warnings.simplefilter("ignore")
-        predicted = np.asarray(
-            fitter.conditional_expected_number_of_purchases_up_to_time(
-                length,
-                summary["frequency"].to_numpy(dtype=float),
-                summary["recency"].to_numpy(dtype=float),
-                summary["T"].to_numpy(dtype=float),
-            ),
-            dtype=float,
-        )
+    predicted = _expected_purchases(
+        fit.model,
+        fit.params,
+        length,
+        summary["frequency"].to_numpy(dtype=float),
+        summary["recency"].to_numpy(dtype=float),
+        summary["T"].to_numpy(dtype=float),
+    )
     frame = pd.DataFrame(
         {
             "group": summary["frequency"].clip(upper=HOLDOUT_MAX_GROUP).to_numpy(),

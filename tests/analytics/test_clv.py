@@ -1,0 +1,366 @@
+"""CLV: the RFM summary by hand on tiny_shop, the fallback on degenerate data, the CDNOW paper's numbers.
+
+tiny_shop's revenue orders (cancelled O4 and refunded O6 left out), as of 2025-03-31:
+  Alice  O1 01-10 49.00, O2 02-14 100.00, O8 03-28 27.00
+  Bob    O3 01-25 38.00
+  Chloe  O5 02-20 38.00
+  Dan    O7 03-20 50.00
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+
+import lifetimes
+import numpy as np
+import pandas as pd
+import pytest
+from sqlalchemy import Engine
+
+from crm.analytics import clv
+from crm.analytics.clv import (
+    clv_analysis,
+    clv_by_source,
+    clv_overview,
+    cohort_clv_trend,
+    customer_clv,
+    fit_and_score,
+    rfm_summary,
+    top_customers,
+    value_tiers,
+)
+from crm.bulk import bulk_insert
+from crm.cli import main
+from crm.filters import Filters
+from crm.schema import customers, orders
+from tests.fixtures.tiny_shop import TinyShop, load_tiny_shop
+
+AS_OF = date(2025, 3, 31)
+CDNOW_CALIBRATION_END = date(1997, 9, 30)
+CDNOW_SAMPLE = Path(lifetimes.__file__).parent / "datasets" / "CDNOW_sample.txt"
+# The published parameters match to about three significant digits.
+RELATIVE_TOLERANCE = 0.01
+
+
+def _by_customer(summary: pd.DataFrame) -> dict[int, dict[str, object]]:
+    return {int(row["customer_id"]): row for row in summary.to_dict(orient="records")}
+
+
+# --- the RFM summary, by hand -------------------------------------------------------------------
+def test_rfm_summary_in_days_matches_the_hand_computed_tiny_shop(tiny_shop: TinyShop) -> None:
+    rows = _by_customer(rfm_summary(tiny_shop.engine, as_of=AS_OF, unit="D"))
+    assert sorted(rows) == [1, 2, 3, 4]  # Eve never bought
+    alice = rows[1]
+    # 3 purchase days -> 2 repeat purchases; Jan 10 -> Mar 28 = 21 + 28 + 28 = 77 days; -> Mar 31 = 80 days.
+    assert (alice["frequency"], alice["recency"], alice["T"]) == (2, 77.0, 80.0)
+    assert alice["historic_value"] == pytest.approx(176.00)  # 49 + 100 + 27
+    assert alice["monetary_value"] == pytest.approx(63.50)  # repeat purchases only: (100 + 27) / 2
+    assert alice["orders"] == 3
+    assert (alice["first_purchase"], alice["last_purchase"]) == (date(2025, 1, 10), date(2025, 3, 28))
+    # Bob's cancelled O4 does not count: one purchase on Jan 25; T = 6 + 28 + 31 = 65 days.
+    assert (rows[2]["frequency"], rows[2]["recency"], rows[2]["T"], rows[2]["monetary_value"]) == (0, 0.0, 65.0, 0.0)
+    assert rows[2]["historic_value"] == pytest.approx(38.00)
+    assert rows[3]["T"] == 39.0  # Chloe: Feb 20 -> Mar 31 = 8 + 31
+    # Dan's refunded O6 does not count: only the pending O7 on Mar 20 -> T = 11 days.
+    assert (rows[4]["frequency"], rows[4]["T"], rows[4]["historic_value"]) == (0, 11.0, pytest.approx(50.00))
+
+
+def test_rfm_summary_converts_the_same_days_to_weeks_and_months(tiny_shop: TinyShop) -> None:
+    weeks = _by_customer(rfm_summary(tiny_shop.engine, as_of=AS_OF, unit="W"))
+    assert weeks[1]["recency"] == pytest.approx(11.0)  # 77 / 7
+    assert weeks[1]["T"] == pytest.approx(80 / 7)
+    months = _by_customer(rfm_summary(tiny_shop.engine, as_of=AS_OF, unit="M"))
+    assert months[1]["T"] == pytest.approx(80 / (365.25 / 12))
+
+
+def test_orders_on_the_same_day_are_one_purchase(tiny_shop: TinyShop) -> None:
+    with tiny_shop.engine.begin() as connection:
+        connection.execute(
+            orders.insert().values(
+                order_number="SAME-DAY", customer_id=2, status="delivered",
+                order_date=datetime(2025, 1, 25, 18, 0), subtotal=12, total=12,
+            )
+        )  # fmt: skip
+    bob = _by_customer(rfm_summary(tiny_shop.engine, as_of=AS_OF, unit="D"))[2]
+    assert (bob["orders"], bob["purchase_days"], bob["frequency"]) == (2, 1, 0)
+    assert bob["historic_value"] == pytest.approx(50.00)  # 38 + 12
+
+
+def test_as_of_date_splits_calibration_and_holdout(tiny_shop: TinyShop) -> None:
+    rows = _by_customer(rfm_summary(tiny_shop.engine, as_of=date(2025, 2, 28), unit="D", holdout_end=date(2025, 3, 31)))
+    assert sorted(rows) == [1, 2, 3]  # Dan's first purchase (Mar 20) is after the as-of date
+    alice = rows[1]
+    # Calibration: O1, O2 -> 1 repeat; Jan 10 -> Feb 14 = 35 days; -> Feb 28 = 49 days. Holdout: O8.
+    assert (alice["frequency"], alice["recency"], alice["T"]) == (1, 35.0, 49.0)
+    assert alice["historic_value"] == pytest.approx(149.00)
+    assert (alice["holdout_purchases"], alice["holdout_value"]) == (1, pytest.approx(27.00))
+    assert rows[2]["holdout_purchases"] == 0
+
+
+def test_rfm_summary_respects_customer_filters(tiny_shop: TinyShop) -> None:
+    rows = _by_customer(rfm_summary(tiny_shop.engine, Filters(sources=("website",)), as_of=AS_OF, unit="D"))
+    assert sorted(rows) == [1, 4]  # Alice and Dan came from the website
+
+
+# --- degenerate data: a clear message and historic CLV ------------------------------------------
+def test_too_few_customers_fall_back_to_historic_clv(tiny_shop: TinyShop) -> None:
+    analysis = clv_analysis(tiny_shop.engine, as_of=AS_OF, unit="W")
+    assert not analysis.fitted
+    assert "Too little data" in analysis.message and "historic CLV" in analysis.message
+    assert analysis.params == {}
+    frame = analysis.customers.set_index("customer_id")
+    assert frame["clv"].to_dict() == pytest.approx({1: 176.0, 2: 38.0, 3: 38.0, 4: 50.0})
+    assert frame["p_alive"].isna().all()
+    # Fallback churn rule: no purchase for more than 180 days; Bob's last is 65 days old.
+    assert not frame["churn_risk"].any()
+
+
+def test_fallback_overview_tiers_sources_and_cohorts_add_up_to_the_revenue(tiny_shop: TinyShop) -> None:
+    analysis = clv_analysis(tiny_shop.engine, as_of=AS_OF, unit="W")
+    overview = clv_overview(analysis)
+    assert (overview.customers, overview.repeat_buyers) == (4, 1)
+    assert overview.total_clv == pytest.approx(302.00)  # = tiny_shop revenue
+    assert overview.average_order_value == pytest.approx(50.33)  # 302 / 6 counted orders
+    assert overview.purchase_frequency == pytest.approx(1.5)  # 6 orders / 4 customers
+    assert overview.average_lifespan_days == pytest.approx(77.0)  # Alice, the only repeat buyer
+    tiers = value_tiers(analysis).set_index("tier")
+    # Ranks 1..4 -> rank shares 0.25, 0.5, 0.75, 1.0: high (≤ 0.30) Alice, mid (≤ 0.60) Dan, low Bob + Chloe.
+    assert tiers["customers"].to_dict() == {"top": 0, "high": 1, "mid": 1, "low": 2}
+    assert tiers["value"].to_dict() == pytest.approx({"top": 0.0, "high": 176.0, "mid": 50.0, "low": 76.0})
+    assert tiers["value_share"].sum() == pytest.approx(1.0)
+    sources = clv_by_source(analysis).set_index("source")
+    assert sources["total_clv"].to_dict() == pytest.approx({"website": 226.0, "referral": 38.0, "social_media": 38.0})
+    cohorts = cohort_clv_trend(analysis).set_index("cohort")
+    assert cohorts["customers"].to_dict() == {"2025-01-01": 2, "2025-02-01": 1, "2025-03-01": 1}
+    assert cohorts.loc["2025-01-01", "average_historic"] == pytest.approx(107.0)  # (176 + 38) / 2
+    assert list(top_customers(analysis)["customer_id"]) == [1, 4, 2, 3]  # ties (38) by lower id
+
+
+def test_an_empty_database_gives_an_empty_result_not_an_error(engine: Engine) -> None:
+    analysis = clv_analysis(engine)
+    assert analysis.as_of is None and not analysis.fitted
+    assert analysis.customers.empty
+    assert "No revenue orders" in analysis.message
+    assert clv_overview(analysis).total_clv == 0
+    assert value_tiers(analysis)["customers"].sum() == 0
+
+
+def _synthetic_summary(customer_count: int = 60) -> pd.DataFrame:
+    """A plausible population: every third customer bought once, the others up to 5 more times."""
+    generator = np.random.default_rng(3)
+    frequency = np.where(np.arange(customer_count) % 3 == 0, 0, generator.integers(1, 6, customer_count))
+    age = generator.uniform(10, 50, customer_count).round(3)
+    recency = np.where(frequency > 0, (age * generator.uniform(0.2, 1.0, customer_count)).round(3), 0.0)
+    monetary = np.where(frequency > 0, generator.uniform(20, 80, customer_count).round(2), 0.0)
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(1, customer_count + 1),
+            "name": [f"Customer {number}" for number in range(1, customer_count + 1)],
+            "source": "website",
+            "first_purchase": date(2025, 1, 1),
+            "last_purchase": date(2025, 6, 1),
+            "orders": frequency + 1,
+            "purchase_days": frequency + 1,
+            "frequency": frequency,
+            "recency": recency,
+            "T": age,
+            "historic_value": (monetary * (frequency + 1)).round(2),
+            "monetary_value": monetary,
+            "holdout_purchases": 0,
+            "holdout_value": 0.0,
+        }
+    )
+
+
+def test_a_fit_that_does_not_converge_falls_back_with_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    def never_converges(self: object, *args: object, **kwargs: object) -> None:
+        raise lifetimes.utils.ConvergenceError("The model did not converge.")
+
+    monkeypatch.setattr(lifetimes.BetaGeoFitter, "fit", never_converges)
+    analysis = fit_and_score(_synthetic_summary(), as_of=date(2025, 6, 30))
+    assert not analysis.fitted
+    assert "could not be fitted" in analysis.message and "ConvergenceError" in analysis.message
+    assert analysis.customers["clv"].equals(analysis.customers["historic_value"])
+
+
+def test_nan_parameters_fall_back_with_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    def nan_fit(self: lifetimes.BetaGeoFitter, *args: object, **kwargs: object) -> lifetimes.BetaGeoFitter:
+        self.params_ = pd.Series({"r": np.nan, "alpha": 1.0, "a": 1.0, "b": 1.0})
+        return self
+
+    monkeypatch.setattr(lifetimes.BetaGeoFitter, "fit", nan_fit)
+    analysis = fit_and_score(_synthetic_summary(), as_of=date(2025, 6, 30))
+    assert not analysis.fitted
+    assert "not finite" in analysis.message
+    assert analysis.customers["p_alive"].isna().all()
+
+
+def test_a_plausible_population_gets_predictions_p_alive_and_tiers() -> None:
+    analysis = fit_and_score(_synthetic_summary(), as_of=date(2025, 6, 30), horizon=6)
+    assert analysis.fitted, analysis.message
+    assert set(analysis.params) == {"r", "alpha", "a", "b"}
+    frame = analysis.customers
+    assert frame["p_alive"].between(0, 1).all()
+    assert (frame["predicted_value"] >= 0).all()
+    assert (frame["churn_risk"] == (frame["p_alive"] < clv.CHURN_PROBABILITY)).all()
+    # 60 customers: top 10 % = 6, high 20 % = 12, mid 30 % = 18, low 40 % = 24.
+    assert value_tiers(analysis).set_index("tier")["customers"].to_dict() == {
+        "top": 6,
+        "high": 12,
+        "mid": 18,
+        "low": 24,
+    }
+
+
+def test_a_longer_horizon_never_predicts_less() -> None:
+    summary = _synthetic_summary()
+    short = fit_and_score(summary, as_of=date(2025, 6, 30), horizon=3).customers["predicted_value"]
+    long = fit_and_score(summary, as_of=date(2025, 6, 30), horizon=12).customers["predicted_value"]
+    assert (long >= short).all() and long.sum() > short.sum()
+
+
+# --- CDNOW: the published parameters ------------------------------------------------------------
+def _cdnow_transactions() -> pd.DataFrame:
+    """CDNOW_sample.txt: original id, sample id (1..2357), yyyymmdd, number of CDs, dollar value."""
+    return pd.read_csv(
+        CDNOW_SAMPLE,
+        sep=r"\s+",
+        header=None,
+        names=["original_id", "customer_id", "day", "cds", "value"],
+        dtype={"day": str},
+    )
+
+
+def _load_cdnow(engine: Engine) -> None:
+    """The 6,919 CDNOW transactions as delivered orders (at noon UTC) of 2,357 customers."""
+    transactions = _cdnow_transactions()
+    ids = sorted(transactions["customer_id"].unique())
+    stamp = pd.Timestamp("1997-01-01")
+    customer_frame = pd.DataFrame(
+        {
+            "id": ids,
+            "external_id": [f"CDNOW-{number:04d}" for number in ids],
+            "last_name": [f"CDNOW {number:04d}" for number in ids],
+            "source": "website",
+            "customer_type": "individual",
+            "status": "active",
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+    )
+    order_frame = pd.DataFrame(
+        {
+            "order_number": [f"CDNOW-{index:05d}" for index in range(len(transactions))],
+            "customer_id": transactions["customer_id"].to_numpy(),
+            "status": "delivered",
+            "order_date": pd.to_datetime(transactions["day"], format="%Y%m%d") + pd.Timedelta(hours=12),
+            "subtotal": transactions["value"].to_numpy(),
+            "tax": 0.0,
+            "shipping": 0.0,
+            "discount": 0.0,
+            "total": transactions["value"].to_numpy(),
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+    )
+    with engine.begin() as connection:
+        bulk_insert(connection, customers, customer_frame)
+        bulk_insert(connection, orders, order_frame)
+
+
+def test_cdnow_reproduces_the_published_bgnbd_and_gamma_gamma_parameters(engine: Engine) -> None:
+    _load_cdnow(engine)
+    analysis = clv_analysis(engine, as_of=CDNOW_CALIBRATION_END, unit="W")
+    assert analysis.fitted, analysis.message
+    assert analysis.penalizer == 0.0
+    # Fader, Hardie & Lee (2005), 39-week calibration ending 1997-09-30.
+    assert analysis.params == pytest.approx(
+        {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}, rel=RELATIVE_TOLERANCE
+    )
+    # Fader & Hardie, "The Gamma-Gamma Model of Monetary Value" (946 repeat buyers).
+    assert analysis.monetary_params == pytest.approx({"p": 6.25, "q": 3.74, "v": 15.44}, rel=RELATIVE_TOLERANCE)
+    assert analysis.counts["customers"] == 2357 and analysis.counts["repeat_buyers"] == 946
+
+
+def test_cdnow_holdout_compares_39_weeks_per_frequency_group(engine: Engine) -> None:
+    _load_cdnow(engine)
+    analysis = clv_analysis(engine, as_of=CDNOW_CALIBRATION_END, unit="W")
+    assert analysis.holdout is not None and analysis.holdout_error is not None
+    assert list(analysis.holdout.columns) == ["frequency_group", "customers", "actual_purchases", "predicted_purchases"]
+    assert list(analysis.holdout["frequency_group"]) == ["0", "1", "2", "3", "4", "5", "6", "7+"]
+    assert analysis.holdout["customers"].sum() == 2357
+    assert analysis.holdout_error["holdout_length"] == pytest.approx(39.0)  # Oct 1 1997 – Jun 30 1998
+    # Repeat purchase days after the calibration period, counted in the data (same-day orders merged).
+    assert analysis.holdout_error["actual_purchases"] == 1882
+    error = analysis.holdout_error
+    assert error["total_error"] == pytest.approx(
+        (error["predicted_purchases"] - error["actual_purchases"]) / error["actual_purchases"], abs=1e-5
+    )
+    assert abs(error["total_error"]) < 0.2
+
+
+def test_cdnow_reproduces_the_published_pareto_nbd_parameters(sqlite_engine: Engine) -> None:
+    _load_cdnow(sqlite_engine)
+    analysis = clv_analysis(sqlite_engine, as_of=CDNOW_CALIBRATION_END, unit="W", model="pareto")
+    assert analysis.fitted, analysis.message
+    # Fader, Hardie & Lee (2005), Pareto/NBD on the same calibration data.
+    assert analysis.params == pytest.approx({"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}, rel=0.02)
+
+
+def test_bgnbd_expected_purchases_agree_with_lifetimes_where_lifetimes_is_finite(sqlite_engine: Engine) -> None:
+    _load_cdnow(sqlite_engine)
+    summary = rfm_summary(sqlite_engine, as_of=CDNOW_CALIBRATION_END, unit="W")
+    params = clv_analysis(sqlite_engine, as_of=CDNOW_CALIBRATION_END, unit="W").params
+    fitter = lifetimes.BetaGeoFitter()
+    fitter.params_ = pd.Series(params)
+    columns = [summary[name].to_numpy(dtype=float) for name in ("frequency", "recency", "T")]
+    for weeks in (1.0, 39.0, 52.0):
+        ours = clv._expected_purchases("bgnbd", params, weeks, *columns)
+        theirs = fitter.conditional_expected_number_of_purchases_up_to_time(weeks, *columns)
+        assert np.allclose(ours, theirs, rtol=1e-9)
+
+
+def test_customer_clv_scores_one_customer_with_the_population_model(sqlite_engine: Engine) -> None:
+    _load_cdnow(sqlite_engine)
+    # Sample customer 1 bought on Jan 1, Jan 18 and Aug 2 1997 in the calibration period (and Dec 12 after it).
+    one = customer_clv(sqlite_engine, 1, as_of=CDNOW_CALIBRATION_END, unit="W", horizon=12)
+    assert one.orders == 3 and one.historic_value == pytest.approx(29.33 + 29.73 + 14.96)
+    assert one.expected_purchases is not None and one.expected_purchases > 0
+    assert one.predicted_value is not None and one.predicted_value > 0
+    assert one.p_alive is not None and 0 < one.p_alive <= 1
+    assert one.churn_risk == (one.p_alive < clv.CHURN_PROBABILITY)
+    assert one.tier in {"top", "high", "mid", "low"}
+
+
+def test_customer_clv_of_a_customer_without_orders_says_so(tiny_shop: TinyShop) -> None:
+    eve = customer_clv(tiny_shop.engine, 5, as_of=AS_OF)
+    assert eve.historic_value == 0 and eve.predicted_value is None
+    assert "No revenue orders" in eve.message
+
+
+def test_clv_command_prints_lifetimes_parameter_names_and_the_holdout_error(
+    sqlite_engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _load_cdnow(sqlite_engine)
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    assert main(["--database-url", url, "clv", "--as-of", "1997-09-30", "--unit", "W", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["params"]) == {"r", "alpha", "a", "b"}
+    assert set(report["gamma_gamma"]) == {"p", "q", "v"}
+    assert report["params"]["r"] == pytest.approx(0.243, rel=RELATIVE_TOLERANCE)
+    assert report["counts"]["customers"] == 2357
+    assert report["holdout"]["actual_purchases"] == 1882
+    assert "total_error" in report["holdout"] and len(report["holdout"]["groups"]) == 8
+
+
+def test_clv_command_without_a_holdout_has_no_holdout_section(
+    sqlite_engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    load_tiny_shop(sqlite_engine)
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    assert main(["--database-url", url, "clv", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["fitted"] is False and "Too little data" in report["message"]
+    assert "holdout" not in report and report["params"] == {}
