@@ -1,0 +1,116 @@
+"""``python -m crm import FILE ...`` and ``python -m crm export ENTITY ...`` (same code as the app)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine
+
+from crm.db import init_database
+from crm.imports import DUPLICATE_POLICIES, ENTITIES, ImportError_, run_import
+from crm.permissions import Actor
+
+__all__ = ["register"]
+
+# Rejected rows printed on the terminal; the --report file has all of them.
+SHOWN_REJECTIONS = 20
+
+
+def _import(args: argparse.Namespace, engine: Engine) -> int:
+    init_database(engine)
+    mapping = None
+    if args.mapping:
+        mapping = json.loads(Path(args.mapping).read_text(encoding="utf-8"))
+        if not isinstance(mapping, dict):
+            print("error: the mapping file must hold a JSON object {column: field}", file=sys.stderr)
+            return 1
+    try:
+        report = run_import(
+            engine,
+            Path(args.file),
+            entity=args.entity,
+            mapping=mapping,
+            on_duplicate=args.on_duplicate,
+            dry_run=args.dry_run,
+            actor=Actor.system(),
+            encoding=args.encoding,
+            sheet=args.sheet,
+            header_row=args.header_row,
+            delimiter=args.delimiter,
+        )
+    except ImportError_ as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
+    detected = report.detected
+    if detected["format"] == "csv":
+        print(
+            f"Read {args.file}: {detected['encoding']}, delimiter {detected['delimiter']!r}, "
+            f"header on line {detected['header_row']}."
+        )
+    else:
+        print(f"Read {args.file}: sheet {detected['sheet']!r}, header on row {detected['header_row']}.")
+    for column, field in report.mapping.items():
+        print(f"  {column:<30} -> {field}")
+    for warning in report.warnings:
+        print(f"warning: {warning}")
+    if report.already_imported_at:
+        print(f"note: this file was already imported on {report.already_imported_at}.")
+    print(("Dry run, nothing written. " if report.dry_run else "") + report.summary())
+    if report.created:
+        print("Created on the way: " + ", ".join(f"{count:,} {name}" for name, count in report.created.items()))
+    if report.not_provided:
+        print(
+            "Not provided (defaults used): "
+            + ", ".join(f"{name} {count:,}" for name, count in report.not_provided.items())
+        )
+    for rejection in report.rejected[:SHOWN_REJECTIONS]:
+        print(f"  row {rejection['row']}, {rejection['column'] or '-'}: {rejection['reason']}")
+    if len(report.rejected) > SHOWN_REJECTIONS:
+        print(f"  … and {len(report.rejected) - SHOWN_REJECTIONS:,} more (see --report)")
+    if args.report:
+        Path(args.report).write_text(report.to_json(), encoding="utf-8")
+        print(f"Report written to {args.report}.")
+    return 0
+
+
+def _export(args: argparse.Namespace, engine: Engine) -> int:
+    from crm.exports import EXPORTABLE_ENTITIES, export_entity
+
+    if args.entity not in EXPORTABLE_ENTITIES:
+        print(f"error: choose one of {', '.join(EXPORTABLE_ENTITIES)}", file=sys.stderr)
+        return 1
+    init_database(engine)
+    data, rows = export_entity(engine, args.entity, file_format=args.format, actor=Actor.system())
+    Path(args.out).write_bytes(data)
+    print(f"{rows:,} {args.entity} written to {args.out} ({args.format}).")
+    return 0
+
+
+def register(commands: Any, handlers: dict[str, Any]) -> None:
+    importer = commands.add_parser("import", help="import a CSV or Excel file (customers, orders, ...)")
+    importer.add_argument("file", help="CSV or XLSX file")
+    importer.add_argument("--entity", required=True, choices=list(ENTITIES))
+    importer.add_argument("--mapping", help='JSON file {file column: field or "ignore"}; default: suggested')
+    importer.add_argument("--dry-run", action="store_true", help="validate and count, write nothing")
+    importer.add_argument(
+        "--on-duplicate",
+        choices=DUPLICATE_POLICIES,
+        default="skip",
+        help="rows whose key exists: skip, update (overwrite) or merge (fill blanks)",
+    )
+    importer.add_argument("--report", help="write the full report (every decision and rejection) as JSON")
+    importer.add_argument("--encoding", help="CSV text encoding (default: detected)")
+    importer.add_argument("--delimiter", help="CSV delimiter (default: detected)")
+    importer.add_argument("--sheet", help="Excel sheet name (default: the first with data)")
+    importer.add_argument("--header-row", type=int, help="1-based row of the header (default: detected)")
+    handlers["import"] = _import
+
+    exporter = commands.add_parser("export", help="export a table as CSV or XLSX (formula-safe)")
+    exporter.add_argument("entity", help="customers, orders, order_items, transactions or products")
+    exporter.add_argument("--format", choices=("csv", "xlsx"), default="csv")
+    exporter.add_argument("--out", required=True, help="file to write")
+    handlers["export"] = _export

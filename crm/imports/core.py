@@ -1,0 +1,346 @@
+"""``run_import``: read, map, validate, de-duplicate and write one file in ONE transaction.
+
+The whole import — new rows, updates, customers/products created on the way and the
+audit row — commits together or not at all, so a failure (or a killed process) leaves
+nothing half-written. A dry run does exactly the same work and rolls back, so the
+preview's counts are the real ones.
+
+Re-running a file imports nothing twice: rows are matched against the database by their
+keys (customers: external id, normalised email, digits of the phone; orders, transactions
+and products: their number / SKU) and the file's SHA-256 is remembered in the audit log,
+so rows without any key are recognised too.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Engine, select
+from sqlalchemy.exc import IntegrityError
+
+from crm.audit import record_audit
+from crm.imports.fields import IGNORE, FieldSpec, fields_for
+from crm.imports.mapping import check_mapping, suggest_mapping
+from crm.imports.reading import ParsedFile, read_source
+from crm.imports.validation import NOT_PROVIDED, parse_column
+from crm.permissions import Actor, Permission, require
+from crm.schema import audit_log
+
+__all__ = ["DUPLICATE_POLICIES", "ImportError_", "ImportReport", "TypedRows", "run_import"]
+
+DUPLICATE_POLICIES = ("skip", "update", "merge")
+# Rows of the typed file shown in the wizard's preview table.
+PREVIEW_ROWS = 200
+
+
+class ImportError_(ValueError):  # noqa: N801, N818 - "ImportError" is a builtin; this one is about data
+    """The import cannot run (bad mapping, unreadable file, database refused); nothing was written."""
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or, for a dry run, would do), row by row."""
+
+    entity: str
+    file_name: str | None = None
+    dry_run: bool = False
+    on_duplicate: str = "skip"
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    merged: int = 0
+    skipped_duplicates: int = 0
+    # One entry per invalid cell: {"row": file row, "column": file column, "reason": text}.
+    rejected: list[dict[str, Any]] = field(default_factory=list)
+    # One entry per data row: {"row", "decision": insert|update|merge|skip|reject, "reason"?, "target"?}.
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+    # Field -> number of imported rows that left it blank (the default was used).
+    not_provided: dict[str, int] = field(default_factory=dict)
+    # Related rows created on the way: customers for orders, products for order items, brands...
+    created: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    detected: dict[str, Any] = field(default_factory=dict)
+    mapping: dict[str, str] = field(default_factory=dict)
+    already_imported_at: str | None = None
+    seconds: float = 0.0
+    # The first rows as imported (typed values as text; blanks as "not provided"), for the preview.
+    preview: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def rejected_rows(self) -> int:
+        """Rows not imported because at least one cell is invalid."""
+        return sum(1 for decision in self.decisions if decision["decision"] == "reject")
+
+    def to_dict(self) -> dict[str, Any]:
+        result = asdict(self)
+        result["rejected_rows"] = self.rejected_rows
+        return result
+
+    def to_json(self, *, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), ensure_ascii=False, indent=indent, default=str)
+
+    def decisions_frame(self) -> pd.DataFrame:
+        """Decisions as a table (row, decision, reason, target) for the wizard."""
+        frame = pd.DataFrame(self.decisions, columns=["row", "decision", "reason", "target"])
+        return frame.fillna("")
+
+    def rejected_frame(self) -> pd.DataFrame:
+        return pd.DataFrame(self.rejected, columns=["row", "column", "reason"])
+
+    def summary(self) -> str:
+        verb = "would be" if self.dry_run else "were"
+        return (
+            f"{self.rows_read:,} rows read: {self.inserted:,} {verb} inserted, {self.updated:,} updated, "
+            f"{self.merged:,} merged, {self.skipped_duplicates:,} skipped as duplicates, "
+            f"{self.rejected_rows:,} rejected."
+        )
+
+
+@dataclass
+class TypedRows:
+    """The file's rows as typed values per field, with every invalid cell recorded."""
+
+    entity: str
+    specs: dict[str, FieldSpec]
+    values: dict[str, pd.Series]  # every field of the entity (all-None when not mapped)
+    normalized: dict[str, pd.Series]  # email/phone fields: their duplicate keys
+    blank: dict[str, np.ndarray]
+    mapped: dict[str, str]  # field -> file column
+    row_numbers: np.ndarray
+    rejected: np.ndarray  # rows with at least one invalid cell
+    errors: list[dict[str, Any]]
+    file_sha256: str
+    already_imported_at: str | None = None
+
+    def __len__(self) -> int:
+        return len(self.row_numbers)
+
+    def reject(self, mask: np.ndarray, column: str, reason: str | pd.Series) -> None:
+        """Mark rows as rejected with a reason (a text or one text per row)."""
+        mask = np.asarray(mask, dtype=bool) & ~self.rejected
+        positions = np.flatnonzero(mask)
+        reasons = reason.to_numpy()[positions] if isinstance(reason, pd.Series) else [reason] * len(positions)
+        self.errors.extend(
+            {"row": int(self.row_numbers[position]), "column": column, "reason": str(text)}
+            for position, text in zip(positions, reasons, strict=True)
+        )
+        self.rejected |= mask
+
+    def column_of(self, field_name: str) -> str:
+        """The file column mapped to ``field_name`` (or the field's label when it isn't mapped)."""
+        return self.mapped.get(field_name, self.specs[field_name].label)
+
+
+def _typed_rows(parsed: ParsedFile, mapping: dict[str, str], entity: str) -> TypedRows:
+    specs = fields_for(entity)
+    mapped = {field_name: column for column, field_name in mapping.items() if field_name not in (IGNORE, "", None)}
+    count = len(parsed.frame)
+    index = pd.RangeIndex(count)
+    rows = TypedRows(
+        entity, specs, {}, {}, {}, mapped, parsed.row_numbers, np.zeros(count, dtype=bool), [], parsed.sha256
+    )
+    for name, spec in specs.items():
+        if name not in mapped:
+            rows.values[name] = pd.Series([None] * count, index=index, dtype=object)
+            rows.blank[name] = np.ones(count, dtype=bool)
+            if spec.kind in ("email", "phone"):
+                rows.normalized[name] = rows.values[name]
+            continue
+        column = mapped[name]
+        result = parse_column(parsed.frame[column].reset_index(drop=True), spec)
+        rows.values[name] = result.values
+        rows.blank[name] = result.blank
+        if "normalized" in result.extra:
+            rows.normalized[name] = result.extra["normalized"]
+        if result.errors.mask.any():
+            cells = parsed.frame[column].reset_index(drop=True)
+            reasons = result.errors.reasons.astype(str) + " (" + cells.str.slice(0, 40).map(repr) + ")"
+            rows.reject(result.errors.mask, column, reasons)
+    for name, spec in specs.items():
+        if spec.required:
+            missing = rows.blank[name]
+            if name not in mapped:
+                rows.reject(missing, spec.label, f"{spec.label} is required: map a column to it")
+            else:
+                rows.reject(missing, mapped[name], f"{spec.label} is required but blank")
+    return rows
+
+
+def _previous_import(connection: Connection, entity: str, sha256: str) -> str | None:
+    at = connection.execute(
+        select(audit_log.c.at)
+        .where(audit_log.c.action == "import", audit_log.c.entity == entity, audit_log.c.after_json.contains(sha256))
+        .order_by(audit_log.c.at)
+        .limit(1)
+    ).scalar_one_or_none()
+    if at is None:
+        return None
+    return at.isoformat(sep=" ", timespec="minutes") if isinstance(at, datetime) else str(at)
+
+
+def _record_preview(report: ImportReport, rows: TypedRows, decisions: dict[int, dict[str, Any]]) -> None:
+    shown = min(PREVIEW_ROWS, len(rows))
+    names = [name for name in rows.specs if name in rows.mapped or rows.specs[name].default is not None]
+    for position in range(shown):
+        row_number = int(rows.row_numbers[position])
+        entry: dict[str, Any] = {"row": row_number}
+        decision = decisions.get(row_number, {})
+        entry["decision"] = decision.get("decision", "")
+        entry["reason"] = decision.get("reason", "")
+        for name in names:
+            value = rows.values[name].iloc[position]
+            if rows.blank[name][position]:
+                default = rows.specs[name].default
+                entry[name] = NOT_PROVIDED if default is None else f"{default} ({NOT_PROVIDED})"
+            elif value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NaT:
+                entry[name] = ""
+            elif isinstance(value, pd.Timestamp):
+                entry[name] = value.date().isoformat() if rows.specs[name].kind == "date" else value.isoformat(sep=" ")
+            else:
+                entry[name] = str(value)
+        report.preview.append(entry)
+
+
+def _count_not_provided(report: ImportReport, rows: TypedRows, imported: np.ndarray) -> None:
+    for name, spec in rows.specs.items():
+        if name not in rows.mapped and spec.default is None:
+            continue  # a field the file doesn't have at all is not "incomplete rows"
+        count = int((rows.blank[name] & imported).sum())
+        if count:
+            report.not_provided[name] = count
+
+
+# handler(connection, rows, report, on_duplicate) -> mask of the rows that were inserted/updated/merged
+Handler = Callable[[Connection, TypedRows, ImportReport, str], np.ndarray]
+
+
+def _handler(entity: str) -> Handler:
+    if entity == "customers":
+        from crm.imports.customers import import_customers
+
+        return import_customers
+    if entity == "orders":
+        from crm.imports.sales import import_orders
+
+        return import_orders
+    if entity == "transactions":
+        from crm.imports.sales import import_transactions
+
+        return import_transactions
+    from crm.imports.products import import_products
+
+    return import_products
+
+
+def run_import(
+    engine: Engine,
+    source: Path | bytes,
+    *,
+    entity: str,
+    mapping: dict[str, str] | None = None,
+    on_duplicate: str = "skip",
+    dry_run: bool = False,
+    actor: Actor = Actor.system(),  # noqa: B008 - Actor is frozen, sharing the default is safe
+    encoding: str | None = None,
+    sheet: str | None = None,
+    header_row: int | None = None,
+    file_name: str | None = None,
+    delimiter: str | None = None,
+) -> ImportReport:
+    """Import ``source`` (a CSV/XLSX path or its bytes) as ``entity`` rows; return what happened.
+
+    ``mapping`` maps file column -> field name (``"ignore"`` to skip a column); without it the
+    suggested mapping is used. ``on_duplicate`` decides what happens to a row whose key is
+    already in the file or the database: ``skip`` it, ``update`` the existing row with the
+    file's non-blank values, or ``merge`` (fill only the existing row's blanks).
+    Raises ``ImportError_`` when nothing can be imported; nothing is written then.
+    """
+    require(actor, Permission.IMPORT_DATA)
+    fields_for(entity)
+    if on_duplicate not in DUPLICATE_POLICIES:
+        raise ImportError_(f"on_duplicate must be one of {', '.join(DUPLICATE_POLICIES)}")
+    started = time.perf_counter()
+    try:
+        parsed = read_source(
+            source, encoding=encoding, delimiter=delimiter, sheet=sheet, header_row=header_row, file_name=file_name
+        )
+    except (ValueError, OSError, KeyError) as error:
+        raise ImportError_(f"Cannot read the file: {error}") from error
+    if file_name is None and isinstance(source, (str, Path)):
+        file_name = Path(source).name
+    mapping = dict(mapping) if mapping is not None else suggest_mapping(parsed.columns, entity)
+    problems = check_mapping(mapping, entity, parsed.columns)
+    if problems:
+        raise ImportError_(" ".join(problems))
+    report = ImportReport(
+        entity=entity,
+        file_name=file_name,
+        dry_run=dry_run,
+        on_duplicate=on_duplicate,
+        rows_read=len(parsed.frame),
+        warnings=list(parsed.warnings),
+        mapping=mapping,
+        detected={
+            "format": parsed.file_format,
+            "encoding": parsed.encoding,
+            "delimiter": parsed.delimiter,
+            "header_row": parsed.header_row,
+            "sheet": parsed.sheet,
+            "sheets": parsed.sheets,
+            "file_sha256": parsed.sha256,
+        },
+    )
+    rows = _typed_rows(parsed, mapping, entity)
+    handler = _handler(entity)
+    connection = engine.connect()
+    transaction = connection.begin()
+    try:
+        rows.already_imported_at = _previous_import(connection, entity, parsed.sha256)
+        report.already_imported_at = rows.already_imported_at
+        imported = handler(connection, rows, report, on_duplicate)
+        report.rejected = rows.errors
+        decisions = {decision["row"]: decision for decision in report.decisions}
+        _count_not_provided(report, rows, imported)
+        _record_preview(report, rows, decisions)
+        report.decisions.sort(key=lambda decision: decision["row"])
+        report.seconds = time.perf_counter() - started
+        record_audit(
+            connection,
+            actor,
+            "import",
+            entity,
+            None,
+            after={
+                "file_name": file_name,
+                "file_sha256": parsed.sha256,
+                "inserted": report.inserted,
+                "updated": report.updated,
+                "merged": report.merged,
+                "skipped_duplicates": report.skipped_duplicates,
+                "rejected_rows": report.rejected_rows,
+                "on_duplicate": on_duplicate,
+                "created": report.created,
+            },
+        )
+        if dry_run:
+            transaction.rollback()
+        else:
+            transaction.commit()
+    except IntegrityError as error:
+        transaction.rollback()
+        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+        raise ImportError_(f"The database refused the import ({reason}); nothing was imported.") from error
+    except BaseException:
+        transaction.rollback()
+        raise
+    finally:
+        connection.close()
+    return report

@@ -1,0 +1,254 @@
+"""Importing customers: names, keys, duplicates (file and database), insert/update/merge."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, bindparam, func, update
+
+from crm.bulk import bulk_insert
+from crm.imports.core import ImportReport, TypedRows
+from crm.imports.dedupe import database_matches, file_duplicates, matched_key
+from crm.schema import customers, utc_now
+
+__all__ = ["CUSTOMER_COLUMNS", "import_customers", "split_full_names"]
+
+# Fields written to the customers table as they are (after typing).
+CUSTOMER_COLUMNS = (
+    "external_id",
+    "first_name",
+    "last_name",
+    "email",
+    "phone",
+    "company",
+    "address",
+    "city",
+    "country",
+    "birth_date",
+    "gender",
+    "source",
+    "customer_type",
+    "status",
+    "tags",
+    "preferred_season",
+    "notes",
+    "loyalty_points",
+    "created_at",
+)
+_KEY_LABELS = {"external_id": "external id", "email": "email", "phone": "phone"}
+
+
+def split_full_names(names: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """(first names, last names) from full names.
+
+    "Ada Lovelace" -> ("Ada", "Lovelace"); "Lovelace, Ada" -> ("Ada", "Lovelace"); names in
+    Chinese, Korean or Japanese script without spaces put the family name first and it is
+    one character long in the vast majority of cases: 김민준 -> ("민준", "김"), 王小明 -> ("小明", "王").
+    A single word is kept whole as the first name.
+    """
+    text = names.astype("string").str.strip()
+    comma = text.str.contains(",", regex=False).fillna(False)
+    spaced = text.str.contains(" ", regex=False).fillna(False) & ~comma
+    cjk = text.str.match(r"^[\u3040-\u30ff\u3400-\u9fff\uac00-\ud7af]{2,}$").fillna(False) & ~comma & ~spaced
+    first = text.copy()
+    last = pd.Series(pd.NA, index=text.index, dtype="string")
+    parts = text[comma].str.split(",", n=1)
+    last[comma], first[comma] = parts.str[0].str.strip(), parts.str[1].str.strip()
+    parts = text[spaced].str.rsplit(" ", n=1)
+    first[spaced], last[spaced] = parts.str[0].str.strip(), parts.str[1].str.strip()
+    last[cjk], first[cjk] = text[cjk].str.slice(0, 1), text[cjk].str.slice(1)
+    as_objects = [series.astype(object).where(series.notna() & (series != ""), None) for series in (first, last)]
+    return as_objects[0], as_objects[1]
+
+
+def _name_columns(rows: TypedRows) -> None:
+    """Fill first/last name from a full-name column where the file has no separate names."""
+    if "full_name" not in rows.mapped:
+        return
+    first, last = split_full_names(rows.values["full_name"])
+    use = rows.blank["first_name"] & rows.blank["last_name"] & ~rows.blank["full_name"]
+    for name, derived in (("first_name", first), ("last_name", last)):
+        rows.values[name] = rows.values[name].where(~use, derived)
+        rows.blank[name] = rows.blank[name] & ~(use & derived.notna().to_numpy())
+    for name in ("first_name", "last_name"):
+        too_long = (rows.values[name].astype("string").str.len() > 120).fillna(False).to_numpy()
+        rows.reject(too_long, rows.column_of("full_name"), "name part longer than 120 characters")
+
+
+def _record(
+    report: ImportReport,
+    rows: TypedRows,
+    positions: np.ndarray,
+    decision: str,
+    reasons: list[str] | str = "",
+    targets: list[object] | None = None,
+) -> None:
+    if isinstance(reasons, str):
+        reasons = [reasons] * len(positions)
+    targets = targets or [""] * len(positions)
+    report.decisions.extend(
+        {"row": int(rows.row_numbers[position]), "decision": decision, "reason": reason, "target": target}
+        for position, reason, target in zip(positions, reasons, targets, strict=True)
+    )
+
+
+def _frame(rows: TypedRows) -> pd.DataFrame:
+    frame = pd.DataFrame({name: rows.values[name] for name in CUSTOMER_COLUMNS})
+    frame["email_normalized"] = rows.normalized["email"]
+    frame["phone_normalized"] = rows.normalized["phone"]
+    frame["external_id"] = frame["external_id"].astype(object).where(frame["external_id"].notna(), None)
+    return frame
+
+
+def _combine_file_duplicates(frame: pd.DataFrame, leaders: np.ndarray, policy: str) -> pd.DataFrame:
+    """Leader rows carrying the values of their in-file duplicates (update: last non-blank wins; merge: first)."""
+    grouped_rows = leaders != np.arange(len(leaders))
+    involved = np.isin(np.arange(len(leaders)), leaders[grouped_rows]) | grouped_rows
+    if not involved.any():
+        return frame
+    part = frame[involved].copy()
+    part["_leader"] = leaders[involved]
+    grouped = part.groupby("_leader", sort=False)
+    combined = grouped.last() if policy == "update" else grouped.first()
+    result = frame.copy()
+    for column in combined.columns:
+        result.loc[combined.index, column] = combined[column].to_numpy()
+    return result
+
+
+def _insert_frame(frame: pd.DataFrame, rows: TypedRows) -> pd.DataFrame:
+    now = pd.Timestamp(utc_now())
+    insert = frame.copy()
+    for name in ("customer_type", "status"):
+        insert[name] = insert[name].where(insert[name].notna(), rows.specs[name].default)
+    insert["loyalty_points"] = insert["loyalty_points"].fillna(0).astype("int64")
+    insert["birth_date"] = pd.to_datetime(insert["birth_date"]).dt.strftime("%Y-%m-%d").astype(object)
+    insert["birth_date"] = insert["birth_date"].where(frame["birth_date"].notna(), None)
+    insert["created_at"] = pd.to_datetime(insert["created_at"]).fillna(now).astype("datetime64[us]")
+    insert["updated_at"] = now
+    insert["updated_at"] = insert["updated_at"].astype("datetime64[us]")
+    return insert
+
+
+def _python_value(value: object) -> object:
+    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.to_pydatetime()
+    if isinstance(value, np.generic):
+        return value.item()
+    return value
+
+
+def _apply_updates(
+    connection: Connection, frame: pd.DataFrame, targets: pd.Series, rows: TypedRows, policy: str
+) -> None:
+    """UPDATE the matched customers: ``update`` overwrites with non-blank file values, ``merge`` fills blanks."""
+    columns = [
+        name
+        for name in CUSTOMER_COLUMNS
+        if name in rows.mapped or (name in ("first_name", "last_name") and "full_name" in rows.mapped)
+    ]
+    if "email" in columns:
+        columns.append("email_normalized")
+    if "phone" in columns:
+        columns.append("phone_normalized")
+    if not columns:
+        return
+    values = {}
+    for name in columns:
+        column = customers.c[name]
+        new = bindparam(f"new_{name}", type_=column.type)
+        values[name] = func.coalesce(new, column) if policy == "update" else func.coalesce(column, new)
+    values["version"] = customers.c.version + 1
+    values["updated_at"] = utc_now()
+    statement = update(customers).where(customers.c.id == bindparam("target_id")).values(values)
+    parameters = []
+    for position, target in zip(frame.index, targets, strict=True):
+        parameter = {f"new_{name}": _python_value(frame.at[position, name]) for name in columns}
+        if parameter.get("new_birth_date") is not None:
+            parameter["new_birth_date"] = parameter["new_birth_date"].date()
+        parameter["target_id"] = int(target)
+        parameters.append(parameter)
+    if parameters:
+        connection.execute(statement, parameters)
+
+
+def import_customers(connection: Connection, rows: TypedRows, report: ImportReport, policy: str) -> np.ndarray:
+    _name_columns(rows)
+    identifiable = np.zeros(len(rows), dtype=bool)
+    for name in ("first_name", "last_name", "company", "email", "phone"):
+        identifiable |= rows.values[name].notna().to_numpy()
+    rows.reject(~identifiable, "", "no name, company, email or phone: the customer could not be told apart")
+    frame = _frame(rows)
+    keys = {"external_id": frame["external_id"], "email": frame["email_normalized"], "phone": frame["phone_normalized"]}
+    candidates = ~rows.rejected
+    positions = np.arange(len(rows))
+    leaders = file_duplicates(keys, candidates)
+    in_file_duplicate = candidates & (leaders != positions)
+    duplicates = np.flatnonzero(in_file_duplicate)
+    key_names = matched_key(keys, duplicates, leaders[duplicates])
+    reasons = [
+        f"same {_KEY_LABELS[key]} as row {int(rows.row_numbers[leader])}"
+        for key, leader in zip(key_names, leaders[duplicates], strict=True)
+    ]
+    targets = [f"row {int(rows.row_numbers[leader])}" for leader in leaders[duplicates]]
+    if policy == "skip":
+        _record(report, rows, duplicates, "skip", reasons, targets)
+        report.skipped_duplicates += len(duplicates)
+    else:
+        frame = _combine_file_duplicates(frame, np.where(candidates, leaders, positions), policy)
+        _record(report, rows, duplicates, policy, reasons, targets)
+        report.updated += len(duplicates) if policy == "update" else 0
+        report.merged += len(duplicates) if policy == "merge" else 0
+    leader_rows = candidates & ~in_file_duplicate
+    leaders_frame = frame[leader_rows]
+    existing, matched_by = database_matches(
+        connection,
+        customers.c.id,
+        {
+            "external_id": (customers.c.external_id, leaders_frame["external_id"]),
+            "email": (customers.c.email_normalized, leaders_frame["email_normalized"]),
+            "phone": (customers.c.phone_normalized, leaders_frame["phone_normalized"]),
+        },
+    )
+    matched = existing.notna()
+    matched_positions = leaders_frame.index[matched].to_numpy()
+    match_reasons = [
+        f"{_KEY_LABELS[key]} already belongs to customer #{int(target)}"
+        for key, target in zip(matched_by[matched], existing[matched], strict=True)
+    ]
+    match_targets = [f"customer #{int(target)}" for target in existing[matched]]
+    if policy == "skip":
+        _record(report, rows, matched_positions, "skip", match_reasons, match_targets)
+        report.skipped_duplicates += len(matched_positions)
+    else:
+        _apply_updates(connection, leaders_frame[matched.to_numpy()], existing[matched], rows, policy)
+        _record(report, rows, matched_positions, policy, match_reasons, match_targets)
+        report.updated += len(matched_positions) if policy == "update" else 0
+        report.merged += len(matched_positions) if policy == "merge" else 0
+    new = leaders_frame[~matched.to_numpy()]
+    if rows.already_imported_at is not None:
+        # Rows without any key can only be recognised by the file they came from.
+        keyless = new[["external_id", "email_normalized", "phone_normalized"]].isna().all(axis=1).to_numpy()
+        skipped = new.index[keyless].to_numpy()
+        _record(report, rows, skipped, "skip", f"already imported from this file on {rows.already_imported_at}")
+        report.skipped_duplicates += len(skipped)
+        new = new[~keyless]
+    report.inserted += bulk_insert(connection, customers, _insert_frame(new, rows))
+    _record(report, rows, new.index.to_numpy(), "insert")
+    rejected = np.flatnonzero(rows.rejected)
+    _record(report, rows, rejected, "reject", _reject_reasons(rows, rejected))
+    imported = np.zeros(len(rows), dtype=bool)
+    imported[new.index.to_numpy()] = True
+    if policy != "skip":
+        imported[matched_positions] = True
+    return imported
+
+
+def _reject_reasons(rows: TypedRows, positions: np.ndarray) -> list[str]:
+    by_row: dict[int, list[str]] = {}
+    for error in rows.errors:
+        label = f"{error['column']}: {error['reason']}" if error["column"] else error["reason"]
+        by_row.setdefault(error["row"], []).append(label)
+    return ["; ".join(by_row.get(int(rows.row_numbers[position]), [])) for position in positions]

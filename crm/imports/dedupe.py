@@ -1,0 +1,78 @@
+"""Finding duplicates by key, inside the file and against the database."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Column, Connection, select
+
+__all__ = ["database_matches", "file_duplicates", "matched_key"]
+
+# Passes of key grouping; chains longer than this (A~B by email, B~C by phone, ...) are rare.
+_MAX_PASSES = 6
+
+
+def file_duplicates(keys: Mapping[str, pd.Series], candidates: np.ndarray) -> np.ndarray:
+    """For every row, the position of the first row of the file it duplicates (itself when unique).
+
+    Rows sharing any key are one group, transitively (A and B share an email, B and C a
+    phone: all three are one customer). Only ``candidates`` rows take part.
+    """
+    count = len(candidates)
+    leader = np.arange(count)
+    for _ in range(_MAX_PASSES):
+        before = leader.copy()
+        for key in keys.values():
+            has = key.notna().to_numpy() & candidates
+            if not has.any():
+                continue
+            group_first = (
+                pd.DataFrame({"key": key.to_numpy()[has], "leader": leader[has]})
+                .groupby("key", sort=False)["leader"]
+                .transform("min")
+                .to_numpy()
+            )
+            leader[has] = np.minimum(leader[has], group_first)
+            while not np.array_equal(leader[leader], leader):
+                leader = leader[leader]
+        if np.array_equal(before, leader):
+            break
+    return leader
+
+
+def matched_key(keys: Mapping[str, pd.Series], positions: np.ndarray, others: np.ndarray) -> list[str]:
+    """Name of the first key on which row ``positions[i]`` equals row ``others[i]``."""
+    names = np.full(len(positions), "", dtype=object)
+    for name, key in keys.items():
+        values = key.to_numpy()
+        equal = pd.notna(values[positions]) & (values[positions] == values[others]) & (names == "")
+        names[equal] = name
+    return names.tolist()
+
+
+def database_matches(
+    connection: Connection, id_column: Column, keys: Mapping[str, tuple[Column, pd.Series]]
+) -> tuple[pd.Series, pd.Series]:
+    """Existing row id for every file row (first key that matches, in ``keys`` order), and that key's name.
+
+    ``keys`` maps a key name to (database column, the file's normalised values).
+    """
+    index = next(iter(keys.values()))[1].index
+    found = pd.Series(np.nan, index=index, dtype=float)
+    by = pd.Series("", index=index, dtype=object)
+    for name, (column, values) in keys.items():
+        wanted = values.dropna()
+        if wanted.empty:
+            continue
+        existing = dict(
+            connection.execute(select(column, id_column).where(column.is_not(None)).order_by(id_column.desc()))
+            .tuples()
+            .all()
+        )  # descending, so the oldest row wins for a key shared by several rows
+        ids = values.map(existing)
+        new_match = found.isna() & ids.notna()
+        found = found.where(~new_match, ids)
+        by = by.where(~new_match, name)
+    return found, by

@@ -1,0 +1,221 @@
+"""Rows an import refers to by name or key: customers, brands, products, categories, suppliers.
+
+Missing ones are created inside the import's transaction (and counted in the report),
+so an orders file can bring its customers and products along.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import Connection, Table, func, select
+
+from crm.bulk import bulk_insert
+from crm.imports.core import ImportReport, TypedRows
+from crm.imports.customers import split_full_names
+from crm.imports.dedupe import database_matches, file_duplicates
+from crm.schema import brands, categories, customers, products, suppliers, utc_now
+
+__all__ = [
+    "as_text",
+    "brand_ids",
+    "category_ids",
+    "ids_by_name",
+    "resolve_customers",
+    "resolve_products",
+    "stable_numbers",
+    "supplier_ids",
+]
+
+# A bare customer key with at least this many digits (and nothing else) may be a phone number.
+KEY_AS_PHONE_MIN_DIGITS = 7
+
+
+def _timestamps(frame: pd.DataFrame) -> pd.DataFrame:
+    now = pd.Timestamp(utc_now()).as_unit("us")
+    frame["created_at"] = now
+    frame["updated_at"] = now
+    return frame
+
+
+def ids_by_name(
+    connection: Connection, table: Table, names: pd.Series, report: ImportReport, *, name_column: str = "name"
+) -> pd.Series:
+    """Id of the row called ``names[i]`` in ``table`` (matched case-insensitively); missing names are created."""
+    column = table.c[name_column]
+    wanted = names.dropna().astype(str).str.strip()
+    wanted = wanted[wanted != ""]
+    if wanted.empty:
+        return pd.Series(np.nan, index=names.index)
+    existing = {
+        str(name).strip().lower(): row_id
+        for row_id, name in connection.execute(select(table.c.id, column).order_by(table.c.id.desc())).tuples()
+    }
+    missing = sorted({name for name in wanted.unique() if name.lower() not in existing}, key=str.lower)
+    unique_missing = list({name.lower(): name for name in missing}.values())
+    if unique_missing:
+        frame = _timestamps(pd.DataFrame({name_column: unique_missing}))
+        bulk_insert(connection, table, frame)
+        report.created[table.name] = report.created.get(table.name, 0) + len(unique_missing)
+        for row_id, name in connection.execute(
+            select(table.c.id, column).where(func.lower(column).in_([name.lower() for name in unique_missing]))
+        ).tuples():
+            existing[str(name).strip().lower()] = row_id
+    return names.astype("string").str.strip().str.lower().map(existing).astype(float)
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Values as plain text, blanks as "" (pandas' ``astype(str)`` keeps missing values missing)."""
+    return values.astype("string").fillna("").astype(object)
+
+
+def stable_numbers(prefix: str, parts: list[pd.Series]) -> pd.Series:
+    """Deterministic numbers for rows that have none, so re-importing a file finds them again.
+
+    The number hashes the row's identifying values plus its occurrence among identical rows
+    (two identical purchases on one day are two orders, and stay two on re-import).
+    """
+    text = as_text(parts[0])
+    for part in parts[1:]:
+        text = text + "|" + as_text(part)
+    occurrence = text.groupby(text).cumcount().astype(str)
+    keyed = text + "|" + occurrence
+    return keyed.map(lambda value: f"{prefix}{hashlib.sha1(value.encode()).hexdigest()[:16].upper()}")
+
+
+def _customer_keys(rows: TypedRows) -> dict[str, pd.Series]:
+    """External id, email and phone keys per row, from the dedicated columns or a generic key column."""
+    external = rows.values["customer_external_id"].astype(object)
+    email = rows.normalized["customer_email"]
+    phone = rows.normalized["customer_phone"]
+    generic = rows.values["customer_key"].astype("string").str.strip()
+    generic = generic.where(generic != "")
+    is_email = generic.str.contains("@", regex=False).fillna(False)
+    digits = generic.str.replace(r"[\s()+\-.]", "", regex=True)
+    is_phone = (
+        ~is_email
+        & digits.str.fullmatch(r"\d+").fillna(False)
+        & (digits.str.len() >= KEY_AS_PHONE_MIN_DIGITS).fillna(False)
+    )
+    email = email.where(email.notna(), generic.str.lower().where(is_email).astype(object))
+    external = external.where(external.notna(), generic.where(~is_email).astype(object))
+    keys = {
+        "external_id": external.where(pd.notna(external), None),
+        "email": email.where(pd.notna(email), None),
+        "phone": phone.where(pd.notna(phone), digits.where(is_phone).astype(object)),
+    }
+    keys["phone"] = keys["phone"].where(pd.notna(keys["phone"]), None)
+    return keys
+
+
+def resolve_customers(
+    connection: Connection, rows: TypedRows, report: ImportReport, *, fallback: pd.Series | None = None
+) -> pd.Series:
+    """Customer id of every row (NaN for rejected rows); customers not found are created.
+
+    A row is linked by external id, then email, then phone. ``fallback`` gives ids for rows
+    without a customer key (a transaction's order), used before rejecting them.
+    """
+    keys = _customer_keys(rows)
+    has_key = np.zeros(len(rows), dtype=bool)
+    for key in keys.values():
+        has_key |= key.notna().to_numpy()
+    if fallback is not None:
+        has_key |= fallback.notna().to_numpy()
+    rows.reject(
+        ~has_key, rows.mapped.get("customer_key", "customer"), "no customer: map a customer email, phone or ID column"
+    )
+    lookup = {
+        "external_id": customers.c.external_id,
+        "email": customers.c.email_normalized,
+        "phone": customers.c.phone_normalized,
+    }
+    found, _ = database_matches(connection, customers.c.id, {name: (lookup[name], keys[name]) for name in lookup})
+    if fallback is not None:
+        found = found.where(found.notna(), fallback)
+    keyed = np.zeros(len(rows), dtype=bool)
+    for key in keys.values():
+        keyed |= key.notna().to_numpy()
+    need = found.isna().to_numpy() & keyed & ~rows.rejected
+    if need.any():
+        leaders = file_duplicates({name: key.where(pd.Series(need), None) for name, key in keys.items()}, need)
+        new = np.flatnonzero(need & (leaders == np.arange(len(rows))))
+        first, last = split_full_names(rows.values["customer_name"].iloc[new].reset_index(drop=True))
+        external = keys["external_id"].iloc[new].reset_index(drop=True)
+        email = rows.values["customer_email"].iloc[new].reset_index(drop=True)
+        email = email.where(email.notna(), keys["email"].iloc[new].reset_index(drop=True))
+        phone = rows.values["customer_phone"].iloc[new].reset_index(drop=True)
+        phone = phone.where(phone.notna(), keys["phone"].iloc[new].reset_index(drop=True))
+        # The schema wants something to tell a customer apart by; an ID alone gets a readable name.
+        anonymous = first.isna() & last.isna() & email.isna() & phone.isna()
+        first = first.where(~anonymous, "Customer")
+        last = last.where(~anonymous, external)
+        frame = pd.DataFrame(
+            {
+                "external_id": external,
+                "first_name": first,
+                "last_name": last,
+                "email": email,
+                "email_normalized": keys["email"].iloc[new].reset_index(drop=True),
+                "phone": phone,
+                "phone_normalized": keys["phone"].iloc[new].reset_index(drop=True),
+                "customer_type": "individual",
+                "status": "active",
+                "loyalty_points": 0,
+            }
+        )
+        bulk_insert(connection, customers, _timestamps(frame))
+        report.created["customers"] = report.created.get("customers", 0) + len(frame)
+        found, _ = database_matches(connection, customers.c.id, {name: (lookup[name], keys[name]) for name in lookup})
+        if fallback is not None:
+            found = found.where(found.notna(), fallback)
+    return found.where(~pd.Series(rows.rejected), np.nan)
+
+
+def resolve_products(
+    connection: Connection, skus: pd.Series, names: pd.Series, prices: pd.Series, report: ImportReport
+) -> tuple[pd.Series, pd.Series]:
+    """(product id, catalogue price) per SKU; unknown SKUs become products (name or SKU, given price)."""
+    wanted = skus.dropna()
+    if wanted.empty:
+        return pd.Series(np.nan, index=skus.index), pd.Series(np.nan, index=skus.index)
+
+    def _existing() -> dict[str, tuple[int, float]]:
+        return {
+            sku: (row_id, float(price))
+            for row_id, sku, price in connection.execute(select(products.c.id, products.c.sku, products.c.price))
+        }
+
+    existing = _existing()
+    missing = ~skus.isin(list(existing)) & skus.notna()
+    if missing.any():
+        first = pd.DataFrame({"sku": skus, "name": names, "price": prices})[missing].drop_duplicates("sku")
+        frame = pd.DataFrame(
+            {
+                "sku": first["sku"].to_numpy(),
+                "name": first["name"].where(first["name"].notna(), first["sku"]).to_numpy(),
+                "price": first["price"].fillna(0).to_numpy(),
+                "cost": 0.0,
+                "is_active": True,
+            }
+        )
+        bulk_insert(connection, products, _timestamps(frame))
+        report.created["products"] = report.created.get("products", 0) + len(frame)
+        existing = _existing()
+    ids = skus.map(lambda sku: existing[sku][0] if sku in existing else np.nan).astype(float)
+    catalogue = skus.map(lambda sku: existing[sku][1] if sku in existing else np.nan).astype(float)
+    return ids, catalogue
+
+
+def category_ids(connection: Connection, names: pd.Series, report: ImportReport) -> pd.Series:
+    return ids_by_name(connection, categories, names, report)
+
+
+def brand_ids(connection: Connection, names: pd.Series, report: ImportReport) -> pd.Series:
+    return ids_by_name(connection, brands, names, report)
+
+
+def supplier_ids(connection: Connection, names: pd.Series, report: ImportReport) -> pd.Series:
+    return ids_by_name(connection, suppliers, names, report)

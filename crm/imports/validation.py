@@ -1,0 +1,298 @@
+"""Turning text columns into typed values, column at a time, with a reason for every bad cell.
+
+Validation is vectorised (pandas string and datetime operations on whole columns) so a
+100k-row file validates in well under a second; every invalid cell still gets its own
+row number, column and reason. Blank cells are not errors: the field's default is used
+and reported as "not provided" (required fields excepted).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import date
+
+import numpy as np
+import pandas as pd
+
+from crm.imports.fields import FieldSpec
+
+__all__ = ["ColumnErrors", "Parsed", "normalise_email", "normalise_phone", "parse_column"]
+
+NOT_PROVIDED = "not provided"
+
+_EMAIL_PATTERN = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$"
+# A phone number has between 5 (short extensions) and 20 digits (international with prefixes).
+PHONE_MIN_DIGITS = 5
+PHONE_MAX_DIGITS = 20
+# Currency symbols, codes and words stripped from money cells before parsing.
+_CURRENCY = re.compile(r"[$€£¥₩\s]|USD|EUR|KRW|TWD|NTD|JPY|CNY|RMB|원|元|円", re.IGNORECASE)
+EARLIEST_BIRTH_YEAR = 1900
+
+# Spellings of choice values in the languages we import from.
+_CHOICE_ALIASES: dict[str, str] = {
+    # gender
+    "m": "male",
+    "man": "male",
+    "men": "male",
+    "男": "male",
+    "男性": "male",
+    "남": "male",
+    "남자": "male",
+    "남성": "male",
+    "f": "female",
+    "w": "female",
+    "woman": "female",
+    "women": "female",
+    "女": "female",
+    "女性": "female",
+    "여": "female",
+    "여자": "female",
+    "여성": "female",
+    "o": "other",
+    "x": "other",
+    "diverse": "other",
+    "其他": "other",
+    "기타": "other",
+    "その他": "other",
+    # payment methods
+    "card": "credit_card",
+    "creditcard": "credit_card",
+    "visa": "credit_card",
+    "mastercard": "credit_card",
+    "信用卡": "credit_card",
+    "신용카드": "credit_card",
+    "카드": "credit_card",
+    "クレジットカード": "credit_card",
+    "transfer": "bank_transfer",
+    "wire": "bank_transfer",
+    "banktransfer": "bank_transfer",
+    "轉帳": "bank_transfer",
+    "转账": "bank_transfer",
+    "계좌이체": "bank_transfer",
+    "현금": "cash",
+    "現金": "cash",
+    "现金": "cash",
+    # statuses
+    "complete": "completed",
+    "done": "completed",
+    "paid": "completed",
+    "canceled": "cancelled",
+    "완료": "completed",
+    "취소": "cancelled",
+    "배송완료": "delivered",
+    "배송중": "shipped",
+    "已完成": "completed",
+    "已取消": "cancelled",
+    "已出貨": "shipped",
+    "已发货": "shipped",
+    "已送達": "delivered",
+    # customer types
+    "b2b": "business",
+    "company": "business",
+    "b2c": "individual",
+    "person": "individual",
+    "personal": "individual",
+}
+_TRUE = {"true", "yes", "y", "1", "t", "是", "예", "네", "はい", "on", "active"}
+_FALSE = {"false", "no", "n", "0", "f", "否", "아니오", "아니요", "いいえ", "off", "inactive"}
+
+
+@dataclass
+class ColumnErrors:
+    """Invalid cells of one column: a boolean mask and the reason for each flagged cell."""
+
+    mask: np.ndarray
+    reasons: pd.Series  # same index as the column; meaningful where mask is True
+
+
+@dataclass
+class Parsed:
+    values: pd.Series  # typed values; None/NaN/NaT where blank or invalid
+    errors: ColumnErrors
+    blank: np.ndarray  # cells left blank by the file
+    extra: dict[str, pd.Series] = field(default_factory=dict)
+
+
+def normalise_email(values: pd.Series) -> pd.Series:
+    """Trimmed, lower-cased email (the duplicate key); None when blank."""
+    result = values.astype("string").str.strip().str.lower()
+    return result.where(result.notna() & (result != ""), None).astype(object)
+
+
+def normalise_phone(values: pd.Series) -> pd.Series:
+    """Digits only (the duplicate key); None when there are none."""
+    result = values.astype("string").str.replace(r"\D", "", regex=True)
+    return result.where(result.notna() & (result != ""), None).astype(object)
+
+
+def _errors(index: pd.Index, mask: np.ndarray, reason: str | pd.Series) -> ColumnErrors:
+    reasons = reason if isinstance(reason, pd.Series) else pd.Series(reason, index=index, dtype=object)
+    return ColumnErrors(mask=np.asarray(mask, dtype=bool), reasons=reasons)
+
+
+def _combine(first: ColumnErrors, second: ColumnErrors) -> ColumnErrors:
+    reasons = first.reasons.where(first.mask, second.reasons)
+    return ColumnErrors(first.mask | second.mask, reasons)
+
+
+def _parse_text(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
+    values = text.where(~blank, None).astype(object)
+    mask = np.zeros(len(text), dtype=bool)
+    if spec.max_length:
+        mask = (text.str.len() > spec.max_length).to_numpy()
+    return Parsed(
+        values.where(~mask, None), _errors(text.index, mask, f"longer than {spec.max_length} characters"), blank
+    )
+
+
+def _parse_email(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
+    valid = text.str.match(_EMAIL_PATTERN).to_numpy()
+    mask = ~blank & ~valid
+    too_long = (text.str.len() > (spec.max_length or 254)).to_numpy() & ~mask
+    errors = _combine(_errors(text.index, mask, "not an email address"), _errors(text.index, too_long, "too long"))
+    values = text.where(~blank & ~errors.mask, None).astype(object)
+    return Parsed(values, errors, blank, {"normalized": normalise_email(values)})
+
+
+def _parse_phone(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
+    digits = text.str.replace(r"\D", "", regex=True)
+    count = digits.str.len().to_numpy()
+    letters = text.str.contains(r"[^\d\s()+\-./#xX*]", regex=True).to_numpy()
+    mask = ~blank & ((count < PHONE_MIN_DIGITS) | (count > PHONE_MAX_DIGITS) | letters)
+    too_long = (text.str.len() > (spec.max_length or 40)).to_numpy() & ~mask
+    errors = _combine(
+        _errors(text.index, mask, f"not a phone number (needs {PHONE_MIN_DIGITS}–{PHONE_MAX_DIGITS} digits)"),
+        _errors(text.index, too_long, "too long"),
+    )
+    values = text.where(~blank & ~errors.mask, None).astype(object)
+    normalized = digits.where(~blank & ~errors.mask, None).astype(object)
+    return Parsed(values, errors, blank, {"normalized": normalized})
+
+
+def _normalise_date_text(text: pd.Series) -> pd.Series:
+    # 1990年5月10日 / 1990년 5월 10일 / 1990.05.10 / 1990/5/10 -> 1990-5-10
+    result = text.str.replace(r"\s*[年년월月]\s*", "-", regex=True).str.replace(r"\s*[日일]\s*", " ", regex=True)
+    result = result.str.replace(r"(?<=\d)[./](?=\d)", "-", regex=True).str.strip().str.rstrip("-.")
+    # Compact 19900510
+    return result.str.replace(r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3", regex=True)
+
+
+def _to_datetimes(text: pd.Series) -> pd.Series:
+    """Parse dates/datetimes (ISO, year first, or day/month first decided per column) to naive UTC."""
+    normalised = _normalise_date_text(text)
+    parsed = pd.to_datetime(normalised, format="ISO8601", errors="coerce", utc=True)
+    missing = parsed.isna() & normalised.ne("")
+    if missing.any():
+        rest = normalised[missing]
+        year_first = pd.to_datetime(rest, format="%Y-%m-%d %H:%M:%S", errors="coerce", utc=True)
+        year_first = year_first.fillna(pd.to_datetime(rest, format="%Y-%m-%d", errors="coerce", utc=True))
+        parsed = parsed.where(~missing, year_first)
+        missing = parsed.isna() & normalised.ne("")
+    if missing.any():
+        rest = normalised[missing].str.split(" ").str[0]
+        # Day-first only when the column proves it (a first number above 12); US order otherwise.
+        first_numbers = pd.to_numeric(rest.str.extract(r"^(\d{1,2})-", expand=False), errors="coerce")
+        day_first = bool((first_numbers > 12).any())
+        order = "%d-%m-%Y" if day_first else "%m-%d-%Y"
+        other = pd.to_datetime(rest, format=order, errors="coerce", utc=True)
+        parsed = parsed.where(~missing, other)
+    return parsed.dt.tz_convert(None)
+
+
+def _parse_datetime(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
+    parsed = _to_datetimes(text.where(~pd.Series(blank, index=text.index), ""))
+    mask = ~blank & parsed.isna().to_numpy()
+    return Parsed(parsed, _errors(text.index, mask, "not a date (use YYYY-MM-DD)"), blank)
+
+
+def _parse_date(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
+    result = _parse_datetime(text, spec, blank)
+    dates = result.values
+    if spec.name == "birth_date":
+        today = pd.Timestamp(date.today())
+        future = (dates > today).fillna(False).to_numpy()
+        ancient = (dates.dt.year < EARLIEST_BIRTH_YEAR).fillna(False).to_numpy()
+        errors = _combine(
+            result.errors,
+            _combine(
+                _errors(text.index, future, "in the future"),
+                _errors(text.index, ancient, f"before {EARLIEST_BIRTH_YEAR}"),
+            ),
+        )
+        dates = dates.where(~errors.mask)
+        result = Parsed(dates, errors, blank)
+    return Parsed(result.values.dt.normalize(), result.errors, blank)
+
+
+def _decimal_text(text: pd.Series) -> pd.Series:
+    cleaned = text.str.replace(_CURRENCY, "", regex=True).str.replace("\u00a0", "")
+    # (12.50) is accounting notation for a negative amount.
+    cleaned = cleaned.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
+    non_blank = cleaned[cleaned != ""]
+    if len(non_blank) and non_blank.str.match(r"^-?\d{1,3}(\.\d{3})*,\d{1,2}$|^-?\d+,\d{1,2}$").all():
+        # Decimal comma (1.234,50): every value of the column is written that way.
+        return cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    return cleaned.str.replace(",", "", regex=False)
+
+
+def _parse_number(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
+    numbers = pd.to_numeric(_decimal_text(text).where(~pd.Series(blank, index=text.index), None), errors="coerce")
+    numbers = numbers.astype(float)
+    not_number = ~blank & np.isnan(numbers.to_numpy())
+    errors = _errors(text.index, not_number, "not a number")
+    negative = (numbers < 0).to_numpy()
+    errors = _combine(errors, _errors(text.index, negative, "must not be negative"))
+    if spec.kind == "integer":
+        fractional = (~np.isnan(numbers.to_numpy())) & (numbers.to_numpy() != np.floor(numbers.fillna(0).to_numpy()))
+        errors = _combine(errors, _errors(text.index, fractional, "not a whole number"))
+    if spec.kind == "money":
+        numbers = numbers.round(2)
+        too_big = (numbers.abs() >= 1e10).to_numpy()
+        errors = _combine(errors, _errors(text.index, too_big, "too large"))
+    numbers = numbers.where(~errors.mask)
+    return Parsed(numbers, errors, blank)
+
+
+def _choice_key(text: pd.Series) -> pd.Series:
+    return text.str.lower().str.strip().str.replace(r"[\s\-/]+", "_", regex=True)
+
+
+def _parse_choice(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
+    keys = _choice_key(text)
+    aliases = {key: value for key, value in _CHOICE_ALIASES.items() if value in spec.choices}
+    aliases |= {choice.replace("_", ""): choice for choice in spec.choices}
+    aliases |= {choice: choice for choice in spec.choices}
+    values = keys.map(lambda key: aliases.get(key, aliases.get(key.replace("_", ""))))
+    mask = ~blank & values.isna().to_numpy()
+    return Parsed(values.astype(object), _errors(text.index, mask, f"must be one of {', '.join(spec.choices)}"), blank)
+
+
+def _parse_boolean(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
+    keys = text.str.lower().str.strip()
+    values = pd.Series(
+        np.where(keys.isin(_TRUE), True, np.where(keys.isin(_FALSE), False, None)), index=text.index, dtype=object
+    )
+    mask = ~blank & values.isna().to_numpy()
+    return Parsed(values, _errors(text.index, mask, "must be yes or no"), blank)
+
+
+_PARSERS = {
+    "text": _parse_text,
+    "email": _parse_email,
+    "phone": _parse_phone,
+    "date": _parse_date,
+    "datetime": _parse_datetime,
+    "money": _parse_number,
+    "integer": _parse_number,
+    "decimal": _parse_number,
+    "choice": _parse_choice,
+    "boolean": _parse_boolean,
+}
+
+
+def parse_column(text: pd.Series, spec: FieldSpec) -> Parsed:
+    """Typed values of one text column for ``spec``, with its invalid cells and blanks."""
+    text = text.fillna("").astype(str).str.strip()
+    blank = (text == "").to_numpy()
+    return _PARSERS[spec.kind](text, spec, blank)
