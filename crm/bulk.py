@@ -9,10 +9,12 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Table, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.schema import AddConstraint, DropConstraint
 
 from crm.schema import metadata
@@ -43,8 +45,9 @@ def _sqlite_value_columns(frame: pd.DataFrame) -> list[list[object]]:
             else:
                 columns.append(series.tolist())
         else:
-            values = series.astype(object)
-            columns.append(values.where(series.notna(), None).tolist())
+            values = series.astype(object).where(series.notna(), None).tolist()
+            # sqlite3 cannot bind Decimal; SQLite keeps NUMERIC as a float anyway (see docs/DESIGN.md).
+            columns.append([float(value) if isinstance(value, Decimal) else value for value in values])
     return columns
 
 
@@ -52,6 +55,23 @@ def _chunks(frame: pd.DataFrame) -> Iterator[pd.DataFrame]:
     # Converting a few hundred thousand rows at a time keeps peak memory flat for millions of rows.
     for start in range(0, len(frame), BATCH_ROWS):
         yield frame.iloc[start : start + BATCH_ROWS]
+
+
+def _with_python_defaults(table: Table, frame: pd.DataFrame) -> pd.DataFrame:
+    """Add columns whose default is computed in Python (created_at, updated_at), as Core inserts would.
+
+    COPY and raw executemany bypass SQLAlchemy, so without this those NOT NULL columns would be empty.
+    """
+    missing = {}
+    for column in table.columns:
+        default = column.default
+        if column.name in frame.columns or default is None:
+            continue
+        if getattr(default, "is_callable", False):
+            missing[column.name] = default.arg(None)  # type: ignore[attr-defined]
+        elif getattr(default, "is_scalar", False):
+            missing[column.name] = default.arg  # type: ignore[attr-defined]
+    return frame.assign(**missing) if missing else frame
 
 
 def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame) -> int:
@@ -64,21 +84,27 @@ def bulk_insert(connection: Connection, table: Table, frame: pd.DataFrame) -> in
     unknown = set(frame.columns) - set(table.c.keys())
     if unknown:
         raise ValueError(f"{table.name} has no column(s) {sorted(unknown)}")
+    frame = _with_python_defaults(table, frame)
     columns = ", ".join(f'"{name}"' for name in frame.columns)
+    dbapi_error = connection.dialect.loaded_dbapi.Error
     cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    statement = ""
     try:
         if connection.dialect.name == "postgresql":
-            copy = f"COPY {table.name} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
+            statement = f"COPY {table.name} ({columns}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
             for chunk in _chunks(frame):
                 buffer = io.StringIO()
                 chunk.to_csv(buffer, index=False, header=False, na_rep="\\N", date_format="%Y-%m-%d %H:%M:%S.%f")
                 buffer.seek(0)
-                cursor.copy_expert(copy, buffer)
+                cursor.copy_expert(statement, buffer)
         else:
             placeholders = ", ".join("?" for _ in frame.columns)
             statement = f"INSERT INTO {table.name} ({columns}) VALUES ({placeholders})"
             for chunk in _chunks(frame):
                 cursor.executemany(statement, list(zip(*_sqlite_value_columns(chunk), strict=True)))
+    except dbapi_error as error:
+        # The raw cursor bypasses SQLAlchemy; raise its exception types (IntegrityError, …) like Core would.
+        raise DBAPIError.instance(statement, None, error, dbapi_error) from error
     finally:
         cursor.close()
     return len(frame)
