@@ -1,4 +1,4 @@
-"""Headline KPIs for the overview page: customers, orders and revenue, today and this month."""
+"""Headline KPIs for the overview page: today, this month, the chosen period and its trends."""
 
 from __future__ import annotations
 
@@ -6,12 +6,40 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 
-from sqlalchemy import Engine, func, select
+import pandas as pd
+from sqlalchemy import Engine, and_, exists, func, select
 
+from crm.analytics.scope import (
+    counted,
+    local_time,
+    money,
+    order_source,
+    order_where,
+    rate,
+    transaction_source,
+    transaction_where,
+)
+from crm.dialect import Grain, period_start
 from crm.filters import Filters
-from crm.schema import REVENUE_ORDER_STATUSES, customers, orders
+from crm.schema import customers, orders, transactions
 
-__all__ = ["OverviewKpis", "PeriodTotals", "overview_kpis", "period_totals"]
+__all__ = [
+    "CASH_IN_TYPES",
+    "CASH_OUT_TYPES",
+    "OverviewKpis",
+    "PendingOrders",
+    "PeriodComparison",
+    "PeriodTotals",
+    "growth_trends",
+    "overview_kpis",
+    "pending_orders",
+    "period_comparison",
+    "period_totals",
+]
+
+# Net cash = completed money in (sales, payments) − completed money out (refunds, chargebacks).
+CASH_IN_TYPES = ("sale", "payment")
+CASH_OUT_TYPES = ("refund", "chargeback")
 
 
 @dataclass(frozen=True)
@@ -19,10 +47,13 @@ class PeriodTotals:
     """Totals of one period.
 
     * new_customers: customers created in the period (customer filters applied).
+    * converted_customers: of those, the ones with at least one counted order in the period.
     * orders: orders placed in the period, any status.
     * revenue: sum of order totals, excluding cancelled and refunded orders, by order date.
     * revenue_orders: orders counted in revenue.
     * buying_customers: distinct customers with at least one counted order.
+    * completed_transactions: transactions with status completed, by processed date.
+    * net_cash: completed sale + payment transactions − completed refunds + chargebacks.
     """
 
     new_customers: int
@@ -30,6 +61,9 @@ class PeriodTotals:
     revenue: Decimal
     revenue_orders: int
     buying_customers: int
+    converted_customers: int = 0
+    completed_transactions: int = 0
+    net_cash: Decimal = Decimal("0.00")
 
     @property
     def average_order_value(self) -> Decimal:
@@ -38,46 +72,184 @@ class PeriodTotals:
             return Decimal("0.00")
         return (self.revenue / self.revenue_orders).quantize(Decimal("0.01"))
 
+    @property
+    def average_customer_value(self) -> Decimal:
+        """Average customer value = revenue ÷ buying customers (0 without buyers)."""
+        if not self.buying_customers:
+            return Decimal("0.00")
+        return (self.revenue / self.buying_customers).quantize(Decimal("0.01"))
+
+    @property
+    def purchase_frequency(self) -> float | None:
+        """Purchase frequency = counted orders ÷ buying customers."""
+        return rate(self.revenue_orders, self.buying_customers)
+
+    @property
+    def conversion_rate(self) -> float | None:
+        """Conversion = customers created in the period with ≥1 counted order in it ÷ customers created in it."""
+        return rate(self.converted_customers, self.new_customers)
+
+
+@dataclass(frozen=True)
+class PendingOrders:
+    """Orders with status pending right now (any order date): how many and their total value."""
+
+    count: int
+    value: Decimal
+
 
 @dataclass(frozen=True)
 class OverviewKpis:
-    """Today's and this month's totals in the app's time zone, plus all-time customer count."""
+    """Today's and this month's totals in the app's time zone, pending orders, all-time customer count."""
 
     today: PeriodTotals
     this_month: PeriodTotals
     total_customers: int
     as_of: date
+    pending: PendingOrders | None = None
+
+
+@dataclass(frozen=True)
+class PeriodComparison:
+    """The filters' period and the equally long period before it (None without a full date range)."""
+
+    current: PeriodTotals
+    previous: PeriodTotals | None
+
+    def change(self, name: str) -> float | None:
+        """Relative change of a ``PeriodTotals`` attribute versus the previous period (None if undefined)."""
+        if self.previous is None:
+            return None
+        before = getattr(self.previous, name)
+        after = getattr(self.current, name)
+        if before is None or after is None or not before:
+            return None
+        return (float(after) - float(before)) / float(before)
 
 
 def period_totals(engine: Engine, filters: Filters) -> PeriodTotals:
-    """Totals for the period of ``filters`` (see ``PeriodTotals`` for the definitions)."""
-    customer_conditions = filters.customer_clauses(customers) + filters.period_clauses(customers.c.created_at)
-    order_conditions = filters.order_clauses(orders, customers)
-    counted = orders.c.status.in_(REVENUE_ORDER_STATUSES)
+    """Totals for the period of ``filters`` (see ``PeriodTotals`` for the definitions).
+
+    Revenue = totals of orders not cancelled/refunded, by order date. AOV = revenue ÷ counted
+    orders. Conversion = customers created in the period with ≥1 counted order in the period
+    ÷ customers created in the period (so never above 100 %). Net cash = completed sale +
+    payment transactions − completed refund + chargeback transactions, by processed date.
+    """
+    is_counted = counted()
+    bought = exists().where(
+        and_(orders.c.customer_id == customers.c.id, is_counted, *filters.period_clauses(orders.c.order_date)),
+        *filters.brand_clauses(orders.c.brand_id),
+    )
+    customer_query = select(func.count(customers.c.id), func.count(customers.c.id).filter(bought)).where(
+        *filters.customer_clauses(customers), *filters.period_clauses(customers.c.created_at)
+    )
     order_query = (
         select(
             func.count(orders.c.id),
-            func.coalesce(func.sum(orders.c.total).filter(counted), 0),
-            func.count(orders.c.id).filter(counted),
-            func.count(func.distinct(orders.c.customer_id)).filter(counted),
+            func.coalesce(func.sum(orders.c.total).filter(is_counted), 0),
+            func.count(orders.c.id).filter(is_counted),
+            func.count(func.distinct(orders.c.customer_id)).filter(is_counted),
         )
-        .select_from(orders.join(customers, customers.c.id == orders.c.customer_id))
-        .where(*order_conditions)
+        .select_from(order_source(filters))
+        .where(*order_where(filters))
+    )
+    completed = transactions.c.status == "completed"
+    cash_in = func.sum(transactions.c.amount).filter(completed, transactions.c.transaction_type.in_(CASH_IN_TYPES))
+    cash_out = func.sum(transactions.c.amount).filter(completed, transactions.c.transaction_type.in_(CASH_OUT_TYPES))
+    transaction_query = (
+        select(
+            func.count(transactions.c.id).filter(completed),
+            func.coalesce(cash_in, 0) - func.coalesce(cash_out, 0),
+        )
+        .select_from(transaction_source(filters))
+        .where(*transaction_where(filters))
     )
     with engine.connect() as connection:
-        new_customers = connection.execute(select(func.count(customers.c.id)).where(*customer_conditions)).scalar_one()
+        new_customers, converted = connection.execute(customer_query).one()
         order_count, revenue, revenue_orders, buyers = connection.execute(order_query).one()
+        completed_count, net_cash = connection.execute(transaction_query).one()
     return PeriodTotals(
         new_customers=int(new_customers),
         orders=int(order_count),
-        revenue=Decimal(str(revenue)).quantize(Decimal("0.01")),
+        revenue=money(revenue),
         revenue_orders=int(revenue_orders),
         buying_customers=int(buyers),
+        converted_customers=int(converted),
+        completed_transactions=int(completed_count),
+        net_cash=money(net_cash),
     )
 
 
+def period_comparison(engine: Engine, filters: Filters) -> PeriodComparison:
+    """``PeriodTotals`` of the filters' period and of the equally long period right before it.
+
+    Period-over-period change = (this period − previous period) ÷ previous period.
+    """
+    previous = filters.previous_period()
+    return PeriodComparison(
+        current=period_totals(engine, filters),
+        previous=period_totals(engine, previous) if previous else None,
+    )
+
+
+def pending_orders(engine: Engine, filters: Filters) -> PendingOrders:
+    """Orders whose status is pending now, whatever their order date (brand and customer filters apply).
+
+    Pending orders = count and total value of orders with status "pending".
+    """
+    query = (
+        select(func.count(orders.c.id), func.coalesce(func.sum(orders.c.total), 0))
+        .select_from(order_source(filters))
+        .where(orders.c.status == "pending", *order_where(filters, with_period=False))
+    )
+    with engine.connect() as connection:
+        count, value = connection.execute(query).one()
+    return PendingOrders(count=int(count), value=money(value))
+
+
+def growth_trends(engine: Engine, filters: Filters, *, grain: Grain = "month") -> pd.DataFrame:
+    """Revenue, order and customer growth per period of ``grain`` (local time), oldest first.
+
+    Columns: period ('YYYY-MM-DD' start of the period), revenue (orders not cancelled/refunded,
+    by order date), orders (any status), new_customers (customers created), and
+    revenue_change, orders_change, new_customers_change: period-over-period change
+    = (this period − previous period) ÷ previous period (NaN for the first period or after 0).
+    """
+    order_period = period_start(local_time(orders.c.order_date, filters), grain).label("period")
+    order_query = (
+        select(
+            order_period,
+            func.coalesce(func.sum(orders.c.total).filter(counted()), 0).label("revenue"),
+            func.count(orders.c.id).label("orders"),
+        )
+        .select_from(order_source(filters))
+        .where(*order_where(filters))
+        .group_by(order_period)
+    )
+    customer_period = period_start(local_time(customers.c.created_at, filters), grain).label("period")
+    customer_query = (
+        select(customer_period, func.count(customers.c.id).label("new_customers"))
+        .where(*filters.customer_clauses(customers), *filters.period_clauses(customers.c.created_at))
+        .group_by(customer_period)
+    )
+    with engine.connect() as connection:
+        order_rows = pd.DataFrame(connection.execute(order_query).all(), columns=["period", "revenue", "orders"])
+        customer_rows = pd.DataFrame(connection.execute(customer_query).all(), columns=["period", "new_customers"])
+    frame = order_rows.merge(customer_rows, on="period", how="outer").sort_values("period", ignore_index=True)
+    frame["revenue"] = frame["revenue"].fillna(0).astype(float).round(2)
+    frame["orders"] = frame["orders"].fillna(0).astype(int)
+    frame["new_customers"] = frame["new_customers"].fillna(0).astype(int)
+    for column in ("revenue", "orders", "new_customers"):
+        previous = frame[column].shift(1).astype(float)
+        frame[f"{column}_change"] = (frame[column] - previous) / previous.where(previous != 0)
+    return frame
+
+
 def overview_kpis(engine: Engine, filters: Filters, *, now: datetime | None = None) -> OverviewKpis:
-    """Today's and this month's ``PeriodTotals``; "today" uses the full date in the filters' time zone."""
+    """Today's and this month's ``PeriodTotals``; "today" uses the full date in the filters' time zone.
+
+    Also the pending orders now and the number of customers matching the customer filters.
+    """
     local_now = now.astimezone(filters.zone) if now and now.tzinfo else now or datetime.now(filters.zone)
     today = local_now.date()
     month_start = today.replace(day=1)
@@ -91,4 +263,5 @@ def overview_kpis(engine: Engine, filters: Filters, *, now: datetime | None = No
         this_month=period_totals(engine, filters.with_dates(month_start, next_month - timedelta(days=1))),
         total_customers=int(total_customers),
         as_of=today,
+        pending=pending_orders(engine, filters),
     )

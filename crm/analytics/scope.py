@@ -1,0 +1,155 @@
+"""Building blocks shared by the analytics modules: which orders and transactions count.
+
+Every analytics function starts from the same "scope" so that numbers agree across
+pages: orders inside the filters' period (on ``order_date``) and brands, of customers
+matching the customer filters; *counted* orders are those whose status counts as
+revenue (not cancelled or refunded, DESIGN.md).
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import ColumnElement, FromClause, Integer
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.expression import FunctionElement
+
+from crm.dialect import to_local
+from crm.filters import Filters
+from crm.schema import REVENUE_ORDER_STATUSES, customers, orders, transactions
+
+__all__ = [
+    "AGE_BUCKETS",
+    "age_bucket",
+    "counted",
+    "local_time",
+    "money",
+    "month_index",
+    "month_label",
+    "order_source",
+    "order_where",
+    "rate",
+    "transaction_source",
+    "transaction_where",
+]
+
+# Age groups used by demographics and behaviour (labels sort in age order).
+AGE_BUCKETS: tuple[tuple[str, int | None, int | None], ...] = (
+    ("under 18", None, 17),
+    ("18–24", 18, 24),
+    ("25–34", 25, 34),
+    ("35–44", 35, 44),
+    ("45–54", 45, 54),
+    ("55–64", 55, 64),
+    ("65+", 65, None),
+)
+UNKNOWN_AGE = "unknown"
+CENT = Decimal("0.01")
+
+
+def counted() -> ColumnElement[bool]:
+    """Orders whose total counts as revenue (status not cancelled/refunded)."""
+    return orders.c.status.in_(REVENUE_ORDER_STATUSES)
+
+
+def order_source(filters: Filters, *, always_join: bool = False) -> FromClause:
+    """``orders`` joined to ``customers`` when customer filters need it (or when asked)."""
+    if always_join or filters.has_customer_filters():
+        return orders.join(customers, customers.c.id == orders.c.customer_id)
+    return orders
+
+
+def order_where(filters: Filters, *, with_period: bool = True) -> list[ColumnElement[bool]]:
+    """Filter conditions on ``orders`` (period, brand) and ``customers`` (attributes)."""
+    return filters.order_clauses(orders, customers, with_period=with_period)
+
+
+def transaction_source(filters: Filters) -> FromClause:
+    """``transactions`` joined to what the filters need: customers for attributes, orders for brand."""
+    source: FromClause = transactions
+    if filters.has_customer_filters():
+        source = source.join(customers, customers.c.id == transactions.c.customer_id)
+    if filters.brands:
+        source = source.join(orders, orders.c.id == transactions.c.order_id)
+    return source
+
+
+def transaction_where(filters: Filters) -> list[ColumnElement[bool]]:
+    """Period on ``processed_at``, brand of the transaction's order, customer attributes."""
+    return (
+        filters.period_clauses(transactions.c.processed_at)
+        + filters.brand_clauses(orders.c.brand_id)
+        + filters.customer_clauses(customers)
+    )
+
+
+def local_time(column: ColumnElement[Any], filters: Filters) -> ColumnElement[Any]:
+    """A stored UTC datetime in the app's time zone (for day/hour/month grouping)."""
+    return to_local(column, filters.timezone_name)
+
+
+class _month_number(FunctionElement[int]):  # noqa: N801 - reads as a SQL function
+    """year × 12 + month of a datetime."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(_month_number, "sqlite")
+def _month_number_sqlite(element: _month_number, compiler: Any, **kw: Any) -> str:
+    # Stored datetimes are ISO text ('YYYY-MM-DD HH:MM:SS'); slicing it is ~3× faster than strftime.
+    column = compiler.process(element.clauses, **kw)
+    return f"(CAST(substr({column}, 1, 4) AS INTEGER) * 12 + CAST(substr({column}, 6, 2) AS INTEGER))"
+
+
+@compiles(_month_number, "postgresql")
+def _month_number_postgresql(element: _month_number, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"(CAST(EXTRACT(YEAR FROM {column}) AS INTEGER) * 12 + CAST(EXTRACT(MONTH FROM {column}) AS INTEGER))"
+
+
+def month_index(column: ColumnElement[Any], filters: Filters) -> ColumnElement[int]:
+    """year × 12 + month of a datetime in the app's time zone (month arithmetic for cohorts)."""
+    return _month_number(local_time(column, filters))
+
+
+def month_label(index: int) -> str:
+    """'YYYY-MM-01' of a ``month_index`` value."""
+    year, month = divmod(index - 1, 12)
+    return f"{year:04d}-{month + 1:02d}-01"
+
+
+def age_bucket(filters: Filters) -> ColumnElement[str]:
+    """The customer's age group on ``filters.reference_day()`` (SQL CASE on birth_date)."""
+    from sqlalchemy import case, literal
+
+    today = filters.reference_day()
+
+    def born_on_or_before(years: int) -> Any:
+        try:
+            return today.replace(year=today.year - years)
+        except ValueError:  # 29 Feb
+            return today.replace(year=today.year - years, day=28)
+
+    birth = customers.c.birth_date
+    whens = []
+    # Oldest group first: aged ≥ N ⇔ born on or before today − N years.
+    for label, low, _high in reversed(AGE_BUCKETS):
+        if low is None:
+            whens.append((birth.is_not(None), literal(label)))
+        else:
+            whens.append((birth <= born_on_or_before(low), literal(label)))
+    return case(*whens, else_=literal(UNKNOWN_AGE))
+
+
+def money(value: object) -> Decimal:
+    """A SQL sum (Decimal, float or None) as Decimal cents."""
+    if value is None:
+        return Decimal("0.00")
+    return Decimal(str(value)).quantize(CENT)
+
+
+def rate(part: float | int | Decimal, whole: float | int | Decimal) -> float | None:
+    """part ÷ whole as a float, None when whole is zero."""
+    return float(part) / float(whole) if whole else None
