@@ -1,0 +1,152 @@
+"""Customer lifetime value: BG/NBD + Gamma-Gamma predictions, value tiers, churn risk, holdout check."""
+
+from __future__ import annotations
+
+import plotly.express as px
+import streamlit as st
+
+from crm.analytics.clv import (
+    MODEL_WORDS,
+    UNIT_WORDS,
+    clv_analysis,
+    clv_by_source,
+    clv_overview,
+    cohort_clv_trend,
+    top_customers,
+    value_tiers,
+)
+from crm.permissions import Permission, allowed
+from crm.ui.cache import cached
+from crm.ui.charts import show_chart, table_downloads
+from crm.ui.resources import get_engine
+from crm.ui.session import require_page_permission
+from crm.ui.sidebar import current_filters
+from crm.ui.widgets import empty_state, filter_caption, format_money, format_percent, kpi_card
+
+engine = get_engine()
+actor = require_page_permission(engine, Permission.VIEW_ANALYTICS)
+st.title("Customer lifetime value")
+
+controls = st.columns([1.2, 1, 1, 1, 1.4])
+as_of = controls[0].date_input(
+    "As of (blank: last order)",
+    value=None,
+    key="clv_as_of",
+    help="Ends the calibration period; later orders become the holdout check.",
+)
+unit = controls[1].selectbox("Time unit", list(UNIT_WORDS), index=1, format_func=UNIT_WORDS.get, key="clv_unit")
+horizon = controls[2].number_input("Horizon (months)", 1, 60, 12, key="clv_horizon")
+model = controls[3].selectbox("Model", list(MODEL_WORDS), format_func=MODEL_WORDS.get, key="clv_model")
+all_history = controls[4].toggle(
+    "Include orders before the period",
+    value=True,
+    key="clv_all_history",
+    help="The models need each customer's whole history; the period's end still applies.",
+)
+filters = current_filters()
+if all_history:
+    filters = filters.with_dates(None, filters.end_date)
+analysis = cached(clv_analysis, filters, as_of=as_of, unit=unit, horizon=int(horizon), model=model)
+filter_caption(filters, "Revenue orders")
+if analysis.customers.empty:
+    empty_state(analysis.message or "Nothing matches these filters.")
+    st.stop()
+if analysis.message:
+    st.warning(analysis.message, icon=":material/warning:")
+if analysis.monetary_message:
+    st.info(analysis.monetary_message)
+
+overview = clv_overview(analysis)
+basis = f"predicted over {analysis.horizon} months, discounted" if analysis.fitted else "historic"
+cards = st.columns(6)
+with cards[0]:
+    kpi_card("Average CLV", format_money(overview.average_clv), f"Mean CLV per customer ({basis}).")
+with cards[1]:
+    kpi_card("Total CLV", format_money(overview.total_clv), f"Sum of CLV over all customers ({basis}).")
+with cards[2]:
+    kpi_card("Average order value", format_money(overview.average_order_value), "Historic revenue ÷ revenue orders.")
+with cards[3]:
+    kpi_card("Purchase frequency", f"{overview.purchase_frequency:.2f}", "Revenue orders ÷ buying customers.")
+with cards[4]:
+    kpi_card(
+        "Average lifespan",
+        f"{overview.average_lifespan_days:,.0f} days",
+        "Mean days from first to last purchase of customers who bought more than once.",
+    )
+with cards[5]:
+    kpi_card(
+        "Churn risk",
+        f"{overview.churn_risk:,} ({format_percent(overview.churn_risk / overview.customers)})",
+        "Customers with P(alive) < 50 % (without a model: no purchase for 180 days).",
+    )
+params = ", ".join(f"{name}={value:.3f}" for name, value in {**analysis.params, **analysis.monetary_params}.items())
+st.caption(
+    f"As of {analysis.as_of:%d %b %Y} · {overview.customers:,} customers, {overview.repeat_buyers:,} repeat "
+    "buyers · " + (f"{MODEL_WORDS[analysis.model]} + Gamma-Gamma: {params}" if analysis.fitted else "historic CLV")
+)
+
+tiers, sources = st.columns(2)
+with tiers:
+    st.subheader("Value tiers")
+    tier_table = value_tiers(analysis)
+    show_chart(px.bar(tier_table, x="tier", y="value", text="customers", labels={"value": "CLV"}), name="clv_tiers")
+    st.dataframe(
+        tier_table,
+        hide_index=True,
+        column_config={
+            "customer_share": st.column_config.NumberColumn(format="percent"),
+            "value_share": st.column_config.NumberColumn(format="percent"),
+        },
+    )
+with sources:
+    st.subheader("CLV by source")
+    source_table = clv_by_source(analysis)
+    show_chart(
+        px.bar(source_table, x="source", y="total_clv", hover_data=["customers", "average_clv"]), name="clv_by_source"
+    )
+    if allowed(actor.role, Permission.EXPORT_AGGREGATES):
+        table_downloads(source_table, name="clv_by_source")
+
+st.subheader("CLV of new-customer cohorts by month")
+trend = cohort_clv_trend(analysis)
+show_chart(
+    px.line(
+        trend,
+        x="cohort",
+        y=["average_historic", "average_predicted", "average_total"],
+        markers=True,
+        labels={"value": "average CLV per customer", "cohort": "month of first purchase"},
+    ),
+    name="clv_cohorts",
+)
+
+st.subheader("Top 20 customers")
+top = top_customers(analysis, 20)
+st.dataframe(
+    top,
+    hide_index=True,
+    column_config={
+        "p_alive": st.column_config.ProgressColumn("P(alive)", min_value=0.0, max_value=1.0, format="percent")
+    },
+)
+if allowed(actor.role, Permission.EXPORT_PERSONAL_DATA):
+    table_downloads(top, name="clv_top_customers")
+
+if analysis.holdout is not None and analysis.holdout_error is not None:
+    error = analysis.holdout_error
+    st.subheader("Holdout check")
+    st.caption(
+        f"Repeat purchases from {error['holdout_start']} to {error['holdout_end']}: predicted "
+        f"{error['predicted_purchases']:,.0f}, actual {error['actual_purchases']:,.0f} "
+        f"(total error {error['total_error']:+.1%})."
+    )
+    show_chart(
+        px.bar(
+            analysis.holdout,
+            x="frequency_group",
+            y=["actual_purchases", "predicted_purchases"],
+            barmode="group",
+            labels={"value": "mean purchases per customer", "frequency_group": "repeat purchases in calibration"},
+        ),
+        name="clv_holdout",
+    )
