@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import streamlit as st
 
 from crm.db import DatabaseUnavailable
 from crm.ui.login import sign_in, sign_out_button
-from crm.ui.navigation import pages_for_role
+from crm.ui.navigation import PAGES, pages_for_role
 from crm.ui.resources import get_engine
 from crm.ui.sidebar import render_filter_sidebar
 
@@ -21,7 +23,12 @@ except DatabaseUnavailable as error:
 actor = sign_in(engine)
 if actor is None:
     # Registering a hidden navigation keeps Streamlit from listing the pages/ folder to signed-out visitors.
-    st.navigation([st.Page(lambda: None, title="Sign in", url_path="sign-in")], position="hidden")
+    # It holds every page's URL (running nothing), so a deep link keeps its address through the sign-in form.
+    st.navigation(
+        [st.Page(lambda: None, title="Sign in", url_path="sign-in", default=True)]
+        + [st.Page(lambda: None, title=spec.title, url_path=Path(spec.path).stem) for spec in PAGES],
+        position="hidden",
+    )
     st.stop()
 
 specs = pages_for_role(actor.role)

@@ -1,41 +1,70 @@
-"""Sign-in with streamlit-authenticator, using the users stored in the database.
+"""Sign-in and sign-out with streamlit-authenticator, users stored in the database.
 
-The auth issue hardens this (server-side cookie revocation, throttling); the contract the
-rest of the app relies on is ``sign_in(engine) -> Actor | None`` and ``sign_out_button()``.
+- Passwords are checked by streamlit-authenticator against the bcrypt hashes of the active
+  users in the database (credentials are re-read on every sign-in, so a new or deactivated
+  user takes effect at once).
+- Our own form comes first so throttling (``crm.auth.check_login_allowed``) sees the username
+  before any password is checked; the library's ``max_login_attempts`` is not used (it keeps
+  counts in the credentials dict and never lets go).
+- "Remember me" is a random session token in the ``pulse_crm_session`` cookie; the database
+  keeps an HMAC of it, so sign-out revokes the cookie server-side. The library's own JWT cookie
+  is switched off (``cookie_expiry_days=0``) because it cannot be revoked.
+- The cookie is read from the HTTP request (``st.context.cookies``) on the first run, so a deep
+  link or a reload opens the requested page directly: no sleep, no ``st.rerun()`` after
+  sign-in or sign-out (the cookie component must get to render).
 """
 
 from __future__ import annotations
 
-import os
+from datetime import timedelta
 
+import extra_streamlit_components as stx
+import pandas as pd
 import streamlit as st
 import streamlit_authenticator as stauth
 from sqlalchemy import Engine, select
 
+from crm.auth import (
+    SESSION_DAYS,
+    UserError,
+    actor_for_session,
+    check_login_allowed,
+    has_users,
+    record_login_attempt,
+    revoke_session,
+    start_session,
+    verify_password,
+)
 from crm.permissions import Actor
-from crm.schema import users
-from crm.ui.session import current_actor
+from crm.schema import users, utc_now
+from crm.settings import get_settings
+from crm.ui.session import (
+    SESSION_TOKEN_STATE,
+    CookieKeyError,
+    cookie_key,
+    current_actor,
+    forget_sign_in,
+)
 
-__all__ = ["cookie_key", "sign_in", "sign_out_button"]
+__all__ = ["SESSION_COOKIE", "cookie_key", "sign_in", "sign_out_button"]
 
-COOKIE_NAME = "pulse_crm_auth"
-# streamlit-authenticator's documented defaults; a cookie signed with them can be forged by anyone.
-LIBRARY_DEFAULT_KEYS = {"some_key", "some_signature_key", "abcdef", ""}
+SESSION_COOKIE = "pulse_crm_session"
+# Name for streamlit-authenticator's own (disabled) JWT cookie; never set, never read.
+LIBRARY_COOKIE = "pulse_crm_library_unused"
+# Session-state flags: a cookie still to be written to / removed from the browser.
+_COOKIE_TO_SET = "pulse_cookie_to_set"
+_COOKIE_TO_DELETE = "pulse_cookie_to_delete"
+# Checked for unknown usernames so a wrong username takes as long as a wrong password.
+_DUMMY_HASH = "$2b$12$wDj5aFqKuHx32Y4jbdG33.iEAuIhQuYg3OozVU/2RXAZMeMF2h6qO"
 
 
-def cookie_key() -> str:
-    """Cookie signing key from ``CRM_COOKIE_KEY`` or secrets; refuses the library default."""
-    key = os.environ.get("CRM_COOKIE_KEY", "")
-    if not key:
-        try:
-            key = str(st.secrets.get("cookie_key", ""))
-        except FileNotFoundError:
-            key = ""
-    if key in LIBRARY_DEFAULT_KEYS or len(key) < 16:
-        raise RuntimeError(
-            "Set CRM_COOKIE_KEY (or cookie_key in .streamlit/secrets.toml) to a random string of 16+ characters."
-        )
-    return key
+def _cookie_key_or_stop() -> str:
+    try:
+        return cookie_key()
+    except CookieKeyError as error:
+        st.error(str(error))
+        st.stop()
+        raise  # st.stop() raises; this keeps type checkers informed
 
 
 def _credentials(engine: Engine) -> dict[str, dict[str, dict[str, str]]]:
@@ -53,22 +82,165 @@ def _credentials(engine: Engine) -> dict[str, dict[str, dict[str, str]]]:
     }
 
 
-def _authenticator(engine: Engine) -> stauth.Authenticate:
-    return stauth.Authenticate(_credentials(engine), COOKIE_NAME, cookie_key(), cookie_expiry_days=7, auto_hash=False)
+def _authenticator(engine: Engine, key: str) -> stauth.Authenticate:
+    return stauth.Authenticate(
+        _credentials(engine),
+        LIBRARY_COOKIE,
+        key,
+        cookie_expiry_days=0,  # no library cookie: it cannot be revoked (see module docstring)
+        auto_hash=False,
+        login_sleep_time=0,
+    )
 
 
-def sign_in(engine: Engine) -> Actor | None:
-    """Show the login form until a user signs in; return the signed-in ``Actor``."""
-    actor = current_actor(engine)
-    if actor is not None:
-        return actor
-    authenticator = _authenticator(engine)
-    st.title("Pulse CRM")
-    authenticator.login(location="main")
-    if st.session_state.get("authentication_status") is False:
-        st.error("Username or password is incorrect.")
+def _client_key() -> str:
+    """Who is trying: the connection's IP address (None when served on localhost)."""
+    address = st.context.ip_address
+    return f"ip:{address}" if address else "local"
+
+
+def _sync_cookie() -> None:
+    """Write or remove the session cookie in the browser until the cookie component confirms it."""
+    pending_set = st.session_state.get(_COOKIE_TO_SET)
+    pending_delete = st.session_state.get(_COOKIE_TO_DELETE)
+    if not pending_set and not pending_delete:
+        return
+    # The component iframes have height 0; this hides their empty containers.
+    st.html("<style>.element-container:has(iframe[height='0']) { display: none; }</style>")
+    component = stx.CookieManager(key="pulse_cookie_manager").cookie_manager
+    if pending_set:
+        done = component(
+            method="set",
+            cookie=SESSION_COOKIE,
+            value=pending_set,
+            options={
+                "path": "/",
+                "expires": (utc_now() + timedelta(days=SESSION_DAYS)).isoformat() + "Z",
+                "sameSite": "strict",
+            },
+            key=f"pulse_set_cookie_{pending_set[:8]}",
+            default=False,
+        )
+        if done:
+            st.session_state.pop(_COOKIE_TO_SET, None)
+    if pending_delete:
+        done = component(method="delete", cookie=SESSION_COOKIE, key="pulse_delete_cookie", default=False)
+        if done:
+            st.session_state.pop(_COOKIE_TO_DELETE, None)
+
+
+def _browser_cookie() -> str | None:
+    """The session cookie the browser sent with this connection (read once, at connect time)."""
+    token = st.context.cookies.get(SESSION_COOKIE)
+    # Outside a real browser connection (AppTest) the cookie mapping holds no strings.
+    return token if isinstance(token, str) and token else None
+
+
+def _restore_from_cookie(engine: Engine, key: str) -> Actor | None:
+    token = _browser_cookie()
+    if not token or st.session_state.get(_COOKIE_TO_DELETE):
+        return None
+    actor = actor_for_session(engine, token, key)
+    if actor is None:
+        return None
+    st.session_state["authentication_status"] = True
+    st.session_state["username"] = actor.username
+    st.session_state[SESSION_TOKEN_STATE] = token
+    return actor
+
+
+def _show_demo_accounts() -> None:
+    from crm.demo import DEMO_ACCOUNTS
+
+    with st.expander("Demo accounts", expanded=True, icon=":material/key:"):
+        st.caption("Demo mode: these accounts come with the demo data. Never enable demo mode in production.")
+        st.dataframe(
+            pd.DataFrame(
+                [
+                    {"Username": username, "Password": password, "Role": role}
+                    for username, (role, password) in DEMO_ACCOUNTS.items()
+                ]
+            ),
+            hide_index=True,
+        )
+
+
+def _login_form(engine: Engine, key: str) -> Actor | None:
+    placeholder = st.empty()
+    with placeholder.container():
+        st.title("Pulse CRM")
+        if not has_users(engine):
+            st.warning(
+                "No users yet. Create the first administrator on the server with "
+                "`python -m crm users add <username>`, then sign in here."
+            )
+            return None
+        with st.form("sign_in", clear_on_submit=False, enter_to_submit=True):
+            st.subheader("Sign in")
+            username = st.text_input("Username", autocomplete="username")
+            password = st.text_input("Password", type="password", autocomplete="current-password")
+            submitted = st.form_submit_button("Sign in", type="primary")
+        message = st.empty()
+        if get_settings().demo_mode:
+            _show_demo_accounts()
+    if not submitted:
+        return None
+    username = username.strip().lower()
+    if not username or not password:
+        message.error("Enter your username and password.")
+        return None
+    client = _client_key()
+    decision = check_login_allowed(engine, username, client)
+    if not decision.allowed:
+        message.error(decision.message())
+        return None
+    authenticator = _authenticator(engine, key)
+    known = username in authenticator.authentication_controller.authentication_model.credentials["usernames"]
+    if not known:
+        verify_password(password, _DUMMY_HASH)
+    succeeded = bool(known and authenticator.authentication_controller.login(username, password))
+    record_login_attempt(engine, username, client, succeeded)
+    if not succeeded:
+        forget_sign_in()
+        message.error("Username or password is incorrect.")
+        return None
+    try:
+        token = start_session(engine, username, key)
+    except UserError as error:  # deactivated between the password check and now
+        forget_sign_in()
+        message.error(str(error))
+        return None
+    st.session_state[SESSION_TOKEN_STATE] = token
+    st.session_state[_COOKIE_TO_SET] = token
+    st.session_state.pop(_COOKIE_TO_DELETE, None)
+    placeholder.empty()
     return current_actor(engine)
 
 
+def sign_in(engine: Engine) -> Actor | None:
+    """The signed-in user: from session state, else the session cookie, else the sign-in form."""
+    key = _cookie_key_or_stop()
+    actor = current_actor(engine) or _restore_from_cookie(engine, key) or _login_form(engine, key)
+    _sync_cookie()
+    return actor
+
+
+def _sign_out(engine: Engine, key: str) -> None:
+    """Button callback: revoke the session server-side, then forget it in this browser."""
+    tokens = {st.session_state.get(SESSION_TOKEN_STATE), _browser_cookie()}
+    for token in tokens - {None, ""}:
+        revoke_session(engine, token, key)
+    forget_sign_in()
+    st.session_state.pop(_COOKIE_TO_SET, None)
+    st.session_state[_COOKIE_TO_DELETE] = True
+
+
 def sign_out_button(engine: Engine) -> None:
-    _authenticator(engine).logout("Sign out", location="sidebar")
+    """A sidebar button that signs out (takes effect on the run it triggers, without st.rerun)."""
+    st.sidebar.button(
+        "Sign out",
+        icon=":material/logout:",
+        on_click=_sign_out,
+        args=(engine, _cookie_key_or_stop()),
+        key="pulse_sign_out",
+    )

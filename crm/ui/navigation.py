@@ -28,6 +28,8 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "Analytics", Permission.VIEW_ANALYTICS, True),
     PageSpec("pages/clv.py", "Lifetime value", ":material/savings:", "Analytics", Permission.VIEW_ANALYTICS, True),
+    PageSpec("pages/users.py", "Users", ":material/group:", "Admin", Permission.MANAGE_USERS),
+    PageSpec("pages/audit.py", "Audit log", ":material/history:", "Admin", Permission.VIEW_AUDIT),
 )
 
 

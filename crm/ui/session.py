@@ -1,37 +1,93 @@
 """Who is signed in. The role always comes from the database, never from session state.
 
-streamlit-authenticator keeps ``authentication_status`` and ``username`` in session state;
-a crafted session state can therefore name a user but never grant a role that user lacks,
-and an inactive or unknown user is treated as signed out.
+streamlit-authenticator keeps ``authentication_status`` and ``username`` in session state.
+A browser that signed in also holds a session token (``SESSION_TOKEN_STATE``), which must
+still be live in ``user_sessions`` on every run: signing out in another tab, a password
+reset or a deactivation ends it at once. Session state can therefore name a user but never
+grant a role that user lacks, and an inactive or unknown user is treated as signed out.
 """
 
 from __future__ import annotations
 
+import os
+
 import streamlit as st
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
+from crm.auth import active_actor, actor_for_session
 from crm.permissions import Actor, Permission, allowed
-from crm.schema import users
 
-__all__ = ["current_actor", "require_page_permission"]
+__all__ = [
+    "SESSION_TOKEN_STATE",
+    "CookieKeyError",
+    "cookie_key",
+    "current_actor",
+    "forget_sign_in",
+    "require_page_permission",
+]
+
+# Session-state key of the sign-in session token (the same value as the browser's cookie).
+SESSION_TOKEN_STATE = "pulse_session_token"
+# Keys streamlit-authenticator reads and writes; cleared together on sign-out.
+AUTHENTICATOR_STATE = ("authentication_status", "username", "name", "email", "roles")
+# A key shorter than this is guessable enough to forge session HMACs offline.
+MIN_COOKIE_KEY_LENGTH = 32
+# streamlit-authenticator's documented example keys; anyone could forge cookies signed with them.
+LIBRARY_DEFAULT_KEYS = frozenset({"some_key", "some_signature_key", "abcdef", "random_signature_key"})
+
+
+class CookieKeyError(RuntimeError):
+    """The cookie key is missing, a published default, or too short; the message says what to do."""
+
+
+def cookie_key() -> str:
+    """The cookie signing key from ``CRM_COOKIE_KEY`` or ``cookie_key`` in st.secrets."""
+    key = os.environ.get("CRM_COOKIE_KEY", "").strip()
+    if not key:
+        try:
+            key = str(st.secrets.get("cookie_key", "")).strip()
+        except FileNotFoundError:  # no secrets.toml (StreamlitSecretNotFoundError is a subclass)
+            key = ""
+    if not key:
+        raise CookieKeyError(
+            "Pulse CRM will not start without a cookie key: set CRM_COOKIE_KEY (or cookie_key in "
+            '.streamlit/secrets.toml) to a random string, e.g. python -c "import secrets; '
+            'print(secrets.token_urlsafe(32))".'
+        )
+    if key in LIBRARY_DEFAULT_KEYS:
+        raise CookieKeyError("CRM_COOKIE_KEY is streamlit-authenticator's published example key; use a random one.")
+    if len(key) < MIN_COOKIE_KEY_LENGTH:
+        raise CookieKeyError(
+            f"CRM_COOKIE_KEY has {len(key)} characters; use a random string of at least {MIN_COOKIE_KEY_LENGTH}."
+        )
+    return key
+
+
+def forget_sign_in() -> None:
+    """Clear the sign-in from session state (the session row is revoked separately)."""
+    for key in AUTHENTICATOR_STATE:
+        st.session_state[key] = None
+    st.session_state.pop(SESSION_TOKEN_STATE, None)
 
 
 def current_actor(engine: Engine) -> Actor | None:
-    """The signed-in, active user as an ``Actor``, or None."""
+    """The signed-in, active user as an ``Actor`` (role read from the database now), or None."""
     if st.session_state.get("authentication_status") is not True:
         return None
     username = st.session_state.get("username")
     if not username:
         return None
-    with engine.connect() as connection:
-        row = connection.execute(
-            select(users.c.id, users.c.username, users.c.role).where(
-                users.c.username == username, users.c.is_active.is_(True)
-            )
-        ).first()
-    if row is None:
-        return None
-    return Actor(user_id=row.id, username=row.username, role=row.role)
+    token = st.session_state.get(SESSION_TOKEN_STATE)
+    if token:
+        actor = actor_for_session(engine, token, cookie_key())
+        if actor is None or actor.username != username:
+            forget_sign_in()
+            return None
+        return actor
+    actor = active_actor(engine, username)
+    if actor is None:
+        forget_sign_in()
+    return actor
 
 
 def require_page_permission(engine: Engine, permission: Permission) -> Actor:
