@@ -1,0 +1,291 @@
+"""Customer 360: one customer's profile, activity and value on one page.
+
+Metrics follow DESIGN.md: total spent = sum of totals of the customer's orders that are not
+cancelled or refunded (historic CLV); order count counts those orders; AOV = total spent ÷
+order count; first/last purchase are the first/last of those orders. Loyalty tier from the
+points balance (``crm.reference.loyalty_tier_for``). Predicted CLV and P(alive) come from
+``crm.analytics.clv`` (``prediction_for``), when the customer has enough purchase history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Engine, Select, func, select
+
+from crm.reference import loyalty_tier_for
+from crm.schema import (
+    REVENUE_ORDER_STATUSES,
+    brands,
+    customers,
+    interactions,
+    orders,
+    tickets,
+    transactions,
+    users,
+    utc_now,
+    visit_payments,
+    visits,
+)
+
+__all__ = ["Customer360", "CustomerSummary", "Prediction", "customer_360", "prediction_for"]
+
+# Rows per activity table; older activity is one click away in the record grids.
+ACTIVITY_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class CustomerSummary:
+    total_spent: Decimal
+    order_count: int
+    all_orders: int
+    average_order_value: Decimal | None
+    first_purchase: datetime | None
+    last_purchase: datetime | None
+    loyalty_points: int
+    loyalty_tier: str
+    open_tickets: int
+    follow_ups_due: int
+
+
+@dataclass(frozen=True)
+class Customer360:
+    profile: dict[str, Any]
+    summary: CustomerSummary
+    # Columns: order_number, order_date, status, items, total, payment_method
+    orders: pd.DataFrame
+    # Columns: transaction_number, processed_at, transaction_type, status, method, amount, order_number
+    transactions: pd.DataFrame
+    # Columns: visit id, visited_at, location, purpose, paid (sum of its payments)
+    visits: pd.DataFrame
+    # Columns: visit_id, paid_at, amount, method
+    visit_payments: pd.DataFrame
+    # Columns: occurred_at, interaction_type, subject, priority, status, duration_minutes, follow_up_at, agent
+    interactions: pd.DataFrame
+    # Interactions with a follow-up date, soonest first, with ``due`` (follow-up time has come).
+    follow_ups: pd.DataFrame
+    # Columns: ticket_number, created_at, subject, category, priority, status, satisfaction
+    tickets: pd.DataFrame
+
+
+@dataclass(frozen=True)
+class Prediction:
+    predicted_value: float | None
+    p_alive: float | None
+    expected_purchases: float | None
+    horizon_months: int | None
+    message: str
+
+    @property
+    def available(self) -> bool:
+        return self.predicted_value is not None
+
+
+def _frame(engine: Engine, statement: Select[Any]) -> pd.DataFrame:
+    with engine.connect() as connection:
+        result = connection.execute(statement)
+        frame = pd.DataFrame(result.all(), columns=list(result.keys()))
+    return frame
+
+
+def _money_columns(frame: pd.DataFrame, *names: str) -> pd.DataFrame:
+    for name in names:
+        frame[name] = frame[name].map(lambda value: None if value is None else float(value))
+    return frame
+
+
+def customer_360(engine: Engine, customer_id: int, *, now: datetime | None = None) -> Customer360 | None:
+    """Everything about one customer, or None when there is no such customer."""
+    now = now or utc_now()
+    with engine.connect() as connection:
+        profile_row = (
+            connection.execute(
+                select(customers, brands.c.name.label("brand"))
+                .select_from(customers.outerjoin(brands, brands.c.id == customers.c.brand_id))
+                .where(customers.c.id == customer_id)
+            )
+            .mappings()
+            .first()
+        )
+        if profile_row is None:
+            return None
+        counted = orders.c.status.in_(REVENUE_ORDER_STATUSES)
+        spent, count, first, last = connection.execute(
+            select(
+                func.coalesce(func.sum(orders.c.total), 0),
+                func.count(),
+                func.min(orders.c.order_date),
+                func.max(orders.c.order_date),
+            ).where(orders.c.customer_id == customer_id, counted)
+        ).one()
+        all_orders = connection.execute(
+            select(func.count()).select_from(orders).where(orders.c.customer_id == customer_id)
+        ).scalar_one()
+        open_tickets = connection.execute(
+            select(func.count())
+            .select_from(tickets)
+            .where(tickets.c.customer_id == customer_id, tickets.c.status.in_(("open", "in_progress", "waiting")))
+        ).scalar_one()
+    profile = dict(profile_row)
+    total_spent = Decimal(spent).quantize(Decimal("0.01"))
+    order_count = int(count)
+
+    order_frame = _money_columns(
+        _frame(
+            engine,
+            select(
+                orders.c.order_number,
+                orders.c.order_date,
+                orders.c.status,
+                orders.c.subtotal,
+                orders.c.total,
+                orders.c.payment_method,
+            )
+            .where(orders.c.customer_id == customer_id)
+            .order_by(orders.c.order_date.desc(), orders.c.id.desc())
+            .limit(ACTIVITY_LIMIT),
+        ),
+        "subtotal",
+        "total",
+    )
+    transaction_frame = _money_columns(
+        _frame(
+            engine,
+            select(
+                transactions.c.transaction_number,
+                transactions.c.processed_at,
+                transactions.c.transaction_type,
+                transactions.c.status,
+                transactions.c.method,
+                transactions.c.amount,
+                orders.c.order_number,
+            )
+            .select_from(transactions.outerjoin(orders, orders.c.id == transactions.c.order_id))
+            .where(transactions.c.customer_id == customer_id)
+            .order_by(transactions.c.processed_at.desc(), transactions.c.id.desc())
+            .limit(ACTIVITY_LIMIT),
+        ),
+        "amount",
+    )
+    paid = (
+        select(func.coalesce(func.sum(visit_payments.c.amount), 0))
+        .where(visit_payments.c.visit_id == visits.c.id)
+        .scalar_subquery()
+    )
+    visit_frame = _money_columns(
+        _frame(
+            engine,
+            select(visits.c.id, visits.c.visited_at, visits.c.location, visits.c.purpose, paid.label("paid"))
+            .where(visits.c.customer_id == customer_id)
+            .order_by(visits.c.visited_at.desc())
+            .limit(ACTIVITY_LIMIT),
+        ),
+        "paid",
+    )
+    payment_frame = _money_columns(
+        _frame(
+            engine,
+            select(
+                visit_payments.c.visit_id, visit_payments.c.paid_at, visit_payments.c.amount, visit_payments.c.method
+            )
+            .select_from(visit_payments.join(visits, visits.c.id == visit_payments.c.visit_id))
+            .where(visits.c.customer_id == customer_id)
+            .order_by(visit_payments.c.paid_at.desc())
+            .limit(ACTIVITY_LIMIT),
+        ),
+        "amount",
+    )
+    interaction_frame = _frame(
+        engine,
+        select(
+            interactions.c.occurred_at,
+            interactions.c.interaction_type,
+            interactions.c.subject,
+            interactions.c.priority,
+            interactions.c.status,
+            interactions.c.duration_minutes,
+            interactions.c.follow_up_at,
+            users.c.full_name.label("agent"),
+        )
+        .select_from(interactions.outerjoin(users, users.c.id == interactions.c.user_id))
+        .where(interactions.c.customer_id == customer_id)
+        .order_by(interactions.c.occurred_at.desc())
+        .limit(ACTIVITY_LIMIT),
+    )
+    follow_ups = interaction_frame[interaction_frame["follow_up_at"].notna()].sort_values("follow_up_at").copy()
+    follow_ups["due"] = (follow_ups["follow_up_at"] <= now) & (follow_ups["status"] != "cancelled")
+    ticket_frame = _frame(
+        engine,
+        select(
+            tickets.c.ticket_number,
+            tickets.c.created_at,
+            tickets.c.subject,
+            tickets.c.category,
+            tickets.c.priority,
+            tickets.c.status,
+            tickets.c.satisfaction,
+        )
+        .where(tickets.c.customer_id == customer_id)
+        .order_by(tickets.c.created_at.desc())
+        .limit(ACTIVITY_LIMIT),
+    )
+    points = int(profile["loyalty_points"] or 0)
+    summary = CustomerSummary(
+        total_spent=total_spent,
+        order_count=order_count,
+        all_orders=int(all_orders),
+        average_order_value=(total_spent / order_count).quantize(Decimal("0.01")) if order_count else None,
+        first_purchase=first,
+        last_purchase=last,
+        loyalty_points=points,
+        loyalty_tier=loyalty_tier_for(points),
+        open_tickets=int(open_tickets),
+        follow_ups_due=int(follow_ups["due"].sum()),
+    )
+    return Customer360(
+        profile=profile,
+        summary=summary,
+        orders=order_frame,
+        transactions=transaction_frame,
+        visits=visit_frame,
+        visit_payments=payment_frame,
+        interactions=interaction_frame,
+        follow_ups=follow_ups,
+        tickets=ticket_frame,
+    )
+
+
+NOT_ENOUGH_HISTORY = (
+    "Not enough purchase history to predict this customer's lifetime value yet "
+    "(the model needs purchases by this customer and repeat buyers in the shop)."
+)
+
+
+def prediction_for(analysis: Any, customer_id: int) -> Prediction:
+    """Predicted CLV and P(alive) of one customer from a ``crm.analytics.clv.ClvAnalysis``.
+
+    The analysis is fitted once for all customers (cache it); this only picks the row. Values
+    are None, with a message saying why, when the customer or the shop lacks purchase history.
+    """
+    frame = getattr(analysis, "customers", None)
+    horizon = getattr(analysis, "horizon", None)
+    if frame is None or frame.empty or "customer_id" not in frame.columns:
+        return Prediction(None, None, None, horizon, NOT_ENOUGH_HISTORY)
+    rows = frame[frame["customer_id"] == customer_id]
+    if rows.empty:
+        return Prediction(None, None, None, horizon, NOT_ENOUGH_HISTORY)
+    row = rows.iloc[0]
+
+    def optional(name: str) -> float | None:
+        value = row.get(name)
+        return None if value is None or pd.isna(value) else float(value)
+
+    predicted, p_alive = optional("predicted_value"), optional("p_alive")
+    if predicted is None or not getattr(analysis, "fitted", True):
+        message = getattr(analysis, "message", "") or NOT_ENOUGH_HISTORY
+        return Prediction(None, None, None, horizon, f"{NOT_ENOUGH_HISTORY} {message}".strip())
+    return Prediction(predicted, p_alive, optional("expected_purchases"), horizon, getattr(analysis, "message", ""))
