@@ -113,7 +113,7 @@ show_chart(
     px.line(
         trend,
         x="cohort",
-        y=["average_historic", "average_predicted", "average_total"],
+        y=["average_historic", "average_predicted", "average_total"] if analysis.fitted else ["average_historic"],
         markers=True,
         labels={"value": "average CLV per customer", "cohort": "month of first purchase"},
     ),

@@ -341,11 +341,54 @@ def _quietly(function: Callable[[], Any]) -> Any:
         return function()
 
 
+# An optimizer stop with this small a gradient (of the mean log-likelihood per customer) is a
+# converged fit: BFGS reports "precision loss" when the optimum lies on a boundary (e.g. a → 0,
+# nobody drops out), which lifetimes treats as failure.
+CONVERGED_GRADIENT = 1e-4
+# Pareto/NBD starts from random points in lifetimes; a fixed start (their mean) makes fits repeatable.
+PARETO_START = (1.0, 1.0, 1.0, 1.0)
+
+
+def _tolerant(fitter_class: type) -> type:
+    """``fitter_class`` whose optimizer also accepts a stop with a vanishing gradient."""
+    from autograd import hessian, value_and_grad
+    from lifetimes.utils import ConvergenceError
+    from scipy.optimize import minimize
+
+    def _fit(
+        self: Any,
+        minimizing_function_args: tuple[Any, ...],
+        initial_params: Any,
+        params_size: int,
+        disp: bool,
+        tol: float = 1e-7,
+        bounds: Any = None,
+        **kwargs: Any,
+    ) -> tuple[np.ndarray, float, np.ndarray]:
+        # lifetimes.fitters.BaseFitter._fit, with the acceptance test widened.
+        start = 0.1 * np.ones(params_size) if initial_params is None else initial_params
+        output = minimize(
+            value_and_grad(self._negative_log_likelihood),
+            jac=True,
+            tol=tol,
+            x0=start,
+            args=minimizing_function_args,
+            options={"disp": disp, **kwargs},
+            bounds=bounds,
+        )
+        flat = np.isfinite(output.fun) and np.max(np.abs(output.jac)) < CONVERGED_GRADIENT
+        if not (output.success or flat):
+            raise ConvergenceError(f"The model did not converge: {output.message}")
+        return output.x, output.fun, hessian(self._negative_log_likelihood)(output.x, *minimizing_function_args)
+
+    return type(f"Tolerant{fitter_class.__name__}", (fitter_class,), {"_fit": _fit})
+
+
 def _frequency_fitter(model: str, penalizer: float) -> Any:
     from lifetimes import BetaGeoFitter, ParetoNBDFitter
 
     if model == "bgnbd":
-        return BetaGeoFitter(penalizer_coef=penalizer)
+        return _tolerant(BetaGeoFitter)(penalizer_coef=penalizer)
     if model == "pareto":
         return ParetoNBDFitter(penalizer_coef=penalizer)
     raise ValueError(f"model must be one of {MODELS}, not {model!r}")
@@ -378,20 +421,37 @@ def _fit_frequency(summary: pd.DataFrame, model: str) -> tuple[dict[str, float],
                     patterns["recency"].to_numpy(dtype=float),
                     patterns["T"].to_numpy(dtype=float),
                     weights=patterns["weights"].to_numpy(),
+                    **({"initial_params": np.array(PARETO_START)} if model == "pareto" else {}),
                 )
             )
         except Exception as error:  # ConvergenceError, LinAlgError, ValueError from odd inputs
             last_problem = f"the fit failed ({type(error).__name__})"
             continue
         params = {name: float(fitter.params_[name]) for name in MODEL_PARAMETERS[model]}
-        if _finite_positive(params):
-            return params, penalizer, ""
-        last_problem = "the fitted parameters were not finite"
+        if not _finite_positive(params):
+            last_problem = "the fitted parameters were not finite"
+            continue
+        if not _predicts_finite(model, params, patterns):
+            # A flat likelihood can run off to parameters (a, b → ∞) the formulas cannot evaluate.
+            last_problem = "the fitted parameters gave non-finite predictions"
+            continue
+        return params, penalizer, ""
     return (
         {},
         None,
         f"The {MODEL_WORDS[model]} model could not be fitted ({last_problem}); showing historic CLV instead.",
     )
+
+
+def _predicts_finite(model: str, params: dict[str, float], patterns: pd.DataFrame) -> bool:
+    """True when expected purchases over the longest customer age and P(alive) are finite for every pattern."""
+    frequency = patterns["frequency"].to_numpy(dtype=float)
+    recency = patterns["recency"].to_numpy(dtype=float)
+    age = patterns["T"].to_numpy(dtype=float)
+    horizon = max(float(age.max()), 1.0)
+    expected = _expected_purchases(model, params, horizon, frequency, recency, age)
+    alive = _probability_alive(model, params, frequency, recency, age)
+    return bool(np.isfinite(expected).all() and np.isfinite(alive).all())
 
 
 def _fit_monetary(summary: pd.DataFrame) -> tuple[dict[str, float], float | None, str]:
@@ -403,7 +463,7 @@ def _fit_monetary(summary: pd.DataFrame) -> tuple[dict[str, float], float | None
         return {}, None, "Too few repeat buyers for Gamma-Gamma; expected purchase values are historic averages."
     last_problem = "the optimizer did not converge"
     for penalizer in PENALIZERS:
-        fitter = GammaGammaFitter(penalizer_coef=penalizer)
+        fitter = _tolerant(GammaGammaFitter)(penalizer_coef=penalizer)
         try:
             _quietly(
                 lambda fitter=fitter: fitter.fit(
@@ -875,7 +935,7 @@ def top_customers(analysis: ClvAnalysis, limit: int = 20) -> pd.DataFrame:
 def cohort_clv_trend(analysis: ClvAnalysis) -> pd.DataFrame:
     """Monthly cohorts of new customers (month of first purchase).
 
-    Columns: cohort ('YYYY-MM-01'), customers, average_historic, average_predicted (None
+    Columns: cohort ('YYYY-MM-01'), customers, average_historic, average_predicted (NaN
     without a model), average_total (historic + predicted).
     """
     frame = analysis.customers
@@ -899,7 +959,8 @@ def cohort_clv_trend(analysis: ClvAnalysis) -> pd.DataFrame:
     for name in ("average_historic", "average_predicted", "average_total"):
         grouped[name] = grouped[name].round(2)
     if not analysis.fitted:
-        grouped["average_predicted"] = None
+        grouped["average_predicted"] = np.nan
+        grouped["average_total"] = grouped["average_historic"]
     return grouped[columns].reset_index(drop=True)
 
 
