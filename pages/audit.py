@@ -37,7 +37,16 @@ else:
     st.dataframe(
         entries.head(SHOWN_ROWS),
         hide_index=True,
-        column_config={"id": None, "at": st.column_config.DatetimeColumn("At", format="YYYY-MM-DD HH:mm:ss")},
+        column_config={
+            "id": None,
+            "at": st.column_config.DatetimeColumn("At", format="YYYY-MM-DD HH:mm:ss"),
+            "username": "User",
+            "action": "Action",
+            "entity": "Entity",
+            "entity_id": "ID",
+            "before": "Before",
+            "after": "After",
+        },
     )
 
 

@@ -154,14 +154,13 @@ def _show_demo_accounts() -> None:
 
     with st.expander("Demo accounts", expanded=True, icon=":material/key:"):
         st.caption("Demo mode: these accounts come with the demo data. Never enable demo mode in production.")
-        st.dataframe(
+        st.table(
             pd.DataFrame(
                 [
                     {"Username": username, "Password": password, "Role": role}
                     for username, (role, password) in DEMO_ACCOUNTS.items()
                 ]
-            ),
-            hide_index=True,
+            ).set_index("Username")
         )
 
 

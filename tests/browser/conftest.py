@@ -162,8 +162,8 @@ def _sign_in(page: Page, app: RunningApp, username: str, password: str | None = 
     if password is None:
         password = DEMO_ACCOUNTS[username][1]
     page.goto(f"{app.url}/{path.lstrip('/')}")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
+    page.get_by_role("textbox", name="Username", exact=True).fill(username)
+    page.get_by_role("textbox", name="Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.get_by_text(f"Signed in as {username}").wait_for()
 

@@ -1,0 +1,101 @@
+"""Sign-in in a real browser: deep links survive a reload, sign-out revokes the cookie server-side."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
+
+from crm.ui.login import SESSION_COOKIE
+
+pytestmark = pytest.mark.browser
+
+SHOTS = Path("/tmp/shots")
+
+
+def _session_cookie(context: BrowserContext, timeout_seconds: float = 20) -> dict[str, Any]:
+    """The session cookie, once the cookie component has written it."""
+    deadline = time.monotonic() + timeout_seconds
+    while time.monotonic() < deadline:
+        for cookie in context.cookies():
+            if cookie["name"] == SESSION_COOKIE:
+                return dict(cookie)
+        time.sleep(0.2)
+    raise AssertionError(f"the browser never received the {SESSION_COOKIE} cookie")
+
+
+def _screenshot(page: Page, name: str, last_to_render: Locator) -> None:
+    expect(last_to_render).to_be_visible()
+    page.wait_for_timeout(1_500)  # let canvas grids and charts paint
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def _shows_sign_in_form(page: Page) -> None:
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("Signed in as")).to_have_count(0)
+
+
+def test_login_page_lists_demo_accounts_in_demo_mode(running_app, page: Page) -> None:
+    page.goto(running_app.url)
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_text("demo-analyst")).to_be_visible()
+    _screenshot(page, "auth_login.png", page.get_by_test_id("stTable"))
+
+
+def test_deep_link_survives_reload_and_sign_out_revokes_the_cookie(
+    running_app, browser: Browser, page: Page, sign_in
+) -> None:
+    # Signing in on a deep link lands on that page, not on the default one.
+    sign_in(page, "admin", path="/users")
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    assert page.url.rstrip("/").endswith("/users")
+    cookie = _session_cookie(page.context)
+
+    page.reload()
+    expect(page.get_by_text("Signed in as admin")).to_be_visible()
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
+    assert page.url.rstrip("/").endswith("/users")
+    _screenshot(page, "auth_users.png", page.get_by_test_id("stDataFrame"))
+
+    page.goto(f"{running_app.url}/audit")
+    expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+    expect(page.get_by_text("Signed in as admin")).to_be_visible()
+    _screenshot(page, "auth_audit.png", page.get_by_test_id("stDataFrame"))
+
+    # Control: while the session is live, the copied cookie signs a fresh browser in.
+    copy = browser.new_context()
+    try:
+        copy.add_cookies([cookie])
+        other = copy.new_page()
+        other.goto(f"{running_app.url}/users")
+        expect(other.get_by_role("heading", name="Users")).to_be_visible(timeout=45_000)
+    finally:
+        copy.close()
+
+    page.get_by_role("button", name="Sign out").click()
+    _shows_sign_in_form(page)
+
+    # The old cookie, restored into a new browser, no longer signs in.
+    replay = browser.new_context()
+    try:
+        replay.add_cookies([cookie])
+        other = replay.new_page()
+        other.goto(f"{running_app.url}/users")
+        _shows_sign_in_form(other)
+        other.reload()
+        _shows_sign_in_form(other)
+    finally:
+        replay.close()
+
+
+def test_wrong_password_is_refused_without_signing_in(running_app, page: Page) -> None:
+    page.goto(running_app.url)
+    page.get_by_role("textbox", name="Username", exact=True).fill("manager")
+    page.get_by_role("textbox", name="Password", exact=True).fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Username or password is incorrect.")).to_be_visible()
+    _shows_sign_in_form(page)
