@@ -24,6 +24,7 @@ __all__ = [
     "LIKE_ESCAPE",
     "RecordPage",
     "RecordQuery",
+    "distinct_values",
     "escape_like",
     "get_record",
     "list_records",
@@ -260,3 +261,14 @@ def lookup_options(engine: Engine, entity: str | EntitySpec, field_name: str) ->
     column = field.target.c[field.label_column]
     with engine.connect() as connection:
         return tuple(connection.execute(select(column).distinct().order_by(column)).scalars())
+
+
+def distinct_values(engine: Engine, entity: str | EntitySpec, column: str, *, limit: int = 200) -> tuple[str, ...]:
+    """The distinct non-empty values of one of the entity's columns (filter choices such as sources)."""
+    spec = entity_spec(entity)
+    if column not in spec.table.c:
+        raise KeyError(f"{spec.name} has no column {column!r}")
+    target = spec.table.c[column]
+    statement = select(target).where(target.is_not(None)).distinct().order_by(target).limit(limit)
+    with engine.connect() as connection:
+        return tuple(str(value) for value in connection.execute(statement).scalars() if str(value).strip())

@@ -55,6 +55,7 @@ __all__ = [
     "resync_orders",
     "stock_positions",
     "update_order_status",
+    "warehouse_choices",
 ]
 
 # Default sales tax / VAT rate of new orders (10 %, as in the demo shop); the form can change it.
@@ -564,3 +565,12 @@ def product_choices(engine: Engine, search: str = "", *, limit: int = 50) -> pd.
     frame["price"] = frame["price"].map(float)
     frame["label"] = frame["name"] + " (" + frame["sku"] + ") · " + frame["price"].map("{:.2f}".format)
     return frame
+
+
+def warehouse_choices(engine: Engine) -> pd.DataFrame:
+    """Warehouses for a picker: columns id, code, name."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(warehouses.c.id, warehouses.c.code, warehouses.c.name).order_by(warehouses.c.code)
+        ).all()
+    return pd.DataFrame(rows, columns=["id", "code", "name"])

@@ -1,0 +1,280 @@
+"""The shared record grid: search and filter controls, an editable page of rows, and Save.
+
+``record_query(engine, entity, key=...)`` draws the search box and the entity's filters and
+returns the ``RecordQuery``; ``record_grid(engine, actor, entity, page, key=...)`` draws the
+``st.data_editor`` for that page, the pager, and the Save button that sends the editor's
+changes to ``crm.records.apply_edits`` (validated server-side, one transaction, optimistic
+locking), shows refusals and conflicts, asks before deleting, and clears the cache.
+Analysts see the grid read-only; agents may add and edit but not delete.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import streamlit as st
+from sqlalchemy import Engine
+
+from crm.permissions import Actor, Permission, PermissionDeniedError, allowed
+from crm.records import RecordPage, RecordQuery, apply_edits, entity_spec, has_changes, lookup_options
+from crm.records.entities import EntitySpec, Field
+from crm.records.listing import distinct_values
+from crm.settings import get_settings
+from crm.ui.cache import cached, invalidate
+
+__all__ = ["PAGE_SIZES", "record_grid", "record_query"]
+
+# Rows per grid page: larger pages make the browser grid sluggish.
+PAGE_SIZES = (25, 50, 100, 200)
+FLAG_LABELS = {"low_stock": "Low stock", "out_of_stock": "Out of stock"}
+
+
+def _today() -> date:
+    settings = get_settings()
+    return datetime.now(settings.timezone).date()
+
+
+def _sortable(spec: EntitySpec) -> dict[str, str]:
+    labels = {"id": "Id"} | {field.name: field.label for field in spec.fields}
+    return labels | {derived.name: derived.label for derived in spec.derived}
+
+
+def record_query(
+    engine: Engine,
+    entity: str,
+    *,
+    key: str,
+    equals: tuple[tuple[str, Any], ...] = (),
+    show_filters: bool = True,
+) -> RecordQuery:
+    """Draw the search box, the entity's filters and the sort controls; return the query.
+
+    The page number comes from the pager under the grid and goes back to 1 when the search
+    or a filter changes.
+    """
+    spec = entity_spec(entity)
+    searched = ", ".join(term.label.lower() for term in spec.search)
+    columns = st.columns([3, 2, 2, 2])
+    search = columns[0].text_input(
+        "Search", key=f"{key}_search", placeholder=f"Search {searched}" if searched else "", max_chars=200
+    )
+    statuses: tuple[str, ...] = ()
+    types: tuple[str, ...] = ()
+    sources: tuple[str, ...] = ()
+    date_from = date_to = None
+    birthday_month = None
+    flags: tuple[str, ...] = ()
+    slot = 1
+    if show_filters and spec.status_column:
+        choices = spec.field(spec.status_column).choices
+        statuses = tuple(columns[slot].multiselect("Status", choices, key=f"{key}_statuses"))
+        slot += 1
+    if show_filters and spec.type_column:
+        choices = spec.field(spec.type_column).choices
+        types = tuple(columns[slot].multiselect("Type", choices, key=f"{key}_types"))
+        slot += 1
+    if show_filters and spec.source_column:
+        options = cached(distinct_values, spec.name, spec.source_column)
+        sources = tuple(columns[slot].multiselect("Source", options, key=f"{key}_sources"))
+        slot += 1
+    more = st.columns([3, 2, 2, 2])
+    if show_filters and spec.date_column:
+        picked = more[0].date_input("Date range (UTC days)", value=(), key=f"{key}_dates")
+        if isinstance(picked, tuple) and len(picked) == 2:
+            date_from, date_to = picked
+        elif isinstance(picked, tuple) and len(picked) == 1:
+            date_from = picked[0]
+    if show_filters and spec.birthday_column and more[1].checkbox("Birthday this month", key=f"{key}_birthday"):
+        birthday_month = _today().month
+    if show_filters and spec.flags:
+        choice = more[1].radio(
+            "Show", ["All", *(FLAG_LABELS.get(flag, flag) for flag in spec.flags)], key=f"{key}_flag", horizontal=True
+        )
+        flags = tuple(flag for flag in spec.flags if FLAG_LABELS.get(flag, flag) == choice)
+    sortable = _sortable(spec)
+    sort_by = more[2].selectbox(
+        "Sort by",
+        list(sortable),
+        index=list(sortable).index(spec.default_sort),
+        format_func=sortable.get,
+        key=f"{key}_sort",
+    )
+    descending = more[3].toggle("Descending", value=spec.default_descending, key=f"{key}_descending")
+    page_size = int(st.session_state.get(f"{key}_page_size", PAGE_SIZES[1]))
+    signature = (
+        search,
+        statuses,
+        types,
+        sources,
+        date_from,
+        date_to,
+        birthday_month,
+        flags,
+        sort_by,
+        equals,
+        page_size,
+    )
+    if st.session_state.get(f"{key}__signature") != signature:
+        # A new search starts on the first page (set before the pager widget is drawn).
+        st.session_state[f"{key}__signature"] = signature
+        st.session_state[f"{key}_page"] = 1
+    return RecordQuery(
+        search=search,
+        statuses=statuses,
+        types=types,
+        sources=sources,
+        date_from=date_from,
+        date_to=date_to,
+        birthday_month=birthday_month,
+        equals=equals,
+        flags=flags,
+        sort_by=sort_by,
+        descending=descending,
+        page=int(st.session_state.get(f"{key}_page", 1)),
+        page_size=page_size,
+    )
+
+
+def _column(engine: Engine, spec: EntitySpec, field: Field) -> Any:
+    config = st.column_config
+    common: dict[str, Any] = {"label": field.label, "help": field.help, "disabled": not field.editable}
+    if field.required and field.editable:
+        common["required"] = True
+    if field.kind in ("text", "email"):
+        length = getattr(spec.table.c[field.column].type, "length", None)
+        validate = r"^[^@\s]+@[^@\s]+\.[^@\s]+$" if field.kind == "email" else None
+        return config.TextColumn(max_chars=length, validate=validate, **common)
+    if field.kind in ("int", "ref"):
+        minimum = 0 if field.non_negative or field.kind == "ref" else None
+        return config.NumberColumn(min_value=minimum, step=1, format="%d", **common)
+    if field.kind == "money":
+        return config.NumberColumn(min_value=0 if field.non_negative else None, step=0.01, format="%.2f", **common)
+    if field.kind == "decimal":
+        return config.NumberColumn(min_value=0 if field.non_negative else None, step=0.001, **common)
+    if field.kind == "date":
+        return config.DateColumn(format="YYYY-MM-DD", **common)
+    if field.kind == "datetime":
+        return config.DatetimeColumn(format="YYYY-MM-DD HH:mm", step=60, **common)
+    if field.kind == "enum":
+        return config.SelectboxColumn(options=list(field.choices), **common)
+    if field.kind == "lookup":
+        return config.SelectboxColumn(options=list(cached(lookup_options, spec.name, field.name)), **common)
+    if field.kind == "bool":
+        return config.CheckboxColumn(**common)
+    return config.Column(**common)  # pragma: no cover - every kind is handled above
+
+
+def _column_config(engine: Engine, spec: EntitySpec) -> dict[str, Any]:
+    config: dict[str, Any] = {"id": st.column_config.NumberColumn("Id", format="%d", disabled=True), "version": None}
+    for field in spec.fields:
+        config[field.name] = _column(engine, spec, field)
+    for derived in spec.derived:
+        if derived.kind == "money":
+            config[derived.name] = st.column_config.NumberColumn(derived.label, format="%.2f", disabled=True)
+        elif derived.kind == "datetime":
+            config[derived.name] = st.column_config.DatetimeColumn(
+                derived.label, format="YYYY-MM-DD HH:mm", disabled=True
+            )
+        else:
+            config[derived.name] = st.column_config.Column(derived.label, disabled=True)
+    return config
+
+
+def _num_rows(spec: EntitySpec, may_add: bool, may_delete: bool) -> str:
+    if may_add and may_delete:
+        return "dynamic"
+    if may_add:
+        return "add"
+    if may_delete:
+        return "delete"
+    return "fixed"
+
+
+def _forget(key: str) -> None:
+    for name in (key, f"{key}__shown", f"{key}__confirm", f"{key}__conflict"):
+        st.session_state.pop(name, None)
+
+
+def record_grid(engine: Engine, actor: Actor, entity: str, page: RecordPage, *, key: str) -> None:
+    """Draw ``page`` as an editable grid with pager and Save (read-only for roles that may not edit)."""
+    spec = entity_spec(entity)
+    may_edit = allowed(actor.role, Permission.EDIT_RECORDS) and (spec.can_edit or spec.can_add)
+    may_add = may_edit and spec.can_add
+    may_delete = allowed(actor.role, Permission.DELETE_RECORDS) and spec.can_delete
+    flash = st.session_state.pop(f"{key}__flash", None)
+    if flash:
+        st.success(flash, icon=":material/check_circle:")
+    if st.session_state.get(f"{key}__conflict") and st.button(
+        "Reload the latest data (drops your unsaved edits)", key=f"{key}__reload"
+    ):
+        invalidate()
+        _forget(key)
+        st.rerun()
+    state = st.session_state.get(key)
+    # While edits are pending, keep showing (and saving against) the rows they were made on,
+    # even if the cache was refreshed meanwhile: row positions then still mean the same rows.
+    shown = st.session_state.get(f"{key}__shown") if has_changes(state) else None
+    if not isinstance(shown, pd.DataFrame):
+        shown = page.rows
+        st.session_state[f"{key}__shown"] = shown
+    if spec.note:
+        st.caption(spec.note)
+    if not (may_edit or may_delete):
+        st.caption(":material/lock: Read-only for your role.")
+    st.data_editor(
+        shown,
+        key=key,
+        hide_index=True,
+        use_container_width=True,
+        column_config=_column_config(engine, spec),
+        column_order=[name for name in spec.column_names if name != "version"],
+        num_rows=_num_rows(spec, may_add, may_delete),
+        # Insert-only entities keep their columns open for new rows; edits of old rows are refused on save.
+        disabled=not may_edit,
+    )
+    pager = st.columns([2, 2, 6])
+    if int(st.session_state.get(f"{key}_page", 1)) > page.pages:
+        st.session_state[f"{key}_page"] = page.pages  # fewer pages than before (rows deleted, filter)
+    pager[0].number_input(
+        f"Page (of {page.pages:,})", min_value=1, max_value=max(page.pages, 1), step=1, key=f"{key}_page"
+    )
+    pager[1].selectbox("Rows per page", PAGE_SIZES, index=PAGE_SIZES.index(50), key=f"{key}_page_size")
+    pager[2].caption(f"{page.total:,} {spec.title.lower()} match; showing page {page.page:,} of {page.pages:,}.")
+    if not (may_edit or may_delete):
+        return
+    state = st.session_state.get(key) or {}
+    deleting = len(state.get("deleted_rows") or [])
+    confirmed = True
+    if deleting:
+        st.warning(f"{deleting} row(s) marked for deletion. Deleting cannot be undone.", icon=":material/warning:")
+        confirmed = st.checkbox(f"Yes, delete {deleting} row(s)", key=f"{key}__confirm")
+    buttons = st.columns([1, 1, 6])
+    save = buttons[0].button("Save", type="primary", key=f"{key}__save", disabled=not has_changes(state))
+    if buttons[1].button("Discard", key=f"{key}__discard", disabled=not has_changes(state)):
+        _forget(key)
+        st.rerun()
+    if not save:
+        return
+    if deleting and not confirmed:
+        st.error("Tick the confirmation box to delete the marked rows.")
+        return
+    try:
+        outcome = apply_edits(engine, spec, shown, state, actor)
+    except PermissionDeniedError as error:
+        st.error(str(error))
+        return
+    if outcome.ok:
+        invalidate()
+        _forget(key)
+        st.session_state[f"{key}__flash"] = outcome.summary()
+        st.rerun()
+    if outcome.conflict:
+        st.error(
+            "Someone else changed these rows since you loaded them. Nothing was saved.\n\n"
+            + "\n".join(f"- {problem}" for problem in outcome.problems)
+        )
+        st.session_state[f"{key}__conflict"] = True
+        return
+    st.error("Nothing was saved. Fix these and save again:\n\n" + "\n".join(f"- {p}" for p in outcome.problems))

@@ -1,0 +1,22 @@
+"""Catalogue reference data: categories, brands, suppliers, variants and warehouses."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm.permissions import Permission
+from crm.records import entity_spec, list_records
+from crm.ui.cache import cached
+from crm.ui.grid import record_grid, record_query
+from crm.ui.resources import get_engine
+from crm.ui.session import require_page_permission
+
+engine = get_engine()
+actor = require_page_permission(engine, Permission.VIEW_RECORDS)
+st.title("Catalogue")
+
+ENTITIES = ("categories", "brands", "suppliers", "variants", "warehouses")
+for tab, entity in zip(st.tabs([entity_spec(name).title for name in ENTITIES]), ENTITIES, strict=True):
+    with tab:
+        query = record_query(engine, entity, key=entity)
+        record_grid(engine, actor, entity, cached(list_records, entity, query), key=entity)

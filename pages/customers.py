@@ -1,0 +1,22 @@
+"""Customers: search, filter and edit the customer list (server-side paging)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm.permissions import Permission
+from crm.records import list_records
+from crm.ui.cache import cached
+from crm.ui.grid import record_grid, record_query
+from crm.ui.resources import get_engine
+from crm.ui.session import require_page_permission
+
+engine = get_engine()
+actor = require_page_permission(engine, Permission.VIEW_RECORDS)
+st.title("Customers")
+st.caption("Search by name, email, phone or company; filter by status, type, source or birthday this month.")
+
+query = record_query(engine, "customers", key="customers")
+page = cached(list_records, "customers", query)
+record_grid(engine, actor, "customers", page, key="customers")
+st.page_link("pages/customer_360.py", label="Open a customer's 360° view", icon=":material/person_search:")

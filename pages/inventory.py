@@ -1,0 +1,39 @@
+"""Inventory: stock per warehouse, low/out-of-stock alerts, levels and the stock ledger."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from crm.permissions import Permission
+from crm.records import list_records
+from crm.records.inventory import alert_counts, stock_alerts, warehouse_summary
+from crm.ui.cache import cached
+from crm.ui.grid import record_grid, record_query
+from crm.ui.resources import get_engine
+from crm.ui.session import require_page_permission
+from crm.ui.widgets import kpi_card
+
+engine = get_engine()
+actor = require_page_permission(engine, Permission.VIEW_RECORDS)
+st.title("Inventory")
+
+counts = cached(alert_counts)
+columns = st.columns(3)
+with columns[0]:
+    kpi_card("Stock items", f"{counts.items:,}", "Inventory rows: one per product (variant) and warehouse.")
+with columns[1]:
+    kpi_card("Low stock", f"{counts.low_stock:,}", "0 < available ≤ reorder level; available = on hand − reserved.")
+with columns[2]:
+    kpi_card("Out of stock", f"{counts.out_of_stock:,}", "Available (on hand − reserved) ≤ 0.")
+
+levels_tab, alerts_tab, warehouses_tab, ledger_tab = st.tabs(["Levels", "Alerts", "Warehouses", "Stock movements"])
+with levels_tab:
+    query = record_query(engine, "inventory", key="inventory")
+    record_grid(engine, actor, "inventory", cached(list_records, "inventory", query), key="inventory")
+with alerts_tab:
+    st.dataframe(cached(stock_alerts), hide_index=True, use_container_width=True)
+with warehouses_tab:
+    st.dataframe(cached(warehouse_summary), hide_index=True, use_container_width=True)
+with ledger_tab:
+    query = record_query(engine, "stock_movements", key="stock_movements")
+    record_grid(engine, actor, "stock_movements", cached(list_records, "stock_movements", query), key="stock_movements")

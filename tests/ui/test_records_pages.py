@@ -1,0 +1,186 @@
+"""Records pages in AppTest: every page renders per role; grid saves, deletes and refusals; orders; 360."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, select
+
+from crm.schema import customers, inventory, orders, users, utc_now
+from tests.fixtures.tiny_shop import load_tiny_shop
+from tests.ui.apptest_support import app_as
+
+RECORD_PAGES = (
+    "pages/customers.py",
+    "pages/customer_360.py",
+    "pages/orders.py",
+    "pages/transactions.py",
+    "pages/products.py",
+    "pages/inventory.py",
+    "pages/catalog.py",
+    "pages/activities.py",
+)
+
+
+@pytest.fixture
+def shop_url(sqlite_engine: Engine) -> str:
+    """The tiny shop in a SQLite file, plus an analyst (ann) to check read-only grids."""
+    load_tiny_shop(sqlite_engine)
+    now = utc_now()
+    with sqlite_engine.begin() as connection:
+        connection.execute(
+            users.insert().values(
+                username="ann",
+                full_name="Ann Analyst",
+                role="analyst",
+                password_hash="x",
+                created_at=now,
+                updated_at=now,
+            )
+        )
+    return sqlite_engine.url.render_as_string(hide_password=False)
+
+
+def _open(url: str, username: str, page: str):  # noqa: ANN202 - AppTest
+    app = app_as(url, username)
+    app.run()
+    app.switch_page(page).run()
+    assert not app.exception, app.exception
+    return app
+
+
+def _city(engine: Engine, customer_id: int) -> str:
+    with engine.connect() as connection:
+        return connection.execute(select(customers.c.city).where(customers.c.id == customer_id)).scalar_one()
+
+
+@pytest.mark.parametrize("page", RECORD_PAGES)
+@pytest.mark.parametrize("username", ["ada", "sam", "ann"])
+def test_every_records_page_opens_for_admin_agent_and_analyst(shop_url: str, page: str, username: str) -> None:
+    app = _open(shop_url, username, page)
+    assert app.title[0].value
+    assert not app.error, [error.value for error in app.error]
+
+
+def test_an_edited_cell_is_saved_and_the_grid_reloads(shop_url: str, sqlite_engine: Engine) -> None:
+    app = _open(shop_url, "sam", "pages/customers.py")
+    # Newest first: row 0 is Eve (id 5).
+    app.session_state["customers"] = {"edited_rows": {0: {"city": "Busan"}}, "added_rows": [], "deleted_rows": []}
+    app.run()
+    app.button(key="customers__save").click().run()
+    assert not app.exception, app.exception
+    assert _city(sqlite_engine, 5) == "Busan"
+    assert [success.value for success in app.success] == ["Saved: 1 updated."]
+
+
+def test_invalid_edits_are_listed_by_row_and_field_and_not_saved(shop_url: str, sqlite_engine: Engine) -> None:
+    app = _open(shop_url, "sam", "pages/customers.py")
+    app.session_state["customers"] = {
+        "edited_rows": {0: {"email": "nope", "city": "Busan"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    app.run()
+    app.button(key="customers__save").click().run()
+    errors = " ".join(error.value for error in app.error)
+    assert "Row 1 (id 5), Email: 'nope' is not an email address." in errors
+    assert _city(sqlite_engine, 5) == "Seoul"
+
+
+def test_a_delete_waits_for_confirmation(shop_url: str, sqlite_engine: Engine) -> None:
+    app = _open(shop_url, "ada", "pages/customers.py")
+    app.session_state["customers"] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [0]}
+    app.run()
+    app.button(key="customers__save").click().run()
+    assert "Tick the confirmation box" in app.error[0].value
+    app.checkbox(key="customers__confirm").check().run()
+    app.button(key="customers__save").click().run()
+    assert not app.exception, app.exception
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(select(customers.c.id).where(customers.c.id == 5)).first() is None
+
+
+def test_agents_cannot_delete_even_with_a_crafted_editor_state(shop_url: str, sqlite_engine: Engine) -> None:
+    app = _open(shop_url, "sam", "pages/customers.py")
+    app.session_state["customers"] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [0]}
+    app.run()
+    app.checkbox(key="customers__confirm").check().run()
+    app.button(key="customers__save").click().run()
+    assert "may not delete records" in app.error[0].value
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(select(customers.c.id).where(customers.c.id == 5)).first() is not None
+
+
+def test_analysts_see_a_read_only_grid_without_save(shop_url: str) -> None:
+    app = _open(shop_url, "ann", "pages/customers.py")
+    assert "Read-only for your role." in " ".join(caption.value for caption in app.caption)
+    assert "customers__save" not in [button.key for button in app.button]
+
+
+def test_customer_search_narrows_the_grid(shop_url: str) -> None:
+    app = _open(shop_url, "sam", "pages/customers.py")
+    app.text_input(key="customers_search").input("MOSS").run()
+    assert "1 customers match" in " ".join(caption.value for caption in app.caption)
+
+
+def test_batch_status_update_ships_orders_and_moves_stock(shop_url: str, sqlite_engine: Engine) -> None:
+    app = _open(shop_url, "sam", "pages/orders.py")
+    app.multiselect(key="orders_batch_selection").set_value(["O7", "O8"]).run()
+    app.selectbox(key="orders_batch_status").set_value("shipped").run()
+    app.button(key="orders_batch_apply").click().run()
+    assert not app.exception, app.exception
+    with sqlite_engine.connect() as connection:
+        statuses = dict(connection.execute(select(orders.c.order_number, orders.c.status)).all())
+        mugs = connection.execute(select(inventory.c.on_hand, inventory.c.reserved).where(inventory.c.product_id == 2))
+        assert tuple(mugs.one()) == (3, 0)  # 8 − 5 shipped; the 5 reserved released
+    assert (statuses["O7"], statuses["O8"]) == ("shipped", "shipped")
+    assert "2 order(s) set to shipped." in [success.value for success in app.success]
+
+
+def test_new_order_form_shows_live_totals_and_creates_the_order(shop_url: str, sqlite_engine: Engine) -> None:
+    app = _open(shop_url, "sam", "pages/orders.py")
+    app.session_state["new_order_lines"] = {
+        "edited_rows": {},
+        "added_rows": [
+            {"product": "T-shirt (TS-1) · 20.00", "quantity": 2},
+            {"product": "Mug (MUG-1) · 10.00", "quantity": 1},
+        ],
+        "deleted_rows": [],
+    }
+    app.run()
+    app.number_input(key="new_order_shipping").set_value(5.0).run()
+    metrics = {metric.label: metric.value for metric in app.metric}
+    # 2 × 20 + 10 = 50.00; tax 10 % = 5.00; shipping 5.00; total 60.00
+    assert (metrics["Subtotal"], metrics["Tax"], metrics["Total"]) == ("$50.00", "$5.00", "$60.00")
+    app.button(key="new_order_create").click().run()
+    assert not app.exception, app.exception
+    with sqlite_engine.connect() as connection:
+        newest = connection.execute(select(orders).order_by(orders.c.id.desc()).limit(1)).mappings().one()
+    assert (newest["total"], newest["status"], newest["customer_id"]) == (Decimal("60.00"), "pending", 5)
+
+
+def test_customer_360_shows_alices_value(shop_url: str) -> None:
+    app = _open(shop_url, "sam", "pages/customer_360.py")
+    app.text_input(key="c360_search").input("alice").run()
+    metrics = {metric.label: metric.value for metric in app.metric}
+    # O1 49 + O2 100 + O8 27 = 176.00 over 3 orders; AOV 58.67; 1200 points → silver.
+    assert (metrics["Total spent"], metrics["Orders"], metrics["Average order value"]) == ("$176.00", "3", "$58.67")
+    assert "Silver tier" in app.subheader[0].value
+    assert metrics["Predicted CLV"] == "—" or metrics["Predicted CLV"].startswith("$")
+
+
+def test_inventory_page_counts_low_and_out_of_stock(shop_url: str) -> None:
+    app = _open(shop_url, "ann", "pages/inventory.py")
+    metrics = {metric.label: metric.value for metric in app.metric}
+    # Mug: 8 − 5 = 3 ≤ reorder 10 (low); Jacket: 0 (out); T-shirt 49 fine.
+    assert (metrics["Stock items"], metrics["Low stock"], metrics["Out of stock"]) == ("3", "1", "1")
+
+
+def test_the_records_section_is_in_every_role_menu() -> None:
+    from crm.ui.navigation import pages_for_role
+
+    for role in ("admin", "manager", "analyst", "agent"):
+        assert "pages/customers.py" in [page.path for page in pages_for_role(role)]
+    assert Path("pages/customers.py").exists()
