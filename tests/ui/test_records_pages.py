@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from streamlit.testing.v1 import AppTest
 
 from crm.schema import customers, inventory, orders, users, utc_now
 from tests.fixtures.tiny_shop import load_tiny_shop
@@ -43,7 +44,7 @@ def shop_url(sqlite_engine: Engine) -> str:
     return sqlite_engine.url.render_as_string(hide_password=False)
 
 
-def _open(url: str, username: str, page: str):  # noqa: ANN202 - AppTest
+def _open(url: str, username: str, page: str) -> AppTest:
     app = app_as(url, username)
     app.run()
     app.switch_page(page).run()
