@@ -20,19 +20,51 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
+from unittest import mock
 
+from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
 from crm.settings import get_settings
 
-__all__ = ["HOME", "TEST_COOKIE_KEY", "app_as", "copy_database", "make_demo_database", "use_database"]
+__all__ = ["HOME", "TEST_COOKIE_KEY", "FrameAppTest", "app_as", "copy_database", "make_demo_database", "use_database"]
 
 HOME = Path(__file__).resolve().parents[2] / "Home.py"
 # 32 random-looking characters: long enough for crm.ui.login and not a library default.
 TEST_COOKIE_KEY = "apptest-key-6f1d2c9a8b7e4d3c2b1a"
 # Pages query the database and build charts; the first run also migrates the schema.
 DEFAULT_TIMEOUT_SECONDS = 90
+
+
+@contextmanager
+def _navigation_like_a_server() -> Iterator[None]:
+    """Keep Home.py running as the frame on every run, as ``streamlit run`` does.
+
+    AppTest (1.67) forgets before each run that the app uses ``st.navigation``; because a
+    ``pages/`` folder exists it then runs the selected page file directly, skipping Home.py
+    (no sign-in gate, no sidebar) from the second run on. A real server sets the flag to
+    False at the first ``st.navigation`` call and keeps it; this restores that.
+    """
+    original_init = PagesManager.__init__
+
+    def init_as_navigation_app(self: PagesManager, *args: object, **kwargs: object) -> None:
+        original_init(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    with mock.patch.object(PagesManager, "__init__", init_as_navigation_app):
+        yield
+
+
+class FrameAppTest(AppTest):
+    """``AppTest`` that runs Home.py (sign-in gate, navigation, sidebar) on every run."""
+
+    def _run(self, widget_state: Any = None, timeout: float | None = None) -> AppTest:
+        with _navigation_like_a_server():
+            return super()._run(widget_state, timeout)
 
 
 def use_database(db_url: str, *, demo_mode: bool = False) -> None:
@@ -52,7 +84,7 @@ def app_as(
 ) -> AppTest:
     """An AppTest of Home.py on ``db_url`` signed in as ``username`` (None: signed out). Not yet run."""
     use_database(db_url, demo_mode=demo_mode)
-    app = AppTest.from_file(str(HOME), default_timeout=timeout)
+    app = FrameAppTest(str(HOME), default_timeout=timeout)
     if username is not None:
         app.session_state["authentication_status"] = True
         app.session_state["username"] = username
