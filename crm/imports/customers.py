@@ -42,8 +42,9 @@ def split_full_names(names: pd.Series) -> tuple[pd.Series, pd.Series]:
     """(first names, last names) from full names.
 
     "Ada Lovelace" -> ("Ada", "Lovelace"); "Lovelace, Ada" -> ("Ada", "Lovelace"); names in
-    Chinese, Korean or Japanese script without spaces put the family name first and it is
-    one character long in the vast majority of cases: 김민준 -> ("민준", "김"), 王小明 -> ("小明", "王").
+    Chinese, Korean or Japanese script without spaces put the family name first: one character
+    for names of two or three (김민준 -> ("민준", "김"), 王小明 -> ("小明", "王")), two for longer
+    names, typical of Japanese (山田太郎 -> ("太郎", "山田")). First/last stay editable afterwards.
     A single word is kept whole as the first name.
     """
     text = names.astype("string").str.strip()
@@ -56,7 +57,10 @@ def split_full_names(names: pd.Series) -> tuple[pd.Series, pd.Series]:
     last[comma], first[comma] = parts.str[0].str.strip(), parts.str[1].str.strip()
     parts = text[spaced].str.rsplit(" ", n=1)
     first[spaced], last[spaced] = parts.str[0].str.strip(), parts.str[1].str.strip()
-    last[cjk], first[cjk] = text[cjk].str.slice(0, 1), text[cjk].str.slice(1)
+    # Four or more characters: a two-character family name (山田太郎, 佐藤花子, 남궁민수), else one (王小明, 김민준).
+    family_length = text.str.len().where(~cjk, text.str.len().ge(4).astype(int) + 1)
+    last[cjk] = [name[:size] for name, size in zip(text[cjk], family_length[cjk], strict=True)]
+    first[cjk] = [name[size:] for name, size in zip(text[cjk], family_length[cjk], strict=True)]
     as_objects = [series.astype(object).where(series.notna() & (series != ""), None) for series in (first, last)]
     return as_objects[0], as_objects[1]
 
@@ -124,14 +128,14 @@ def _insert_frame(frame: pd.DataFrame, rows: TypedRows) -> pd.DataFrame:
     insert["loyalty_points"] = insert["loyalty_points"].fillna(0).astype("int64")
     insert["birth_date"] = pd.to_datetime(insert["birth_date"]).dt.strftime("%Y-%m-%d").astype(object)
     insert["birth_date"] = insert["birth_date"].where(frame["birth_date"].notna(), None)
-    insert["created_at"] = pd.to_datetime(insert["created_at"]).fillna(now).astype("datetime64[us]")
+    insert["created_at"] = pd.to_datetime(insert["created_at"]).astype("datetime64[us]").fillna(now)
     insert["updated_at"] = now
     insert["updated_at"] = insert["updated_at"].astype("datetime64[us]")
     return insert
 
 
 def _python_value(value: object) -> object:
-    if value is None or value is pd.NaT or (isinstance(value, float) and np.isnan(value)):
+    if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
         return None
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()

@@ -67,9 +67,7 @@ def database_matches(
         if wanted.empty:
             continue
         existing = dict(
-            connection.execute(select(column, id_column).where(column.is_not(None)).order_by(id_column.desc()))
-            .tuples()
-            .all()
+            connection.execute(select(column, id_column).where(column.is_not(None)).order_by(id_column.desc())).all()
         )  # descending, so the oldest row wins for a key shared by several rows
         ids = values.map(existing)
         new_match = found.isna() & ids.notna()

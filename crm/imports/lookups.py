@@ -51,7 +51,7 @@ def ids_by_name(
         return pd.Series(np.nan, index=names.index)
     existing = {
         str(name).strip().lower(): row_id
-        for row_id, name in connection.execute(select(table.c.id, column).order_by(table.c.id.desc())).tuples()
+        for row_id, name in connection.execute(select(table.c.id, column).order_by(table.c.id.desc()))
     }
     missing = sorted({name for name in wanted.unique() if name.lower() not in existing}, key=str.lower)
     unique_missing = list({name.lower(): name for name in missing}.values())
@@ -61,7 +61,7 @@ def ids_by_name(
         report.created[table.name] = report.created.get(table.name, 0) + len(unique_missing)
         for row_id, name in connection.execute(
             select(table.c.id, column).where(func.lower(column).in_([name.lower() for name in unique_missing]))
-        ).tuples():
+        ):
             existing[str(name).strip().lower()] = row_id
     return names.astype("string").str.strip().str.lower().map(existing).astype(float)
 

@@ -91,15 +91,11 @@ def import_products(connection: Connection, rows: TypedRows, report: ImportRepor
         mapped_ids = {column for name, column in _BY_NAME.items() if name in rows.mapped}
         columns = [column for column in _PRODUCT_COLUMNS if column in rows.mapped or column in mapped_ids]
         old_prices = dict(
-            connection.execute(select(products.c.id, products.c.price).where(products.c.id.in_(targets.tolist())))
-            .tuples()
-            .all()
+            connection.execute(select(products.c.id, products.c.price).where(products.c.id.in_(targets.tolist()))).all()
         )
         _update_rows(connection, products, columns, matched, targets, policy)
         new_prices = dict(
-            connection.execute(select(products.c.id, products.c.price).where(products.c.id.in_(targets.tolist())))
-            .tuples()
-            .all()
+            connection.execute(select(products.c.id, products.c.price).where(products.c.id.in_(targets.tolist()))).all()
         )
         changes = [
             {"product_id": product_id, "old_price": old_prices[product_id], "new_price": price, "changed_at": utc_now()}

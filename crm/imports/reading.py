@@ -10,7 +10,7 @@ Detection (each can be overridden by the caller):
 * delimiter — the candidate that splits the first lines into the most, equally wide fields;
 * header row — the first row that is mostly filled with text, so a title line ("Customers
   2025") or a blank line above the header is skipped;
-* sheet — the first sheet that has any data.
+* sheet — the sheet with the most cells (a "Read me" sheet in front is skipped).
 """
 
 from __future__ import annotations
@@ -276,11 +276,14 @@ def _read_xlsx(
     workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
     sheets = list(workbook.sheetnames)
     if sheet is None:
-        sheet = next((name for name in sheets if workbook[name].max_row > 1 or workbook[name]["A1"].value), sheets[0])
+        # The biggest sheet is the data; a "Read me" or "Notes" sheet in front of it is not.
+        sheet = max(sheets, key=lambda name: workbook[name].max_row * workbook[name].max_column)
     elif sheet not in sheets:
         raise ValueError(f"The workbook has no sheet “{sheet}” (sheets: {', '.join(sheets)}).")
     worksheet = workbook[sheet]
     rows = [[_cell_text(value) for value in row] for row in worksheet.iter_rows(values_only=True)]
+    # Detected before merged cells are filled in: a merged title spans the width of a header.
+    header_index = detect_header_row(rows) if header_row is None else header_row - 1
     # A merged range shows its value in every cell it covers (e.g. a city merged over three rows).
     for merged in worksheet.merged_cells.ranges:
         value = rows[merged.min_row - 1][merged.min_col - 1]
@@ -288,7 +291,6 @@ def _read_xlsx(
             for column_index in range(merged.min_col - 1, merged.max_col):
                 rows[row_index][column_index] = value
     _warn_formulas_without_values(data, sheet, rows, warnings)
-    header_index = detect_header_row(rows) if header_row is None else header_row - 1
     if header_index >= len(rows):
         raise ValueError(f"Sheet “{sheet}” has only {len(rows)} rows; header row {header_index + 1} is empty.")
     header = rows[header_index]

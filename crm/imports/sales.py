@@ -237,9 +237,7 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
         insert["created_at"] = now
         insert["updated_at"] = now
         report.inserted += bulk_insert(connection, orders, insert)
-        new_ids = dict(
-            connection.execute(select(orders.c.order_number, orders.c.id).where(orders.c.id > before)).tuples().all()
-        )
+        new_ids = dict(connection.execute(select(orders.c.order_number, orders.c.id).where(orders.c.id > before)).all())
     else:
         new_ids = {}
     updated_orders = order_level[is_existing]

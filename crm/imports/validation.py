@@ -117,13 +117,13 @@ class Parsed:
 def normalise_email(values: pd.Series) -> pd.Series:
     """Trimmed, lower-cased email (the duplicate key); None when blank."""
     result = values.astype("string").str.strip().str.lower()
-    return result.where(result.notna() & (result != ""), None).astype(object)
+    return result.astype(object).where((result.notna() & (result != "")).to_numpy(dtype=bool), None)
 
 
 def normalise_phone(values: pd.Series) -> pd.Series:
     """Digits only (the duplicate key); None when there are none."""
     result = values.astype("string").str.replace(r"\D", "", regex=True)
-    return result.where(result.notna() & (result != ""), None).astype(object)
+    return result.astype(object).where((result.notna() & (result != "")).to_numpy(dtype=bool), None)
 
 
 def _errors(index: pd.Index, mask: np.ndarray, reason: str | pd.Series) -> ColumnErrors:
@@ -229,14 +229,22 @@ def _decimal_text(text: pd.Series) -> pd.Series:
     cleaned = text.str.replace(_CURRENCY, "", regex=True).str.replace("\u00a0", "")
     # (12.50) is accounting notation for a negative amount.
     cleaned = cleaned.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
-    non_blank = cleaned[cleaned != ""]
-    if len(non_blank) and non_blank.str.match(r"^-?\d{1,3}(\.\d{3})*,\d{1,2}$|^-?\d+,\d{1,2}$").all():
-        # Decimal comma (1.234,50): every value of the column is written that way.
+    with_comma = cleaned[cleaned.str.contains(",", regex=False)]
+    english_decimals = cleaned.str.contains(r"\.\d{1,2}$", regex=True).any()
+    if len(with_comma) and not english_decimals and with_comma.str.match(r"^-?[\d.]*,\d{1,2}$").all():
+        # Decimal comma (12,50 / 1.234,50): every value with a comma ends in 1-2 decimals after it.
         return cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     return cleaned.str.replace(",", "", regex=False)
 
 
+def _digits_only(match: re.Match[str]) -> str:
+    return re.sub(r"\D", "", match.group(0))
+
+
 def _parse_number(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
+    if spec.kind == "integer":
+        # 1.250 / 1,250 / 1 250 in a whole-number column: thousands separators.
+        text = text.str.replace(r"^(\d{1,3})(?:[.,\s\u00a0](\d{3}))+$", _digits_only, regex=True)
     numbers = pd.to_numeric(_decimal_text(text).where(~pd.Series(blank, index=text.index), None), errors="coerce")
     numbers = numbers.astype(float)
     not_number = ~blank & np.isnan(numbers.to_numpy())
@@ -295,4 +303,10 @@ def parse_column(text: pd.Series, spec: FieldSpec) -> Parsed:
     """Typed values of one text column for ``spec``, with its invalid cells and blanks."""
     text = text.fillna("").astype(str).str.strip()
     blank = (text == "").to_numpy()
-    return _PARSERS[spec.kind](text, spec, blank)
+    result = _PARSERS[spec.kind](text, spec, blank)
+    values = result.values
+    if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)):
+        # One missing marker downstream: None (pandas' string columns would say pd.NA).
+        values = values.astype(object)
+        result.values = values.where(values.notna().to_numpy(dtype=bool), None)
+    return result

@@ -1,0 +1,276 @@
+"""Importing customers on both engines: the Korean sample, messy files, duplicates, atomicity."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, func, select
+
+from crm.db import PROJECT_ROOT
+from crm.imports import ImportError_, run_import
+from crm.permissions import Actor, PermissionDeniedError
+from crm.schema import audit_log, customers
+from tests.imports.conftest import DATA, KOREAN_CUSTOMERS
+
+
+def _count(engine: Engine, table=customers) -> int:
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def _customer(engine: Engine, **where) -> dict:
+    with engine.connect() as connection:
+        query = select(customers)
+        for name, value in where.items():
+            query = query.where(customers.c[name] == value)
+        return dict(connection.execute(query).mappings().one())
+
+
+def test_the_korean_cp949_customers_import_completely(engine):
+    report = run_import(engine, KOREAN_CUSTOMERS, entity="customers")
+    assert report.detected["encoding"] == "cp949"
+    assert report.mapping == {
+        "이름": "full_name",
+        "연락처": "phone",
+        "생년월일": "birth_date",
+        "성별": "gender",
+        "메모": "notes",
+    }
+    assert (report.rows_read, report.inserted, report.skipped_duplicates, report.rejected) == (30, 30, 0, [])
+    # Counted in the file: 6 rows have no birth date and 16 no memo; nobody has a type or status column.
+    assert report.not_provided == {
+        "birth_date": 6,
+        "notes": 16,
+        "customer_type": 30,
+        "status": 30,
+        "loyalty_points": 30,
+    }
+    first = _customer(engine, phone_normalized="01052793859")
+    assert (first["last_name"], first["first_name"], first["phone"]) == ("김", "민준", "010-5279-3859")
+    assert (first["gender"], first["birth_date"], first["notes"]) == ("male", None, None)
+    assert (first["customer_type"], first["status"], first["loyalty_points"]) == ("individual", "active", 0)
+    second = _customer(engine, phone_normalized="01099115264")
+    assert (second["last_name"], second["first_name"], second["gender"]) == ("이", "서연", "female")
+    assert (second["birth_date"], second["notes"]) == (date(1975, 1, 6), "단골")
+    assert _count(engine) == 30
+
+
+def test_re_running_the_same_file_imports_nothing_twice(engine):
+    run_import(engine, KOREAN_CUSTOMERS, entity="customers")
+    again = run_import(engine, KOREAN_CUSTOMERS, entity="customers")
+    assert (again.inserted, again.skipped_duplicates) == (0, 30)
+    assert again.already_imported_at is not None
+    assert {decision["decision"] for decision in again.decisions} == {"skip"}
+    assert again.decisions[0]["reason"].startswith("phone already belongs to customer #")
+    assert _count(engine) == 30
+
+
+def test_a_dry_run_reports_real_counts_and_writes_nothing(engine):
+    report = run_import(engine, KOREAN_CUSTOMERS, entity="customers", dry_run=True)
+    assert (report.dry_run, report.inserted) == (True, 30)
+    assert _count(engine) == 0
+    assert _count(engine, audit_log) == 0
+
+
+def test_messy_file_duplicates_and_invalid_rows_are_each_decided(engine):
+    report = run_import(engine, DATA / "utf8_bom_customers.csv", entity="customers")
+    decisions = {decision["row"]: (decision["decision"], decision["reason"]) for decision in report.decisions}
+    assert decisions == {
+        2: ("insert", ""),
+        3: ("insert", ""),
+        4: ("skip", "same email as row 2"),  # " ADA@Example.com " is ada@example.com
+        5: ("reject", "E-mail: not an email address ('alan@@example')"),
+        6: ("skip", "same phone as row 3"),  # 212-555-0199 is (212) 555-0199
+        8: ("reject", "no name, company, email or phone: the customer could not be told apart"),
+        9: ("reject", "Birthday: in the future ('2999-01-01')"),
+    }
+    assert report.rejected == [
+        {"row": 5, "column": "E-mail", "reason": "not an email address ('alan@@example')"},
+        {"row": 9, "column": "Birthday", "reason": "in the future ('2999-01-01')"},
+        {"row": 8, "column": "", "reason": "no name, company, email or phone: the customer could not be told apart"},
+    ]
+    assert (report.rows_read, report.inserted, report.skipped_duplicates, report.rejected_rows) == (7, 2, 2, 3)
+    ada = _customer(engine, email_normalized="ada@example.com")
+    # The note is stored as written; exports neutralise it (tests/test_exports.py).
+    assert (ada["first_name"], ada["notes"]) == ("Ada", '=HYPERLINK("http://x")')
+
+
+def test_update_takes_the_later_rows_values_and_merge_only_fills_blanks(engine):
+    first = run_import(engine, DATA / "utf8_bom_customers.csv", entity="customers", on_duplicate="update")
+    # Row 4 (Ada again) and row 6 (Grace's phone) update the rows they repeat.
+    assert (first.inserted, first.updated) == (2, 2)
+    ada = _customer(engine, email_normalized="ada@example.com")
+    assert (ada["first_name"], ada["notes"], ada["birth_date"]) == ("ADA", "second row for Ada", date(1915, 12, 10))
+    grace = _customer(engine, phone_normalized="2125550199")
+    assert (grace["first_name"], grace["email"]) == ("Linus", "linus@example.com")
+
+    change = b"Email,Notes,City\nada@example.com,new note,London\nnew@example.com,,Paris\n"
+    merged = run_import(engine, change, entity="customers", on_duplicate="merge")
+    assert (merged.inserted, merged.merged) == (1, 1)
+    ada = _customer(engine, email_normalized="ada@example.com")
+    assert (ada["notes"], ada["city"], ada["version"]) == ("second row for Ada", "London", 2)
+    updated = run_import(engine, change, entity="customers", on_duplicate="update")
+    assert (updated.inserted, updated.updated) == (0, 2)
+    ada = _customer(engine, email_normalized="ada@example.com")
+    assert (ada["notes"], ada["first_name"], ada["version"]) == ("new note", "ADA", 3)
+
+
+@pytest.mark.parametrize(
+    ("file_name", "expected"),
+    [
+        ("utf16_customers.csv", [("Zoë", "Quill", "Kraków"), ("Ørjan", "Ås", "Tromsø")]),
+        ("big5_customers.csv", [("小明", "王", None), ("美麗", "陳", None), ("志強", "林", None)]),
+        ("shift_jis_customers.csv", [("太郎", "山田", None), ("花子", "佐藤", None)]),
+        (
+            "cp1252_semicolon_customers.csv",
+            [("José", "Müller", "Zürich"), ("Françoise", "Dupré", "Besançon"), ("Søren", "Kierkegaard", "København")],
+        ),
+    ],
+)
+def test_files_in_every_supported_encoding_import_their_names_intact(engine, file_name, expected):
+    report = run_import(engine, DATA / file_name, entity="customers")
+    assert report.inserted == len(expected)
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(customers.c.first_name, customers.c.last_name, customers.c.city).order_by(customers.c.id)
+        ).all()
+    assert rows == expected
+
+
+def test_japanese_customers_get_their_dates_gender_and_notes(engine):
+    run_import(engine, DATA / "shift_jis_customers.csv", entity="customers")
+    taro = _customer(engine, email_normalized="taro@example.jp")
+    assert (taro["birth_date"], taro["gender"], taro["notes"], taro["phone_normalized"]) == (
+        date(1980, 2, 3),
+        "male",
+        "常連",
+        "09012345678",
+    )
+
+
+def test_german_thousands_separators_in_points_are_whole_numbers(engine):
+    run_import(engine, DATA / "cp1252_semicolon_customers.csv", entity="customers")
+    assert _customer(engine, email_normalized="jose@example.de")["loyalty_points"] == 1250
+
+
+def test_workbook_customers_use_saved_formula_results_and_merged_cities(engine, messy_workbook):
+    mapping = {
+        "Customer ID": "external_id",
+        "Name": "full_name",
+        "Email": "email",
+        "City": "city",
+        "Orders": "ignore",
+        "Points": "loyalty_points",
+        "Spend": "ignore",
+    }
+    report = run_import(engine, messy_workbook, entity="customers", mapping=mapping, file_name="shop.xlsx")
+    assert (report.detected["sheet"], report.detected["header_row"], report.inserted) == ("Customers", 3, 4)
+    assert any("G7" in warning for warning in report.warnings)
+    seoyeon = _customer(engine, external_id="K-002")
+    assert (seoyeon["last_name"], seoyeon["first_name"], seoyeon["city"], seoyeon["loyalty_points"]) == (
+        "이",
+        "서연",
+        "Seoul",
+        10,
+    )
+    assert _customer(engine, external_id="K-004")["loyalty_points"] == 50
+
+
+def test_rows_without_any_key_are_recognised_by_the_file_on_re_import(engine):
+    data = b"Name,City\nMina Park,Busan\nJun Oh,Seoul\n"
+    assert run_import(engine, data, entity="customers").inserted == 2
+    again = run_import(engine, data, entity="customers")
+    assert (again.inserted, again.skipped_duplicates) == (0, 2)
+    assert again.decisions[0]["reason"].startswith("already imported from this file on ")
+    assert _count(engine) == 2
+
+
+def test_a_failure_half_way_leaves_nothing_written(engine, monkeypatch):
+    run_import(engine, b"Email,City\nada@example.com,Paris\n", entity="customers")
+    import crm.imports.customers as customers_module
+
+    real_insert = customers_module.bulk_insert
+
+    def insert_then_fail(connection, table, frame):
+        real_insert(connection, table, frame)
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(customers_module, "bulk_insert", insert_then_fail)
+    with pytest.raises(RuntimeError, match="disk full"):
+        # Updates Ada (before the insert) and inserts Bob: both must roll back.
+        run_import(
+            engine,
+            b"Email,City\nada@example.com,Rome\nbob@example.com,Oslo\n",
+            entity="customers",
+            on_duplicate="update",
+        )
+    assert _count(engine) == 1
+    assert _customer(engine, email_normalized="ada@example.com")["city"] == "Paris"
+    assert _count(engine, audit_log) == 1  # the first import's row only
+
+
+_KILL_SCRIPT = """
+import os, signal, sys
+from pathlib import Path
+import crm.imports.customers as customers_module
+from crm.db import make_engine
+from crm.imports import run_import
+
+real_insert = customers_module.bulk_insert
+
+def insert_then_die(connection, table, frame):
+    real_insert(connection, table, frame)
+    os.kill(os.getpid(), signal.SIGKILL)  # the process dies after writing, before committing
+
+customers_module.bulk_insert = insert_then_die
+run_import(make_engine(sys.argv[1]), Path(sys.argv[2]), entity="customers")
+"""
+
+
+def test_a_killed_import_process_leaves_nothing_written(engine):
+    url = engine.url.render_as_string(hide_password=False)
+    completed = subprocess.run(
+        [sys.executable, "-c", _KILL_SCRIPT, url, str(KOREAN_CUSTOMERS)],
+        cwd=PROJECT_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": "."},
+    )
+    assert completed.returncode == -signal.SIGKILL, completed.stderr
+    assert _count(engine) == 0
+    assert run_import(engine, KOREAN_CUSTOMERS, entity="customers").inserted == 30
+
+
+def test_the_import_is_audited_with_its_counts_and_file_hash(engine):
+    report = run_import(engine, KOREAN_CUSTOMERS, entity="customers", actor=Actor(None, "mgr", "manager"))
+    with engine.connect() as connection:
+        row = connection.execute(select(audit_log)).mappings().one()
+    after = json.loads(row["after_json"])
+    assert (row["action"], row["entity"], row["username"]) == ("import", "customers", "mgr")
+    assert (after["inserted"], after["file_sha256"]) == (30, report.detected["file_sha256"])
+
+
+def test_roles_without_import_permission_are_refused(engine):
+    with pytest.raises(PermissionDeniedError):
+        run_import(engine, KOREAN_CUSTOMERS, entity="customers", actor=Actor(None, "ann", "analyst"))
+
+
+def test_a_bad_mapping_is_refused_before_anything_happens(engine):
+    with pytest.raises(ImportError_, match="both mapped to Email"):
+        run_import(engine, b"a,b\nx@y.z,x@y.z\n", entity="customers", mapping={"a": "email", "b": "email"})
+
+
+def test_the_report_serialises_to_json_with_every_decision(engine, tmp_path: Path):
+    report = run_import(engine, DATA / "utf8_bom_customers.csv", entity="customers")
+    payload = json.loads(report.to_json())
+    assert (payload["rows_read"], payload["inserted"], payload["skipped_duplicates"]) == (7, 2, 2)
+    assert len(payload["decisions"]) == 7
+    assert payload["rejected"][0] == {"row": 5, "column": "E-mail", "reason": "not an email address ('alan@@example')"}

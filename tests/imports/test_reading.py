@@ -1,0 +1,104 @@
+"""Reading CSV in many encodings and messy workbooks; detection and its overrides."""
+
+from __future__ import annotations
+
+import pytest
+
+from crm.imports import read_source
+from crm.imports.reading import detect_delimiter, detect_encoding, detect_header_row
+from tests.imports.conftest import DATA, KOREAN_CUSTOMERS
+
+
+@pytest.mark.parametrize(
+    ("file_name", "encoding", "delimiter", "header_row", "first_cell"),
+    [
+        ("utf8_bom_customers.csv", "utf-8-sig", ",", 1, "Ada"),
+        ("utf16_customers.csv", "utf-16", "\t", 1, "Zoë Quill"),
+        ("big5_customers.csv", "big5", ",", 1, "王小明"),
+        ("shift_jis_customers.csv", "shift_jis", ",", 1, "山田太郎"),
+        ("cp1252_semicolon_customers.csv", "cp1252", ";", 2, "José Müller"),
+        ("orders_items.csv", "utf-8", ",", 1, "O-1"),
+    ],
+)
+def test_csv_encoding_delimiter_and_header_are_detected(file_name, encoding, delimiter, header_row, first_cell):
+    parsed = read_source(DATA / file_name)
+    assert (parsed.encoding, parsed.delimiter, parsed.header_row) == (encoding, delimiter, header_row)
+    assert parsed.frame.iloc[0, 0] == first_cell
+    assert parsed.warnings == []
+
+
+def test_the_korean_cp949_sample_reads_with_its_korean_headers():
+    parsed = read_source(KOREAN_CUSTOMERS)
+    assert parsed.encoding == "cp949"
+    assert parsed.columns == ["이름", "연락처", "생년월일", "성별", "메모"]
+    assert len(parsed.frame) == 30
+    assert parsed.frame.iloc[1].tolist() == ["이서연", "010-9911-5264", "1975-01-06", "F", "단골"]
+
+
+def test_blank_lines_are_not_rows_but_row_numbers_stay_the_file_lines():
+    parsed = read_source(DATA / "utf8_bom_customers.csv")
+    # 8 lines after the header, one of them blank (line 7).
+    assert len(parsed.frame) == 7
+    assert parsed.row_numbers.tolist() == [2, 3, 4, 5, 6, 8, 9]
+
+
+def test_a_wrong_encoding_override_is_reported_not_silently_garbled():
+    parsed = read_source(DATA / "big5_customers.csv", encoding="utf-8")
+    assert parsed.encoding == "utf-8"
+    assert any("not valid utf-8" in warning for warning in parsed.warnings)
+
+
+def test_header_row_and_delimiter_can_be_overridden():
+    parsed = read_source(DATA / "cp1252_semicolon_customers.csv", header_row=2, delimiter=";", encoding="cp1252")
+    assert parsed.columns == ["Name", "Email", "City", "Points"]
+    assert parsed.row_numbers.tolist() == [3, 4, 5]
+
+
+def test_encoding_detection_prefers_boms_then_utf8():
+    assert detect_encoding("a,b\n".encode("utf-16")) == "utf-16"
+    assert detect_encoding(b"\xef\xbb\xbfa,b\n") == "utf-8-sig"
+    assert detect_encoding("이름,메모\n".encode()) == "utf-8"
+    assert detect_encoding("이름,연락처\n김민준,010\n이서연,010\n".encode("cp949")) == "cp949"
+
+
+def test_delimiter_detection_ignores_commas_inside_a_semicolon_file():
+    assert detect_delimiter("name;note\nAda;hello, world\nAlan;x\n") == ";"
+    assert detect_delimiter("a\tb\tc\n1\t2\t3\n") == "\t"
+
+
+def test_header_detection_skips_titles_and_numbers():
+    rows = [["Report March"], [], ["Name", "Email", "Total"], ["Ada", "a@x.com", "12"]]
+    assert detect_header_row(rows) == 2
+    assert detect_header_row([["2024", "2025"], ["Name", "Total"], ["Ada", "1"]]) == 1
+
+
+def test_workbook_header_below_a_merged_title_is_found_on_the_biggest_sheet(messy_workbook):
+    parsed = read_source(messy_workbook, file_name="customers.xlsx")
+    assert parsed.file_format == "xlsx"
+    assert parsed.sheet == "Customers"
+    assert parsed.sheets == ["Read me", "Customers", "Orders"]
+    assert parsed.header_row == 3
+    assert parsed.columns == ["Customer ID", "Name", "Email", "City", "Orders", "Points", "Spend"]
+    assert parsed.row_numbers.tolist() == [4, 5, 6, 7]
+
+
+def test_workbook_merged_cells_fill_every_cell_they_cover(messy_workbook):
+    parsed = read_source(messy_workbook)
+    # D4:D5 is one merged "Seoul": both customers live there.
+    assert parsed.frame["City"].tolist() == ["Seoul", "Seoul", "Taipei", "Tokyo"]
+
+
+def test_workbook_formulas_read_their_saved_results_and_missing_ones_are_flagged(messy_workbook):
+    parsed = read_source(messy_workbook)
+    assert parsed.frame["Points"].tolist() == ["30", "10", "0", "50"]
+    assert parsed.frame["Spend"].tolist() == ["37.5", "12.5", "0", ""]
+    assert len(parsed.warnings) == 1
+    assert "G7" in parsed.warnings[0]
+
+
+def test_another_sheet_can_be_chosen_and_an_unknown_one_is_refused(messy_workbook):
+    parsed = read_source(messy_workbook, sheet="Orders")
+    assert parsed.header_row == 1
+    assert parsed.frame["Order No"].tolist() == ["X-1", "X-2"]
+    with pytest.raises(ValueError, match="no sheet “Nope”"):
+        read_source(messy_workbook, sheet="Nope")
