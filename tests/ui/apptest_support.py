@@ -28,6 +28,7 @@ from unittest import mock
 
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
+from streamlit.util import calc_hash
 
 from crm.settings import get_settings
 
@@ -60,9 +61,28 @@ def _navigation_like_a_server() -> Iterator[None]:
 
 
 class FrameAppTest(AppTest):
-    """``AppTest`` that runs Home.py (sign-in gate, navigation, sidebar) on every run."""
+    """``AppTest`` that runs Home.py (sign-in gate, navigation, sidebar) on every run.
+
+    ``switch_page`` to a page that is NOT in the user's navigation does not fail: the next
+    run executes that page file on its own, as a crafted request would, so that the page's
+    own permission check (``require_page_permission``) is what answers. (A real server
+    answers such a URL with "page not found"; this tests the second line of defence.)
+    """
+
+    _direct_page = False
+
+    def switch_page(self, page_path: str) -> AppTest:
+        try:
+            super().switch_page(page_path)
+        except ValueError:
+            self._page_hash = calc_hash(Path(page_path).stem)
+            self._direct_page = True
+        return self
 
     def _run(self, widget_state: Any = None, timeout: float | None = None) -> AppTest:
+        if self._direct_page:
+            self._direct_page = False
+            return super()._run(widget_state, timeout)
         with _navigation_like_a_server():
             return super()._run(widget_state, timeout)
 
