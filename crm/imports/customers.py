@@ -58,9 +58,9 @@ def split_full_names(names: pd.Series) -> tuple[pd.Series, pd.Series]:
     parts = text[spaced].str.rsplit(" ", n=1)
     first[spaced], last[spaced] = parts.str[0].str.strip(), parts.str[1].str.strip()
     # Four or more characters: a two-character family name (山田太郎, 佐藤花子, 남궁민수), else one (王小明, 김민준).
-    family_length = text.str.len().where(~cjk, text.str.len().ge(4).astype(int) + 1)
-    last[cjk] = [name[:size] for name, size in zip(text[cjk], family_length[cjk], strict=True)]
-    first[cjk] = [name[size:] for name, size in zip(text[cjk], family_length[cjk], strict=True)]
+    family_length = (text[cjk].str.len() >= 4).astype(int) + 1
+    last[cjk] = [name[:size] for name, size in zip(text[cjk], family_length, strict=True)]
+    first[cjk] = [name[size:] for name, size in zip(text[cjk], family_length, strict=True)]
     as_objects = [series.astype(object).where(series.notna() & (series != ""), None) for series in (first, last)]
     return as_objects[0], as_objects[1]
 

@@ -116,9 +116,9 @@ def import_products(connection: Connection, rows: TypedRows, report: ImportRepor
             "sku": new["sku"].to_numpy(),
             "name": new["name"].where(new["name"].notna(), new["sku"]).to_numpy(),
             "description": new["description"].to_numpy(),
-            "category_id": new["category_id"].astype("Int64").to_numpy(),
-            "brand_id": new["brand_id"].astype("Int64").to_numpy(),
-            "supplier_id": new["supplier_id"].astype("Int64").to_numpy(),
+            "category_id": new["category_id"].astype("Int64").array,
+            "brand_id": new["brand_id"].astype("Int64").array,
+            "supplier_id": new["supplier_id"].astype("Int64").array,
             "price": new["price"].astype(float).fillna(0.0).to_numpy(),
             "cost": new["cost"].astype(float).fillna(0.0).to_numpy(),
             **{

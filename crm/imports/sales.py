@@ -99,17 +99,17 @@ def _money_column(values: pd.Series) -> pd.Series:
 
 def import_orders(connection: Connection, rows: TypedRows, report: ImportReport, policy: str) -> np.ndarray:
     count = len(rows)
-    customer_ids = resolve_customers(connection, rows, report)
     values = rows.values
+    has_item = values["sku"].notna().to_numpy()
+    quantity = values["quantity"].astype(float).fillna(1.0)
+    rows.reject(has_item & (quantity.to_numpy() <= 0), rows.column_of("quantity"), "quantity must be at least 1")
+    customer_ids = resolve_customers(connection, rows, report)
     numbers = values["order_number"].astype(object)
     if numbers.isna().any():
         generated = stable_numbers(
             "IMP-", [_customer_repr(rows), values["order_date"], values["total"], values["subtotal"]]
         )
         numbers = numbers.where(numbers.notna(), generated)
-    has_item = values["sku"].notna().to_numpy()
-    quantity = values["quantity"].astype(float).fillna(1.0)
-    rows.reject(has_item & (quantity.to_numpy() <= 0), rows.column_of("quantity"), "quantity must be at least 1")
     ok = ~rows.rejected
     frame = pd.DataFrame({"order_number": numbers, "customer_id": customer_ids, "position": np.arange(count)})
     # All rows of one order must name the same customer.
@@ -173,7 +173,9 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
         total=_money_column(total),
         status=order_level["status"].where(order_level["status"].notna(), rows.specs["status"].default),
     )
-    no_amount = order_level["total"].isna() | (order_level["total"] < 0)
+    existing = _existing_numbers(connection, orders.c.order_number, orders.c.id, pd.Series(order_level.index))
+    # An existing order keeps its amounts when the file has none (only new orders need one).
+    no_amount = (order_level["total"].isna() | (order_level["total"] < 0)) & ~order_level.index.isin(list(existing))
     if no_amount.any():
         bad_numbers = set(order_level.index[no_amount])
         bad_rows = frame["order_number"].isin(bad_numbers).to_numpy() & ok
@@ -185,7 +187,6 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
         order_level = order_level[~no_amount]
         ok = ~rows.rejected
     order_level["brand_id"] = brand_ids(connection, order_level["brand"], report)
-    existing = _existing_numbers(connection, orders.c.order_number, orders.c.id, pd.Series(order_level.index))
     is_existing = order_level.index.isin(list(existing))
     row_order = frame["order_number"]
     positions = np.arange(count)
@@ -226,7 +227,7 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
             {
                 "order_number": new_orders.index.to_numpy(),
                 "customer_id": new_orders["customer_id"].astype("int64").to_numpy(),
-                "brand_id": new_orders["brand_id"].astype("Int64").to_numpy(),
+                "brand_id": new_orders["brand_id"].astype("Int64").array,
                 "status": new_orders["status"].to_numpy(),
                 "order_date": pd.to_datetime(new_orders["order_date"]).astype("datetime64[us]").to_numpy(),
                 **{name: new_orders[name].to_numpy() for name in ("subtotal", "tax", "shipping", "discount", "total")},
