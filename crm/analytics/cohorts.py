@@ -28,13 +28,10 @@ def cohort_retention(engine: Engine, filters: Filters) -> pd.DataFrame:
     start, end = filters.utc_bounds()
     month = month_index(orders.c.order_date, filters).label("month")
     # One scan of orders: revenue and first order per customer and month …
+    # The exact first order is needed only to drop customers who first bought before the period.
+    first_in_month = [func.min(orders.c.order_date).label("first_in_month")] if start is not None else []
     per_month = (
-        select(
-            orders.c.customer_id,
-            month,
-            func.min(orders.c.order_date).label("first_in_month"),
-            func.sum(orders.c.total).label("revenue"),
-        )
+        select(orders.c.customer_id, month, *first_in_month, func.sum(orders.c.total).label("revenue"))
         .select_from(order_source(filters))
         .where(counted(), *order_where(filters, with_period=False), *([orders.c.order_date < end] if end else []))
         .group_by(orders.c.customer_id, month)
@@ -42,11 +39,14 @@ def cohort_retention(engine: Engine, filters: Filters) -> pd.DataFrame:
     )
     # … then each customer's first month and first order via window functions (no self-join).
     customer_window = {"partition_by": per_month.c.customer_id}
+    first_date = (
+        [func.min(per_month.c.first_in_month).over(**customer_window).label("first_date")] if start is not None else []
+    )
     with_first = select(
         per_month.c.month,
         per_month.c.revenue,
         func.min(per_month.c.month).over(**customer_window).label("cohort_month"),
-        func.min(per_month.c.first_in_month).over(**customer_window).label("first_date"),
+        *first_date,
     ).subquery("with_first")
     offset = (with_first.c.month - with_first.c.cohort_month).label("months_since_first")
     activity = (

@@ -31,11 +31,21 @@ def age_gender_distribution(engine: Engine, filters: Filters) -> pd.DataFrame:
         .where(*filters.customer_clauses(customers), *([customers.c.created_at < end] if end else []))
         .group_by(group, gender)
     )
-    spending_query = (
-        select(group, gender, func.count(func.distinct(orders.c.customer_id)), func.count(orders.c.id))
-        .add_columns(func.sum(orders.c.total))
-        .select_from(order_source(filters, always_join=True))
+    # Orders are summed per customer first, so the age CASE runs once per customer, not per order.
+    per_customer = (
+        select(
+            orders.c.customer_id,
+            func.count(orders.c.id).label("orders"),
+            func.sum(orders.c.total).label("revenue"),
+        )
+        .select_from(order_source(filters))
         .where(counted(), *order_where(filters))
+        .group_by(orders.c.customer_id)
+        .subquery("per_customer")
+    )
+    spending_query = (
+        select(group, gender, func.count(), func.sum(per_customer.c.orders), func.sum(per_customer.c.revenue))
+        .select_from(per_customer.join(customers, customers.c.id == per_customer.c.customer_id))
         .group_by(group, gender)
     )
     with engine.connect() as connection:
