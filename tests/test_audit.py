@@ -1,0 +1,134 @@
+"""The audit log: written in the caller's transaction, read back with filters, exported safely."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from datetime import date, datetime
+
+import pandas as pd
+import pytest
+from sqlalchemy import Engine, func, select
+
+from crm.audit import AuditQuery, audit_choices, audit_entries, export_audit_csv, record_audit
+from crm.permissions import Actor, PermissionDeniedError
+from crm.schema import audit_log
+from tests.fixtures.tiny_shop import TinyShop
+
+ADA = Actor(user_id=1, username="ada", role="admin")
+SAM = Actor(user_id=2, username="sam", role="agent")
+
+
+def _write(engine: Engine, at: datetime, actor: Actor, action: str, entity: str, entity_id: object, **values) -> None:
+    with engine.begin() as connection:
+        record_audit(connection, actor, action, entity, entity_id, **values)
+        # Pin the time so the date filters can be checked by hand.
+        newest = connection.execute(select(func.max(audit_log.c.id))).scalar_one()
+        connection.execute(audit_log.update().where(audit_log.c.id == newest).values(at=at))
+
+
+@pytest.fixture
+def logged(tiny_shop: TinyShop) -> Engine:
+    """Four audit rows:
+
+    1  2025-03-01 10:00  sam  update customers 1   city Oslo -> Bergen
+    2  2025-03-02 11:00  ada  delete orders    4
+    3  2025-03-02 23:59  sam  create tickets   7   subject "=HYPERLINK(...)"
+    4  2025-03-03 00:00  ada  export customers
+    """
+    engine = tiny_shop.engine
+    _write(
+        engine,
+        datetime(2025, 3, 1, 10),
+        SAM,
+        "update",
+        "customers",
+        1,
+        before={"city": "Oslo"},
+        after={"city": "Bergen"},
+    )
+    _write(engine, datetime(2025, 3, 2, 11), ADA, "delete", "orders", 4, before={"total": "16.00"})
+    _write(engine, datetime(2025, 3, 2, 23, 59), SAM, "create", "tickets", 7, after={"subject": '=HYPERLINK("x")'})
+    _write(engine, datetime(2025, 3, 3, 0, 0), ADA, "export", "customers", None, after={"rows": 5})
+    return engine
+
+
+def test_entries_come_newest_first_with_before_and_after_values(logged: Engine) -> None:
+    entries = audit_entries(logged, ADA)
+    assert list(entries["entity"]) == ["customers", "tickets", "orders", "customers"]
+    update = entries.iloc[-1]
+    assert (update["username"], update["action"], update["entity_id"]) == ("sam", "update", "1")
+    assert json.loads(update["before"]) == {"city": "Oslo"}
+    assert json.loads(update["after"]) == {"city": "Bergen"}
+
+
+@pytest.mark.parametrize(
+    ("query", "expected_ids"),
+    [
+        (AuditQuery(username="sam"), ["7", "1"]),
+        (AuditQuery(action="delete"), ["4"]),
+        (AuditQuery(entity="customers"), [None, "1"]),
+        # 2 March is a whole day: 11:00 and 23:59 are in, 00:00 on 3 March is not.
+        (AuditQuery(start_date=date(2025, 3, 2), end_date=date(2025, 3, 2)), ["7", "4"]),
+        (AuditQuery(start_date=date(2025, 3, 3)), [None]),
+        (AuditQuery(username="ada", entity="orders", end_date=date(2025, 3, 2)), ["4"]),
+        (AuditQuery(username="nobody"), []),
+    ],
+)
+def test_filters_narrow_the_log(logged: Engine, query: AuditQuery, expected_ids: list[str | None]) -> None:
+    entity_ids = [None if pd.isna(value) else value for value in audit_entries(logged, ADA, query)["entity_id"]]
+    assert entity_ids == expected_ids
+
+
+def test_filter_choices_list_the_users_and_entities_in_the_log(logged: Engine) -> None:
+    choices = audit_choices(logged, ADA)
+    assert choices.usernames == ["ada", "sam"]
+    assert choices.entities == ["customers", "orders", "tickets"]
+
+
+@pytest.mark.parametrize("role", ["manager", "analyst", "agent"])
+def test_only_admins_read_or_export_the_log(logged: Engine, role: str) -> None:
+    someone = Actor(user_id=2, username="sam", role=role)
+    with pytest.raises(PermissionDeniedError):
+        audit_entries(logged, someone)
+    with pytest.raises(PermissionDeniedError):
+        audit_choices(logged, someone)
+    with pytest.raises(PermissionDeniedError):
+        export_audit_csv(logged, someone)
+
+
+def test_the_csv_export_defuses_formulas_and_is_itself_audited(logged: Engine) -> None:
+    data = export_audit_csv(logged, ADA, AuditQuery(username="sam"))
+    assert data.startswith("\ufeff".encode())  # BOM: Excel opens UTF-8 correctly
+    rows = list(csv.DictReader(io.StringIO(data.decode("utf-8-sig"))))
+    assert [row["entity_id"] for row in rows] == ["7", "1"]
+    assert rows[0]["after"].startswith("{")  # the JSON text starts with a brace, no prefix needed
+    exports = audit_entries(logged, ADA, AuditQuery(action="export", entity="audit_log"))
+    assert len(exports) == 1
+    assert json.loads(exports.iloc[-1]["after"]) == {
+        "filters": {
+            "action": None,
+            "end_date": None,
+            "entity": None,
+            "entity_id": None,
+            "start_date": None,
+            "username": "sam",
+        },
+        "rows": 2,
+    }
+
+
+def test_an_audit_row_rolls_back_with_the_change_it_describes(tiny_shop: TinyShop) -> None:
+    with pytest.raises(RuntimeError), tiny_shop.engine.begin() as connection:
+        record_audit(connection, ADA, "delete", "orders", 1)
+        raise RuntimeError("the delete failed")
+    assert audit_entries(tiny_shop.engine, ADA).empty
+
+
+def test_exported_cells_that_a_spreadsheet_would_run_get_a_quote_prefix(tiny_shop: TinyShop) -> None:
+    # An imported record's key is user data: it may well start with "=", "+", "-" or "@".
+    for key in ("=cmd|' /C calc'!A0", "+1", "-1", "@SUM(A1)"):
+        _write(tiny_shop.engine, datetime(2025, 3, 1), SAM, "import", "customers", key)
+    rows = list(csv.DictReader(io.StringIO(export_audit_csv(tiny_shop.engine, ADA).decode("utf-8-sig"))))
+    assert sorted(row["entity_id"] for row in rows) == ["'+1", "'-1", "'=cmd|' /C calc'!A0", "'@SUM(A1)"]
