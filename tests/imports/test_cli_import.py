@@ -1,0 +1,76 @@
+"""``python -m crm import``: the same import as the wizard, from the command line."""
+
+from __future__ import annotations
+
+import json
+
+from sqlalchemy import func, select
+
+from crm.cli import main
+from crm.schema import customers, orders
+from tests.imports.conftest import DATA, KOREAN_CUSTOMERS
+
+
+def _run(engine, *arguments: str) -> int:
+    return main(["--database-url", engine.url.render_as_string(hide_password=False), "import", *arguments])
+
+
+def _count(engine, table) -> int:
+    with engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(table)).scalar_one()
+
+
+def test_import_dry_run_prints_the_detection_and_counts_and_writes_nothing(engine, capsys):
+    assert _run(engine, str(KOREAN_CUSTOMERS), "--entity", "customers", "--dry-run") == 0
+    out = capsys.readouterr().out
+    assert "cp949, delimiter ',', header on line 1" in out
+    assert "이름" in out and "-> full_name" in out
+    assert "Dry run, nothing written. 30 rows read: 30 would be inserted" in out
+    assert _count(engine, customers) == 0
+
+
+def test_import_writes_the_json_report_with_every_rejection(engine, tmp_path, capsys):
+    report_path = tmp_path / "r.json"
+    assert (
+        _run(engine, str(DATA / "utf8_bom_customers.csv"), "--entity", "customers", "--report", str(report_path)) == 0
+    )
+    report = json.loads(report_path.read_text(encoding="utf-8"))
+    assert (report["rows_read"], report["inserted"], report["skipped_duplicates"], report["rejected_rows"]) == (
+        7,
+        2,
+        2,
+        3,
+    )
+    assert {rejection["row"] for rejection in report["rejected"]} == {5, 8, 9}
+    assert "row 5, E-mail: not an email address" in capsys.readouterr().out
+
+
+def test_import_with_a_mapping_file_and_update_policy(engine, tmp_path):
+    mapping = tmp_path / "m.json"
+    mapping.write_text(
+        json.dumps(
+            {"customer_id": "customer_external_id", "date": "order_date", "amount": "total", "quantity": "ignore"}
+        )
+    )
+    source = tmp_path / "cdnow.csv"
+    source.write_bytes(b"customer_id,date,quantity,amount\n7,19970101,1,11.77\n8,19970102,2,20.00\n")
+    assert _run(engine, str(source), "--entity", "orders", "--mapping", str(mapping)) == 0
+    assert _run(engine, str(source), "--entity", "orders", "--mapping", str(mapping), "--on-duplicate", "update") == 0
+    assert (_count(engine, orders), _count(engine, customers)) == (2, 2)
+
+
+def test_workbook_sheet_and_header_row_options(engine, tmp_path, messy_workbook, capsys):
+    workbook = tmp_path / "shop.xlsx"
+    workbook.write_bytes(messy_workbook)
+    assert _run(engine, str(workbook), "--entity", "customers", "--sheet", "Customers", "--header-row", "3") == 0
+    out = capsys.readouterr().out
+    assert "sheet 'Customers', header on row 3" in out
+    assert "warning: 1 formula cell(s) have no saved result" in out
+    assert _count(engine, customers) == 4
+
+
+def test_a_bad_mapping_fails_with_a_message_and_exit_code_1(engine, tmp_path, capsys):
+    mapping = tmp_path / "m.json"
+    mapping.write_text(json.dumps({"이름": "email", "연락처": "email"}))
+    assert _run(engine, str(KOREAN_CUSTOMERS), "--entity", "customers", "--mapping", str(mapping)) == 1
+    assert "both mapped to Email" in capsys.readouterr().err
