@@ -79,6 +79,11 @@ class FrameAppTest(AppTest):
             self._direct_page = True
         return self
 
+    def navigation_titles(self) -> list[str]:
+        """Titles of the pages ``st.navigation`` registered on the last run (menu order)."""
+        # AppTest keeps the registry privately; the sidebar menu itself is not in its element tree.
+        return [str(info.get("page_name", "")) for info in self._registered_pages.values()]
+
     def _run(self, widget_state: Any = None, timeout: float | None = None) -> AppTest:
         if self._direct_page:
             self._direct_page = False
@@ -101,7 +106,7 @@ def app_as(
     *,
     demo_mode: bool = False,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
-) -> AppTest:
+) -> FrameAppTest:
     """An AppTest of Home.py on ``db_url`` signed in as ``username`` (None: signed out). Not yet run."""
     use_database(db_url, demo_mode=demo_mode)
     app = FrameAppTest(str(HOME), default_timeout=timeout)

@@ -1,0 +1,206 @@
+"""Sign-in gate, role-based navigation and refused actions, through Home.py in AppTest.
+
+Demo database: accounts admin, manager, analyst, agent (passwords demo-<role>).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from crm.audit import AuditQuery, audit_entries, export_audit_csv
+from crm.auth import active_actor, actor_for_session, create_user, deactivate_user, set_role
+from crm.db import make_engine
+from crm.permissions import Actor, PermissionDeniedError
+from crm.schema import users
+from crm.ui.navigation import pages_for_role
+from tests.ui.apptest_support import TEST_COOKIE_KEY, FrameAppTest, app_as, copy_database, make_demo_database
+
+ADMIN_PAGES = {"Users", "Audit log"}
+ANALYTICS_PAGES = {"Overview", "Lifetime value"}
+
+
+@pytest.fixture(scope="module")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("auth-demo") / "demo.db"
+    make_demo_database(path, customers=120, orders=900)
+    return path
+
+
+@pytest.fixture
+def database_url(demo_template: Path, tmp_path: Path) -> str:
+    return copy_database(demo_template, tmp_path)
+
+
+def _errors(app: FrameAppTest) -> list[str]:
+    return [element.value for element in app.error]
+
+
+def _shows_sign_in_form(app: FrameAppTest) -> bool:
+    return [field.label for field in app.text_input] == ["Username", "Password"]
+
+
+def _sign_in(app: FrameAppTest, username: str, password: str) -> FrameAppTest:
+    app.text_input[0].input(username)
+    app.text_input[1].input(password)
+    next(button for button in app.button if button.label == "Sign in").click()
+    return app.run()
+
+
+# --- navigation -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", ["admin", "manager", "analyst", "agent"])
+def test_each_role_sees_exactly_the_pages_it_may_open(database_url: str, role: str) -> None:
+    app = app_as(database_url, role).run()  # the demo account's username is its role
+    assert not app.exception
+    titles = app.navigation_titles()
+    assert titles == [spec.title for spec in pages_for_role(role)]
+    assert (set(titles) >= ADMIN_PAGES) is (role == "admin")
+    assert (set(titles) >= ANALYTICS_PAGES) is (role != "agent")
+    assert f"Signed in as **{role}** ({role})" in [caption.value for caption in app.sidebar.caption]
+
+
+def test_a_crafted_role_in_session_state_grants_nothing(database_url: str) -> None:
+    app = app_as(database_url, "agent")
+    app.session_state["roles"] = ["admin"]  # streamlit-authenticator's key; never read for permissions
+    app.session_state["role"] = "admin"
+    app.run()
+    assert not ADMIN_PAGES & set(app.navigation_titles())
+    app.switch_page("pages/users.py").run()
+    assert "Your role (agent) may not open this page." in _errors(app)
+    assert not app.dataframe
+
+
+@pytest.mark.parametrize(
+    ("username", "page"),
+    [("agent", "pages/users.py"), ("analyst", "pages/users.py"), ("manager", "pages/audit.py")],
+)
+def test_opening_an_admin_page_without_the_role_is_refused_by_the_page_itself(
+    database_url: str, username: str, page: str
+) -> None:
+    app = app_as(database_url, username).run()
+    app.switch_page(page).run()
+    assert f"Your role ({username}) may not open this page." in _errors(app)
+    assert not app.dataframe  # neither the user list nor the log was read
+    assert not app.exception
+
+
+def test_a_seeded_username_of_a_deactivated_user_is_signed_out(database_url: str) -> None:
+    deactivate_user(make_engine(database_url), Actor.system(), "manager")
+    app = app_as(database_url, "manager").run()
+    assert _shows_sign_in_form(app)
+    assert app.session_state["authentication_status"] is None
+    assert app.session_state["username"] is None
+
+
+def test_a_seeded_unknown_username_is_signed_out(database_url: str) -> None:
+    app = app_as(database_url, "mallory").run()
+    assert _shows_sign_in_form(app)
+    assert not app.sidebar.button
+
+
+def test_a_role_change_applies_on_the_next_run_without_signing_in_again(database_url: str) -> None:
+    app = app_as(database_url, "analyst").run()
+    assert "Users" not in app.navigation_titles()
+    set_role(make_engine(database_url), Actor.system(), "analyst", "admin")
+    app.run()
+    assert "Users" in app.navigation_titles()
+
+
+@pytest.mark.parametrize("role", ["analyst", "agent"])
+def test_write_and_audit_functions_refuse_the_actor_the_app_builds_for_non_admins(database_url: str, role: str) -> None:
+    engine = make_engine(database_url)
+    actor = active_actor(engine, role)  # exactly how crm.ui.session builds the actor: role from the database
+    assert actor is not None and actor.role == role
+    with pytest.raises(PermissionDeniedError):
+        create_user(engine, actor, "eve", "long-enough-1", "admin")
+    with pytest.raises(PermissionDeniedError):
+        set_role(engine, actor, role, "admin")
+    with pytest.raises(PermissionDeniedError):
+        export_audit_csv(engine, actor)
+    assert active_actor(engine, role).role == role
+
+
+# --- sign-in form -----------------------------------------------------------------------
+
+
+def test_signing_in_with_the_form_opens_the_first_page_and_records_a_session(database_url: str) -> None:
+    app = app_as(database_url, None).run()
+    assert _shows_sign_in_form(app)
+    _sign_in(app, "Manager ", "demo-manager")  # typed with a capital and a trailing space
+    assert not _shows_sign_in_form(app)
+    assert app.navigation_titles()[0] == "Overview"
+    token = app.session_state["pulse_session_token"]
+    engine = make_engine(database_url)
+    assert actor_for_session(engine, token, TEST_COOKIE_KEY).username == "manager"
+    with engine.connect() as connection:
+        assert connection.execute(select(users.c.last_login_at).where(users.c.username == "manager")).scalar()
+
+
+def test_a_wrong_password_is_refused(database_url: str) -> None:
+    app = _sign_in(app_as(database_url, None).run(), "manager", "demo-admin")
+    assert "Username or password is incorrect." in _errors(app)
+    assert _shows_sign_in_form(app)
+
+
+def test_after_five_failures_even_the_right_password_waits_for_the_window(database_url: str) -> None:
+    app = app_as(database_url, None).run()
+    for attempt in range(5):
+        _sign_in(app, "analyst", f"wrong-password-{attempt}")
+        assert "Username or password is incorrect." in _errors(app)
+    _sign_in(app, "analyst", "demo-analyst")
+    assert any(error.startswith("Too many failed sign-ins") for error in _errors(app))
+    assert _shows_sign_in_form(app)
+    # Other users are not affected.
+    _sign_in(app, "agent", "demo-agent")
+    assert not _shows_sign_in_form(app)
+
+
+def test_sign_out_revokes_the_session_and_shows_the_form(database_url: str) -> None:
+    app = _sign_in(app_as(database_url, None).run(), "admin", "demo-admin")
+    token = app.session_state["pulse_session_token"]
+    next(button for button in app.sidebar.button if button.label == "Sign out").click()
+    app.run()
+    assert _shows_sign_in_form(app)
+    assert actor_for_session(make_engine(database_url), token, TEST_COOKIE_KEY) is None
+    logouts = audit_entries(make_engine(database_url), Actor.system(), AuditQuery(action="logout"))
+    assert list(logouts["username"]) == ["admin"]
+
+
+def test_a_session_revoked_elsewhere_signs_this_browser_out_on_its_next_run(database_url: str) -> None:
+    app = _sign_in(app_as(database_url, None).run(), "agent", "demo-agent")
+    assert not _shows_sign_in_form(app)
+    # A password reset (here from the CLI's system actor) ends every session of the user.
+    from crm.auth import reset_password
+
+    reset_password(make_engine(database_url), Actor.system(), "agent", "another-password")
+    app.run()
+    assert _shows_sign_in_form(app)
+
+
+@pytest.mark.parametrize(("demo_mode", "shown"), [(True, True), (False, False)])
+def test_demo_accounts_are_listed_on_the_sign_in_page_only_in_demo_mode(
+    database_url: str, demo_mode: bool, shown: bool
+) -> None:
+    app = app_as(database_url, None, demo_mode=demo_mode).run()
+    assert any(expander.label == "Demo accounts" for expander in app.expander) is shown
+    signed_in = app_as(database_url, "admin", demo_mode=demo_mode).run()
+    assert not any(expander.label == "Demo accounts" for expander in signed_in.expander)
+
+
+@pytest.mark.parametrize(
+    ("key", "message"),
+    [("", "will not start without a cookie key"), ("some_key", "published example key"), ("short-key", "at least 32")],
+)
+def test_the_app_refuses_to_run_with_a_missing_default_or_short_cookie_key(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, key: str, message: str
+) -> None:
+    app = app_as(database_url, "admin")
+    monkeypatch.setenv("CRM_COOKIE_KEY", key)
+    app.run()
+    assert any(message in error for error in _errors(app))
+    assert not _shows_sign_in_form(app)
+    assert not app.sidebar.button
