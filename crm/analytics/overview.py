@@ -26,6 +26,7 @@ from crm.schema import customers, orders, transactions
 __all__ = [
     "CASH_IN_TYPES",
     "CASH_OUT_TYPES",
+    "DEFINITIONS",
     "OverviewKpis",
     "PendingOrders",
     "PeriodComparison",
@@ -36,6 +37,29 @@ __all__ = [
     "period_comparison",
     "period_totals",
 ]
+
+# KPI help texts: the metric definitions of DESIGN.md, shown on every page that shows the number.
+DEFINITIONS: dict[str, str] = {
+    "revenue": "Revenue = totals of orders not cancelled/refunded, by order date.",
+    "orders": "Orders placed in the period, any status.",
+    "counted_orders": "Orders counted in revenue: status pending, processing, shipped or delivered.",
+    "new_customers": "Customers created in the period (customer filters apply).",
+    "buying_customers": "Customers with at least one order not cancelled/refunded in the period.",
+    "completed_transactions": "Transactions with status completed, by processed date.",
+    "average_order_value": "AOV = revenue ÷ counted orders (orders not cancelled/refunded).",
+    "average_customer_value": "Average customer value = revenue ÷ customers with at least one counted order.",
+    "purchase_frequency": "Purchase frequency = counted orders ÷ buying customers.",
+    "conversion_rate": (
+        "Conversion rate = customers created in the period who placed at least one counted order in it "
+        "÷ customers created in the period (never above 100 %)."
+    ),
+    "net_cash": (
+        "Net cash = completed sale + payment transactions − completed refund + chargeback transactions, "
+        "by processed date."
+    ),
+    "pending_orders": "Orders whose status is pending now, whatever their order date; value = their totals.",
+    "change": "Change = (this period − the equally long previous period) ÷ previous period.",
+}
 
 # Net cash = completed money in (sales, payments) − completed money out (refunds, chargebacks).
 CASH_IN_TYPES = ("sale", "payment")

@@ -27,6 +27,15 @@ class PageSpec:
 
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "Analytics", Permission.VIEW_ANALYTICS, True),
+    PageSpec("pages/revenue.py", "Revenue", ":material/payments:", "Analytics", Permission.VIEW_ANALYTICS, True),
+    PageSpec(
+        "pages/demographics.py", "Demographics", ":material/diversity_3:", "Analytics", Permission.VIEW_ANALYTICS, True
+    ),
+    PageSpec("pages/behavior.py", "Behaviour", ":material/insights:", "Analytics", Permission.VIEW_ANALYTICS, True),
+    PageSpec(
+        "pages/segmentation.py", "Segmentation", ":material/donut_small:", "Analytics", Permission.VIEW_ANALYTICS, True
+    ),
+    PageSpec("pages/cohorts.py", "Cohorts", ":material/grid_on:", "Analytics", Permission.VIEW_ANALYTICS, True),
     PageSpec("pages/clv.py", "Lifetime value", ":material/savings:", "Analytics", Permission.VIEW_ANALYTICS, True),
     PageSpec("pages/customers.py", "Customers", ":material/groups:", "Records", Permission.VIEW_RECORDS),
     PageSpec("pages/customer_360.py", "Customer 360", ":material/person_search:", "Records", Permission.VIEW_RECORDS),
@@ -36,6 +45,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/inventory.py", "Inventory", ":material/warehouse:", "Records", Permission.VIEW_RECORDS),
     PageSpec("pages/catalog.py", "Catalogue", ":material/category:", "Records", Permission.VIEW_RECORDS),
     PageSpec("pages/activities.py", "Activities", ":material/event_note:", "Records", Permission.VIEW_RECORDS),
+    PageSpec("pages/import.py", "Import data", ":material/upload_file:", "Data", Permission.IMPORT_DATA),
     PageSpec("pages/users.py", "Users", ":material/group:", "Admin", Permission.MANAGE_USERS),
     PageSpec("pages/audit.py", "Audit log", ":material/history:", "Admin", Permission.VIEW_AUDIT),
 )
