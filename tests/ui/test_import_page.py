@@ -1,0 +1,132 @@
+"""The import wizard page in AppTest: upload -> reading -> mapping -> dry run -> import."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from crm.db import init_database, make_engine
+from crm.imports import list_mappings
+from crm.schema import customers
+from tests.fixtures.tiny_shop import load_tiny_shop
+from tests.imports.conftest import DATA, KOREAN_CUSTOMERS
+from tests.ui.apptest_support import app_as
+
+
+@pytest.fixture
+def shop_url(tmp_path: Path) -> str:
+    """A SQLite tiny shop (5 customers; ada is admin, sam an agent)."""
+    url = f"sqlite:///{tmp_path / 'shop.db'}"
+    engine = make_engine(url)
+    init_database(engine)
+    load_tiny_shop(engine)
+    engine.dispose()
+    return url
+
+
+def _customers(url: str, **where) -> int:
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            query = select(func.count()).select_from(customers)
+            for name, value in where.items():
+                query = query.where(customers.c[name] == value)
+            return connection.execute(query).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def _open_wizard(url: str, username: str = "ada"):
+    app = app_as(url, username)
+    app.run()
+    app.switch_page("pages/import.py").run()
+    assert not app.exception
+    return app
+
+
+def _upload(app, name: str, data: bytes, entity: str = "customers"):
+    app.selectbox(key="wizard_entity").set_value(entity)
+    app.file_uploader(key="wizard_file").upload(name, data, "text/csv").run()
+    app.button(key="next_upload").click().run()
+    assert not app.exception
+    return app
+
+
+def _mapping_boxes(app) -> dict[str, object]:
+    return {box.label.removeprefix("Field for "): box for box in app.selectbox if box.key.startswith("wizard_map_")}
+
+
+def test_the_wizard_imports_the_korean_file_with_a_column_ignored(shop_url):
+    app = _open_wizard(shop_url)
+    assert app.title[0].value == "Import data"
+    _upload(app, "ko_customers_cp949.csv", KOREAN_CUSTOMERS.read_bytes())
+    assert "CSV in cp949, comma-delimited, header on line 1, 30 data rows" in app.success[0].value
+    assert app.dataframe[0].value.columns.tolist() == ["이름", "연락처", "생년월일", "성별", "메모"]
+
+    app.button(key="next_reading").click().run()
+    boxes = _mapping_boxes(app)
+    assert {column: box.value for column, box in boxes.items()} == {
+        "이름": "full_name",
+        "연락처": "phone",
+        "생년월일": "birth_date",
+        "성별": "gender",
+        "메모": "notes",
+    }
+    boxes["메모"].set_value("ignore").run()
+    app.text_input(key="wizard_save_name").input("Korean shop").run()
+    app.button(key="wizard_save").click().run()
+    engine = make_engine(shop_url)
+    assert list_mappings(engine, "customers") == ["Korean shop"]
+    engine.dispose()
+
+    app.button(key="next_mapping").click().run()
+    assert not app.exception
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert (metrics["Rows read"], metrics["To insert"], metrics["Rejected rows"]) == ("30", "30", "0")
+    assert _customers(shop_url) == 5  # the preview is a dry run
+
+    app.button(key="wizard_import").click().run()
+    assert not app.exception
+    assert app.success[0].value.startswith("30 rows read: 30 were inserted")
+    assert _customers(shop_url) == 35
+    assert _customers(shop_url, notes="단골") == 0  # the memo column was ignored
+    assert [button.label for button in app.get("download_button")][:2] == [
+        "Download report (JSON)",
+        "Rejected rows (CSV)",
+    ]
+
+
+def test_the_preview_lists_rejected_rows_and_duplicates_before_anything_is_written(shop_url):
+    app = _open_wizard(shop_url)
+    _upload(app, "messy.csv", (DATA / "utf8_bom_customers.csv").read_bytes())
+    app.button(key="next_reading").click().run()
+    app.button(key="next_mapping").click().run()
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert (metrics["To insert"], metrics["Skipped duplicates"], metrics["Rejected rows"]) == ("2", "2", "3")
+    rejected = app.dataframe[1].value
+    assert rejected.to_dict("records")[0] == {
+        "row": 5,
+        "column": "E-mail",
+        "reason": "not an email address ('alan@@example')",
+    }
+    duplicates = app.dataframe[2].value
+    assert duplicates["reason"].tolist() == ["same email as row 2", "same phone as row 3"]
+    assert _customers(shop_url) == 5
+
+
+def test_reading_options_can_be_corrected(shop_url):
+    app = _open_wizard(shop_url)
+    _upload(app, "german.csv", (DATA / "cp1252_semicolon_customers.csv").read_bytes())
+    assert "header on line 2" in app.success[0].value
+    app.selectbox(key="wizard_encoding").set_value("utf-8").run()
+    assert "not valid utf-8" in app.warning[0].value
+    app.selectbox(key="wizard_encoding").set_value("cp1252").run()
+    assert app.dataframe[0].value.iloc[0, 0] == "José Müller"
+
+
+def test_an_agent_cannot_open_the_import_page(shop_url):
+    app = _open_wizard(shop_url, "sam")
+    assert "may not open this page" in app.error[0].value
+    assert not app.file_uploader
