@@ -117,6 +117,8 @@ def _sync_cookie() -> None:
                 "path": "/",
                 "expires": (utc_now() + timedelta(days=SESSION_DAYS)).isoformat() + "Z",
                 "sameSite": "strict",
+                # Over HTTPS the cookie never travels in clear text.
+                "secure": isinstance(st.context.url, str) and st.context.url.startswith("https://"),
             },
             key=f"pulse_set_cookie_{pending_set[:8]}",
             default=False,

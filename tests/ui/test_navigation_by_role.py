@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, select
 
 from crm.audit import AuditQuery, audit_entries, export_audit_csv
 from crm.auth import active_actor, actor_for_session, create_user, deactivate_user, set_role
@@ -138,6 +138,13 @@ def test_signing_in_with_the_form_opens_the_first_page_and_records_a_session(dat
     assert actor_for_session(engine, token, TEST_COOKIE_KEY).username == "manager"
     with engine.connect() as connection:
         assert connection.execute(select(users.c.last_login_at).where(users.c.username == "manager")).scalar()
+
+
+def test_with_no_users_yet_the_sign_in_page_explains_how_to_create_the_admin(sqlite_engine: Engine) -> None:
+    app = app_as(sqlite_engine.url.render_as_string(hide_password=False), None).run()
+    assert not app.exception
+    assert "python -m crm users add <username>" in app.warning[0].value
+    assert not app.text_input
 
 
 def test_a_wrong_password_is_refused(database_url: str) -> None:
