@@ -1,0 +1,65 @@
+"""Uploading a file through the import wizard in a real browser, one screenshot per step."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Locator, Page, expect
+from sqlalchemy import func, select
+
+from crm.db import make_engine
+from crm.schema import customers
+from tests.imports.conftest import KOREAN_CUSTOMERS
+
+pytestmark = pytest.mark.browser
+
+SHOTS = Path("/tmp/shots")
+
+
+def _screenshot(page: Page, name: str, last_to_render: Locator) -> None:
+    expect(last_to_render).to_be_visible()
+    page.wait_for_timeout(1_000)  # let data grids paint
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / name), full_page=True)
+
+
+def _korean_customers(database_url: str) -> int:
+    engine = make_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return connection.execute(
+                select(func.count()).select_from(customers).where(customers.c.phone_normalized.like("010%"))
+            ).scalar_one()
+    finally:
+        engine.dispose()
+
+
+def test_a_manager_uploads_the_korean_file_and_imports_it(running_app, page: Page, sign_in) -> None:
+    before = _korean_customers(running_app.database_url)
+    sign_in(page, "manager")
+    page.get_by_role("link", name="Import data").click()
+    expect(page.get_by_role("heading", name="Import data")).to_be_visible()
+
+    page.locator("input[type=file]").set_input_files(str(KOREAN_CUSTOMERS))
+    expect(page.get_by_text("ko_customers_cp949.csv").first).to_be_visible()
+    _screenshot(page, "import_1_upload.png", page.get_by_role("button", name="Next"))
+    page.get_by_role("button", name="Next").click()
+
+    expect(page.get_by_text("CSV in cp949, comma-delimited, header on line 1, 30 data rows")).to_be_visible()
+    _screenshot(page, "import_2_reading.png", page.get_by_test_id("stDataFrame"))
+    page.get_by_role("button", name="Next").click()
+
+    expect(page.get_by_text("연락처", exact=True)).to_be_visible()
+    _screenshot(page, "import_3_mapping.png", page.get_by_role("button", name="Next"))
+    page.get_by_role("button", name="Next").click()
+
+    expect(page.get_by_text("Preview (dry run)")).to_be_visible()
+    expect(page.get_by_test_id("stMetricValue").nth(1)).to_have_text("30")
+    _screenshot(page, "import_4_preview.png", page.get_by_test_id("stDataFrame").first)
+    assert _korean_customers(running_app.database_url) == before  # nothing written by the preview
+
+    page.get_by_role("button", name="Import customers").click()
+    expect(page.get_by_text("30 rows read: 30 were inserted")).to_be_visible()
+    _screenshot(page, "import_5_done.png", page.get_by_role("button", name="Download report (JSON)"))
+    assert _korean_customers(running_app.database_url) == before + 30
