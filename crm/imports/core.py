@@ -188,7 +188,11 @@ def _previous_import(connection: Connection, entity: str, sha256: str) -> str | 
 
 def _record_preview(report: ImportReport, rows: TypedRows, decisions: dict[int, dict[str, Any]]) -> None:
     shown = min(PREVIEW_ROWS, len(rows))
-    names = [name for name in rows.specs if name in rows.mapped or rows.specs[name].default is not None]
+    names = [
+        name
+        for name, spec in rows.specs.items()
+        if name in rows.mapped or (spec.default is not None and (not spec.needs or spec.needs in rows.mapped))
+    ]
     for position in range(shown):
         row_number = int(rows.row_numbers[position])
         entry: dict[str, Any] = {"row": row_number}
@@ -211,7 +215,7 @@ def _record_preview(report: ImportReport, rows: TypedRows, decisions: dict[int, 
 
 def _count_not_provided(report: ImportReport, rows: TypedRows, imported: np.ndarray) -> None:
     for name, spec in rows.specs.items():
-        if name not in rows.mapped and spec.default is None:
+        if name not in rows.mapped and (spec.default is None or (spec.needs and spec.needs not in rows.mapped)):
             continue  # a field the file doesn't have at all is not "incomplete rows"
         count = int((rows.blank[name] & imported).sum())
         if count:

@@ -39,6 +39,8 @@ class FieldSpec:
     default: object | None = None
     # Header spellings (English, Chinese, Korean, Japanese), compared after normalise_header().
     synonyms: tuple[str, ...] = ()
+    # A field that only means something next to another one (an item's quantity needs its SKU).
+    needs: str | None = None
 
 
 def normalise_header(header: str) -> str:
@@ -395,15 +397,22 @@ ORDER_FIELDS = (
         "text",
         "Item product name (for new products)",
         max_length=200,
+        needs="sku",
         synonyms=("product", "productname", "item", "itemname", "商品", "商品名稱", "商品名称", "상품명", "商品名"),
     ),
     FieldSpec(
-        "quantity", "integer", "Item quantity", default=1, synonyms=("quantity", "qty", "units", "數量", "数量", "수량")
+        "quantity",
+        "integer",
+        "Item quantity",
+        default=1,
+        needs="sku",
+        synonyms=("quantity", "qty", "units", "數量", "数量", "수량"),
     ),
     FieldSpec(
         "unit_price",
         "money",
         "Item unit price",
+        needs="sku",
         synonyms=("unitprice", "price", "itemprice", "單價", "单价", "단가", "単価"),
     ),
 )
