@@ -13,6 +13,7 @@ import os
 
 import streamlit as st
 from sqlalchemy import Engine
+from streamlit.runtime.pages_manager import PagesManager
 
 from crm.auth import active_actor, actor_for_session
 from crm.permissions import Actor, Permission, allowed
@@ -90,8 +91,24 @@ def current_actor(engine: Engine) -> Actor | None:
     return actor
 
 
+def _run_through_home() -> None:
+    """Rerun through Home.py when Streamlit ran this page file on its own.
+
+    Until the first ``st.navigation`` call in a server process, Streamlit treats the
+    ``pages/`` folder as an old-style multipage app: the very first request after a start
+    (say a bookmarked /users, or a reload while the server restarted) runs the page file
+    directly, with Streamlit's own page list and no sign-in form. ``st.navigation`` sets
+    the same flag to False; setting it here and rerunning gives that request the normal
+    frame (sign-in gate, role-based menu) on the same URL.
+    """
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def require_page_permission(engine: Engine, permission: Permission) -> Actor:
     """Stop the page unless the signed-in user holds ``permission`` (server-side page guard)."""
+    _run_through_home()
     actor = current_actor(engine)
     if actor is None:
         st.error("Please sign in.")

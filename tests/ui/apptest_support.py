@@ -28,7 +28,6 @@ from unittest import mock
 
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
-from streamlit.util import calc_hash
 
 from crm.settings import get_settings
 
@@ -64,19 +63,19 @@ class FrameAppTest(AppTest):
     """``AppTest`` that runs Home.py (sign-in gate, navigation, sidebar) on every run.
 
     ``switch_page`` to a page that is NOT in the user's navigation does not fail: the next
-    run executes that page file on its own, as a crafted request would, so that the page's
-    own permission check (``require_page_permission``) is what answers. (A real server
-    answers such a URL with "page not found"; this tests the second line of defence.)
+    run executes that page file on its own (same session state), as a crafted request would,
+    so that the page's own permission check (``require_page_permission``) is what answers.
+    (A real server answers such a URL with Home.py's "page not found"; this tests the
+    second line of defence.)
     """
 
-    _direct_page = False
+    _direct_page: str | None = None
 
     def switch_page(self, page_path: str) -> AppTest:
         try:
             super().switch_page(page_path)
         except ValueError:
-            self._page_hash = calc_hash(Path(page_path).stem)
-            self._direct_page = True
+            self._direct_page = str((HOME.parent / page_path).resolve())
         return self
 
     def navigation_titles(self) -> list[str]:
@@ -85,9 +84,15 @@ class FrameAppTest(AppTest):
         return [str(info.get("page_name", "")) for info in self._registered_pages.values()]
 
     def _run(self, widget_state: Any = None, timeout: float | None = None) -> AppTest:
-        if self._direct_page:
-            self._direct_page = False
-            return super()._run(widget_state, timeout)
+        if self._direct_page is not None:
+            home, self._script_path = self._script_path, self._direct_page
+            self._direct_page = None
+            self._page_hash = ""
+            self._finished_page_script_hash = ""
+            try:
+                return super()._run(widget_state, timeout)
+            finally:
+                self._script_path = home
         with _navigation_like_a_server():
             return super()._run(widget_state, timeout)
 
