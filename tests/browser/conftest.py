@@ -24,6 +24,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,6 +94,13 @@ def running_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp
     generate_demo(engine, DemoSize(customers=300, orders=3_000), seed=7)
     engine.dispose()
 
+    with _served(database_url, directory) as app:
+        yield app
+
+
+@contextmanager
+def _served(database_url: str, directory: Path) -> Iterator[RunningApp]:
+    """``streamlit run Home.py`` on ``database_url`` until the block ends."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     cookie_key = secrets.token_urlsafe(32)
@@ -103,7 +111,7 @@ def running_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp
         "CRM_DEMO_MODE": "1",
         "PYTHONPATH": str(ROOT),
     }
-    log_path = directory / "streamlit.log"
+    log_path = directory / f"streamlit-{port}.log"
     with log_path.open("wb") as log:
         server = subprocess.Popen(
             [
@@ -136,6 +144,13 @@ def running_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait(timeout=15)
+
+
+@pytest.fixture
+def fresh_app(running_app: RunningApp, tmp_path: Path) -> Iterator[RunningApp]:
+    """A second server on ``running_app``'s database that has served no request yet (server-start behaviour)."""
+    with _served(running_app.database_url, tmp_path) as app:
+        yield app
 
 
 @pytest.fixture(scope="session")

@@ -99,3 +99,15 @@ def test_wrong_password_is_refused_without_signing_in(running_app, page: Page) -
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_text("Username or password is incorrect.")).to_be_visible()
     _shows_sign_in_form(page)
+
+
+def test_the_first_request_after_a_server_start_on_a_deep_link_gets_the_sign_in_form(fresh_app, page: Page) -> None:
+    # Without the fix Streamlit ran pages/users.py alone here: its own page list, no sign-in form.
+    page.goto(f"{fresh_app.url}/users")
+    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
+    expect(page.get_by_role("link", name="activities")).to_have_count(0)  # no pages/ folder listing
+    assert page.url.rstrip("/").endswith("/users")
+    page.get_by_role("textbox", name="Username", exact=True).fill("admin")
+    page.get_by_role("textbox", name="Password", exact=True).fill("demo-admin")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_role("heading", name="Users")).to_be_visible()
