@@ -151,9 +151,21 @@ def _where(spec: EntitySpec, query: RecordQuery, sources: _Sources) -> list[Colu
     if text and spec.search:
         pattern = search_pattern(text)
         matches = []
+        by_join: dict[str, list[ColumnElement[bool]]] = {}
+        joins = {join.name: join for join in spec.joins}
         for term in spec.search:
-            sources.use(*term.joins)
-            matches.append(term.expression(sources.aliases).ilike(pattern, escape=LIKE_ESCAPE))
+            if len(term.joins) == 1 and term.joins[0] in joins:
+                # Terms on a joined table become "fk IN (SELECT id FROM that table WHERE ...)": the
+                # small table is scanned once instead of joining it to every row (1M orders).
+                join = joins[term.joins[0]]
+                condition = term.expression({join.name: join.table}).ilike(pattern, escape=LIKE_ESCAPE)
+                by_join.setdefault(join.name, []).append(condition)
+            else:
+                sources.use(*term.joins)
+                matches.append(term.expression(sources.aliases).ilike(pattern, escape=LIKE_ESCAPE))
+        for name, conditions in by_join.items():
+            join = joins[name]
+            matches.append(table.c[join.local_column].in_(select(join.table.c.id).where(or_(*conditions))))
         clauses.append(or_(*matches))
     for values, column in (
         (query.statuses, spec.status_column),

@@ -86,10 +86,11 @@ def record_query(
             date_from, date_to = picked
         elif isinstance(picked, tuple) and len(picked) == 1:
             date_from = picked[0]
-    if show_filters and spec.birthday_column and more[1].checkbox("Birthday this month", key=f"{key}_birthday"):
+    free = more[1] if spec.date_column else more[0]
+    if show_filters and spec.birthday_column and free.checkbox("Birthday this month", key=f"{key}_birthday"):
         birthday_month = _today().month
     if show_filters and spec.flags:
-        choice = more[1].radio(
+        choice = free.radio(
             "Show", ["All", *(FLAG_LABELS.get(flag, flag) for flag in spec.flags)], key=f"{key}_flag", horizontal=True
         )
         flags = tuple(flag for flag in spec.flags if FLAG_LABELS.get(flag, flag) == choice)
@@ -221,7 +222,7 @@ def record_grid(engine: Engine, actor: Actor, entity: str, page: RecordPage, *, 
         st.session_state[f"{key}__shown"] = shown
     if spec.note:
         st.caption(spec.note)
-    if not (may_edit or may_delete):
+    if not (may_edit or may_delete) and (spec.can_edit or spec.can_add or spec.can_delete):
         st.caption(":material/lock: Read-only for your role.")
     st.data_editor(
         shown,
