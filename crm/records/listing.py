@@ -234,11 +234,11 @@ def list_records(engine: Engine, entity: str | EntitySpec, query: RecordQuery | 
     descending = spec.default_descending if query.descending is None else query.descending
     sort_expression = _column_expression(sources, sort_by)
     tie_breaker = spec.table.c.id
-    order = (
-        [sort_expression.desc().nulls_last(), tie_breaker.desc()]
-        if descending
-        else [sort_expression.asc().nulls_last(), tie_breaker.asc()]
-    )
+    ordered = sort_expression.desc() if descending else sort_expression.asc()
+    # Empty values sort last on both engines; NOT NULL columns skip the clause so PostgreSQL can
+    # walk their index backwards for a descending sort (NULLS LAST would force a full sort).
+    nullable = not (sort_by in spec.table.c and not spec.table.c[sort_by].nullable)
+    order = [ordered.nulls_last() if nullable else ordered, tie_breaker.desc() if descending else tie_breaker.asc()]
     with engine.connect() as connection:
         total = int(connection.execute(count_statement).scalar_one())
         pages = max(1, math.ceil(total / page_size))
