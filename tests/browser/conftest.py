@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, Playwright
+from playwright.sync_api import Browser, BrowserContext, Page, Playwright, expect
 
 from crm.db import init_database, make_engine
 from crm.demo import DEMO_ACCOUNTS, DemoSize, generate_demo
@@ -50,6 +50,9 @@ ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 120
 # Playwright's default of 30 s is tight when several test runs share two cores.
 PAGE_TIMEOUT_MILLISECONDS = 45_000
+# expect(...) assertions wait 5 s by default; a sign-in (bcrypt) plus a page run can take longer here.
+EXPECT_TIMEOUT_MILLISECONDS = 30_000
+expect.set_options(timeout=EXPECT_TIMEOUT_MILLISECONDS)
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect
 
+from crm.audit import AuditQuery, audit_entries
+from crm.db import make_engine
+from crm.permissions import Actor
 from crm.ui.login import SESSION_COOKIE
 
 pytestmark = pytest.mark.browser
@@ -111,3 +114,21 @@ def test_the_first_request_after_a_server_start_on_a_deep_link_gets_the_sign_in_
     page.get_by_role("textbox", name="Password", exact=True).fill("demo-admin")
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Users")).to_be_visible()
+
+
+def test_an_admin_downloads_the_audit_log_as_csv_and_the_download_is_audited(running_app, page: Page, sign_in) -> None:
+    sign_in(page, "admin", path="/audit")
+    expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
+    expect(page.get_by_test_id("stDataFrame")).to_be_visible()
+    page.wait_for_timeout(1_000)  # the page run that registers the download has finished
+    with page.expect_download() as download_info:
+        page.get_by_role("button", name="Download CSV").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("audit_log_")
+    text = Path(download.path()).read_text(encoding="utf-8-sig")
+    assert text.splitlines()[0] == "id,at,username,action,entity,entity_id,before,after"
+    assert ",system,import,demo," in text  # the demo load
+    engine = make_engine(running_app.database_url)
+    exports = audit_entries(engine, Actor.system(), AuditQuery(action="export", entity="audit_log", username="admin"))
+    engine.dispose()
+    assert len(exports) >= 1
