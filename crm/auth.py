@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import bcrypt
-from sqlalchemy import Connection, Engine, and_, delete, func, select, update
+from sqlalchemy import Connection, Engine, and_, delete, func, or_, select, update
 
 from crm.audit import record_audit
 from crm.permissions import Actor, Permission, require
@@ -64,6 +64,10 @@ MAX_PASSWORD_BYTES = 72
 BCRYPT_ROUNDS = 12
 # How long a "remember me" cookie stays valid without signing in again.
 SESSION_DAYS = 7
+# Attempts kept: failed ones a while longer than any sensible throttle window, successful ones
+# longer than the known-client period (LoginThrottle.known_client_age).
+FAILURE_RETENTION = timedelta(days=1)
+SUCCESS_RETENTION = timedelta(days=90)
 # Lower case so streamlit-authenticator (which lower-cases what is typed) finds the user.
 USERNAME_PATTERN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,59}$")
 
@@ -502,9 +506,14 @@ def record_login_attempt(
                 attempted_at=now,
             )
         )
-        # Keep successes for the known-client rule; failures only matter inside the window.
+        # Failures only matter inside the window; successes for the known-client rule.
         connection.execute(
             delete(login_attempts).where(
-                login_attempts.c.succeeded.is_(False), login_attempts.c.attempted_at < now - timedelta(days=1)
+                or_(
+                    and_(
+                        login_attempts.c.succeeded.is_(False), login_attempts.c.attempted_at < now - FAILURE_RETENTION
+                    ),
+                    login_attempts.c.attempted_at < now - SUCCESS_RETENTION,
+                )
             )
         )

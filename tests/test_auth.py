@@ -275,3 +275,15 @@ def test_a_password_reset_lifts_the_lock_on_that_user(tiny_shop: TinyShop) -> No
     assert not check_login_allowed(tiny_shop.engine, "sam", "local", now=now).allowed
     reset_password(tiny_shop.engine, ADA, "sam", "brand-new-pass")
     assert check_login_allowed(tiny_shop.engine, "sam", "local", now=now).allowed
+
+
+def test_old_attempts_are_pruned_but_recent_successes_are_kept(tiny_shop: TinyShop) -> None:
+    record_login_attempt(tiny_shop.engine, "ada", "local", False, now=T0 - timedelta(days=2))  # pruned
+    record_login_attempt(tiny_shop.engine, "ada", "local", True, now=T0 - timedelta(days=91))  # pruned
+    record_login_attempt(tiny_shop.engine, "ada", "office", True, now=T0 - timedelta(days=89))  # kept
+    record_login_attempt(tiny_shop.engine, "sam", "local", False, now=T0)  # kept, and triggers the pruning
+    with tiny_shop.engine.connect() as connection:
+        kept = connection.execute(
+            select(auth.login_attempts.c.client_key, auth.login_attempts.c.succeeded).order_by(auth.login_attempts.c.id)
+        ).all()
+    assert [tuple(row) for row in kept] == [("office", True), ("local", False)]
