@@ -112,11 +112,9 @@ def _go(step: int) -> None:
 
 
 def _progress(state: WizardState) -> None:
-    labels = [
-        f"**{index + 1}. {name}**" if index == state.step else f"{index + 1}. {name}"
-        for index, name in enumerate(STEPS)
-    ]
-    st.markdown(" › ".join(labels))
+    # Written without "1." prefixes, which markdown would turn into a numbered list.
+    labels = [f"**{name}**" if index == state.step else f":gray[{name}]" for index, name in enumerate(STEPS)]
+    st.markdown(f"Step {state.step + 1} of {len(STEPS)}: " + " → ".join(labels))
 
 
 def _navigation(
@@ -297,6 +295,12 @@ def _step_mapping(engine: Engine, actor: Actor, state: WizardState, parsed: Pars
     missing = [spec.label for spec in fields_for(state.entity).values() if spec.required and spec.name not in mapped]
     if missing:
         st.warning("Required fields without a column: " + ", ".join(missing) + ". Rows will be rejected.")
+    # A transaction may also find its customer through its order.
+    linking = {"customer_key", "customer_external_id", "customer_email", "customer_phone"}
+    if state.entity == "transactions":
+        linking.add("order_number")
+    if state.entity in ("orders", "transactions") and not mapped & linking:
+        st.warning("Map a customer email, phone or ID column so each row can be linked to its customer.")
     _navigation(1, 3, disabled=bool(problems), key="mapping")
 
 
