@@ -188,10 +188,13 @@ def _previous_import(connection: Connection, entity: str, sha256: str) -> str | 
 
 def _record_preview(report: ImportReport, rows: TypedRows, decisions: dict[int, dict[str, Any]]) -> None:
     shown = min(PREVIEW_ROWS, len(rows))
+    # Mapped fields, fields filled from others (first/last name from a full name) and defaulted ones.
     names = [
         name
         for name, spec in rows.specs.items()
-        if name in rows.mapped or (spec.default is not None and (not spec.needs or spec.needs in rows.mapped))
+        if name in rows.mapped
+        or not rows.blank[name].all()
+        or (spec.default is not None and (not spec.needs or spec.needs in rows.mapped))
     ]
     for position in range(shown):
         row_number = int(rows.row_numbers[position])
