@@ -30,6 +30,13 @@ def _session_cookie(context: BrowserContext, timeout_seconds: float = 20) -> dic
     raise AssertionError(f"the browser never received the {SESSION_COOKIE} cookie")
 
 
+def _wait_until_cookie_is_gone(context: BrowserContext, timeout_seconds: float = 20) -> None:
+    deadline = time.monotonic() + timeout_seconds
+    while any(cookie["name"] == SESSION_COOKIE for cookie in context.cookies()):
+        assert time.monotonic() < deadline, f"the browser still holds the {SESSION_COOKIE} cookie"
+        time.sleep(0.2)
+
+
 def _screenshot(page: Page, name: str, last_to_render: Locator) -> None:
     expect(last_to_render).to_be_visible()
     page.wait_for_timeout(1_500)  # let canvas grids and charts paint
@@ -81,6 +88,8 @@ def test_deep_link_survives_reload_and_sign_out_revokes_the_cookie(
 
     page.get_by_role("button", name="Sign out").click()
     _shows_sign_in_form(page)
+    # The browser forgets the cookie too (the server-side revocation is what the replay below checks).
+    _wait_until_cookie_is_gone(page.context)
 
     # The old cookie, restored into a new browser, no longer signs in.
     replay = browser.new_context()
