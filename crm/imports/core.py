@@ -186,6 +186,21 @@ def _previous_import(connection: Connection, entity: str, sha256: str) -> str | 
     return at.isoformat(sep=" ", timespec="minutes") if isinstance(at, datetime) else str(at)
 
 
+def _serialise_imports(connection: Connection, entity: str) -> None:
+    """Take the write lock first, so two imports of the same file never both see "not there yet".
+
+    PostgreSQL: SHARE ROW EXCLUSIVE conflicts with itself and with other writers but not with
+    readers. SQLite has one writer at a time: a write statement (even one that changes no
+    row) takes that lock now instead of at the first insert, after the duplicate checks.
+    """
+    if connection.dialect.name == "postgresql":
+        tables = ["customers"] if entity == "customers" else ["customers", entity]
+        for table in tables:  # always in the same order, so two imports cannot deadlock
+            connection.exec_driver_sql(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
+    else:
+        connection.exec_driver_sql("UPDATE import_mappings SET id = id WHERE 0 = 1")
+
+
 def _record_preview(report: ImportReport, rows: TypedRows, decisions: dict[int, dict[str, Any]]) -> None:
     shown = min(PREVIEW_ROWS, len(rows))
     # Mapped fields, fields filled from others (first/last name from a full name) and defaulted ones.
@@ -310,6 +325,7 @@ def run_import(
     connection = engine.connect()
     transaction = connection.begin()
     try:
+        _serialise_imports(connection, entity)
         rows.already_imported_at = _previous_import(connection, entity, parsed.sha256)
         report.already_imported_at = rows.already_imported_at
         imported = handler(connection, rows, report, on_duplicate)

@@ -274,3 +274,13 @@ def test_the_report_serialises_to_json_with_every_decision(engine, tmp_path: Pat
     assert (payload["rows_read"], payload["inserted"], payload["skipped_duplicates"]) == (7, 2, 2)
     assert len(payload["decisions"]) == 7
     assert payload["rejected"][0] == {"row": 5, "column": "E-mail", "reason": "not an email address ('alan@@example')"}
+
+
+def test_two_imports_of_the_same_file_at_once_insert_it_once(engine):
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        reports = list(pool.map(lambda _: run_import(engine, KOREAN_CUSTOMERS, entity="customers"), range(2)))
+    # One import inserts all 30 rows; the other waits for it and then finds them all there.
+    assert sorted(report.inserted for report in reports) == [0, 30]
+    assert _count(engine) == 30
