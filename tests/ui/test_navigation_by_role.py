@@ -211,3 +211,12 @@ def test_the_app_refuses_to_run_with_a_missing_default_or_short_cookie_key(
     assert any(message in error for error in _errors(app))
     assert not _shows_sign_in_form(app)
     assert not app.sidebar.button
+
+
+def test_the_cookie_key_may_come_from_streamlit_secrets(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = app_as(database_url, "admin")
+    monkeypatch.delenv("CRM_COOKIE_KEY")
+    app.secrets["cookie_key"] = "a-secret-from-secrets-toml-0123456789"
+    app.run()
+    assert not _errors(app)
+    assert "Users" in app.navigation_titles()
