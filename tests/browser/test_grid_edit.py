@@ -34,7 +34,11 @@ def _search(page: Page, text: str) -> Locator:
     box.fill(text)
     box.press("Enter")
     expect(page.get_by_text("1 customers match")).to_be_visible(timeout=EXPECT_TIMEOUT_MILLISECONDS)
-    return page.get_by_test_id("stDataFrame").first
+    # Wait for the rerun to finish (no "Running…" indicator) and the grid to be laid out.
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=EXPECT_TIMEOUT_MILLISECONDS)
+    grid = page.get_by_test_id("stDataFrame").first
+    expect(grid).to_be_visible(timeout=EXPECT_TIMEOUT_MILLISECONDS)
+    return grid
 
 
 def _create_customer(database_url: str, email: str) -> int:
@@ -57,11 +61,11 @@ def _create_customer(database_url: str, email: str) -> int:
         engine.dispose()
 
 
-def _city(database_url: str, customer_id: int) -> str:
+def _row(database_url: str, customer_id: int) -> dict[str, object]:
     engine = make_engine(database_url)
     try:
         with engine.connect() as connection:
-            return connection.execute(select(customers.c.city).where(customers.c.id == customer_id)).scalar_one()
+            return dict(connection.execute(select(customers).where(customers.c.id == customer_id)).mappings().one())
     finally:
         engine.dispose()
 
@@ -70,10 +74,6 @@ def test_an_edited_cell_persists_after_save_and_reload(running_app, page: Page, 
     email = f"grid-{secrets.token_hex(4)}@example.com"
     customer_id = _create_customer(running_app.database_url, email)
     page.set_viewport_size({"width": 1500, "height": 1000})
-    # Open the root first: on a fresh server the very first request to a deep link runs the
-    # page file without Home.py's navigation (it then only shows "Please sign in.").
-    page.goto(running_app.url)
-    expect(page.get_by_role("button", name="Sign in")).to_be_visible()
     sign_in(page, "agent", path="/customers")
     expect(page.get_by_role("heading", name="Customers")).to_be_visible()
 
@@ -82,8 +82,10 @@ def test_an_edited_cell_persists_after_save_and_reload(running_app, page: Page, 
     assert box is not None
     # Select the Id cell of the only row, walk right to City, open the editor and type.
     page.mouse.click(box["x"] + 15, box["y"] + ROW_HEIGHT * 1.5)
+    page.wait_for_timeout(500)  # the grid takes keyboard focus after the click is handled
     for _ in range(STEPS_FROM_ID_TO_CITY):
-        page.keyboard.press("ArrowRight")
+        page.keyboard.press("ArrowRight", delay=50)
+        page.wait_for_timeout(100)
     page.keyboard.press("Enter")
     editor = page.locator(".gdg-input").first
     expect(editor).to_be_visible()
@@ -98,7 +100,8 @@ def test_an_edited_cell_persists_after_save_and_reload(running_app, page: Page, 
     _screenshot(page, "records_grid_edited.png")
     save.click()
     expect(page.get_by_text("Saved: 1 updated.")).to_be_visible(timeout=EXPECT_TIMEOUT_MILLISECONDS)
-    assert _city(running_app.database_url, customer_id) == "Busan"
+    row = _row(running_app.database_url, customer_id)
+    assert row["city"] == "Busan", row
 
     page.reload()
     expect(page.get_by_text("Signed in as agent")).to_be_visible()

@@ -103,6 +103,24 @@ def test_a_delete_waits_for_confirmation(shop_url: str, sqlite_engine: Engine) -
         assert connection.execute(select(customers.c.id).where(customers.c.id == 5)).first() is None
 
 
+def test_a_row_changed_by_someone_else_meanwhile_is_refused_with_a_reload_offer(
+    shop_url: str, sqlite_engine: Engine
+) -> None:
+    app = _open(shop_url, "sam", "pages/customers.py")
+    with sqlite_engine.begin() as connection:  # another user saves Eve first
+        connection.execute(customers.update().where(customers.c.id == 5).values(city="Daegu", version=2))
+    app.session_state["customers"] = {"edited_rows": {0: {"city": "Busan"}}, "added_rows": [], "deleted_rows": []}
+    app.run()
+    app.button(key="customers__save").click().run()
+    assert "Someone else changed these rows" in app.error[0].value
+    assert "version 1, now 2" in app.error[0].value
+    assert _city(sqlite_engine, 5) == "Daegu"
+    app.run()
+    app.button(key="customers__reload").click().run()
+    assert not app.exception, app.exception
+    assert "customers__reload" not in [button.key for button in app.button]
+
+
 def test_agents_cannot_delete_even_with_a_crafted_editor_state(shop_url: str, sqlite_engine: Engine) -> None:
     app = _open(shop_url, "sam", "pages/customers.py")
     app.session_state["customers"] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [0]}
