@@ -77,7 +77,7 @@ class ImportReport:
     @property
     def rejected_rows(self) -> int:
         """Rows not imported because at least one cell is invalid."""
-        return sum(1 for decision in self.decisions if decision["decision"] == "reject")
+        return len({rejection["row"] for rejection in self.rejected})
 
     def to_dict(self) -> dict[str, Any]:
         result = asdict(self)

@@ -180,8 +180,14 @@ def _normalise_date_text(text: pd.Series) -> pd.Series:
 
 def _to_datetimes(text: pd.Series) -> pd.Series:
     """Parse dates/datetimes (ISO, year first, or day/month first decided per column) to naive UTC."""
-    normalised = _normalise_date_text(text)
-    parsed = pd.to_datetime(normalised, format="ISO8601", errors="coerce", utc=True)
+    # Most files already use ISO dates: parse them as they are, normalise only the others.
+    parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
+    unparsed = parsed.isna() & text.ne("")
+    normalised = text.copy()
+    if unparsed.any():
+        normalised[unparsed] = _normalise_date_text(text[unparsed])
+        retried = pd.to_datetime(normalised[unparsed], format="ISO8601", errors="coerce", utc=True)
+        parsed = parsed.where(~unparsed, retried)
     missing = parsed.isna() & normalised.ne("")
     if missing.any():
         rest = normalised[missing]
