@@ -84,8 +84,11 @@ def _export(args: argparse.Namespace, engine: Engine) -> int:
         print(f"error: choose one of {', '.join(EXPORTABLE_ENTITIES)}", file=sys.stderr)
         return 1
     init_database(engine)
-    data, rows = export_entity(engine, args.entity, file_format=args.format, actor=Actor.system())
-    Path(args.out).write_bytes(data)
+    try:
+        rows = export_entity(engine, args.entity, file_format=args.format, actor=Actor.system(), out=Path(args.out))
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 1
     print(f"{rows:,} {args.entity} written to {args.out} ({args.format}).")
     return 0
 

@@ -17,10 +17,11 @@ import io
 import os
 import shutil
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from crm.audit import record_audit
 from crm.permissions import Actor, Permission, require
@@ -44,6 +45,10 @@ __all__ = [
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 # Browser executables kaleido can drive, in the order they are looked for on PATH.
 _BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
+# Rows read per query when streaming a whole table to CSV (bounded memory at any size).
+EXPORT_CHUNK_ROWS = 50_000
+# An Excel sheet holds 1,048,576 rows, one of them the header.
+EXCEL_MAX_DATA_ROWS = 1_048_575
 # Pixel size of server-side chart images: readable on a slide.
 PNG_WIDTH, PNG_HEIGHT, PNG_SCALE = 1200, 675, 2
 
@@ -143,16 +148,38 @@ def export_table(
     return data
 
 
-def export_entity(engine: Engine, entity: str, *, file_format: str, actor: Actor) -> tuple[bytes, int]:
-    """A whole table (``python -m crm export``) as CSV/XLSX bytes and its row count."""
+def export_entity(engine: Engine, entity: str, *, file_format: str, actor: Actor, out: Path) -> int:
+    """Write a whole table to ``out`` (``python -m crm export``); return the number of rows.
+
+    CSV is streamed in chunks, so a million orders never sit in memory at once; XLSX is
+    limited to what Excel can open.
+    """
     table = EXPORTABLE_ENTITIES.get(entity)
     if table is None:
         raise ValueError(f"Cannot export “{entity}” (choose {', '.join(EXPORTABLE_ENTITIES)}).")
+    if file_format not in ("csv", "xlsx"):
+        raise ValueError(f"Unknown table format “{file_format}” (csv or xlsx).")
     personal = entity not in _NON_PERSONAL_ENTITIES
     require(actor, Permission.EXPORT_PERSONAL_DATA if personal else Permission.EXPORT_AGGREGATES)
+    query = select(table).order_by(table.c.id)
+    rows = 0
     with engine.connect() as connection:
-        frame = pd.read_sql(select(table).order_by(table.c.id), connection)
-    return export_table(engine, frame, name=entity, file_format=file_format, actor=actor, personal=personal), len(frame)
+        if file_format == "csv":
+            with Path(out).open("wb") as handle:
+                handle.write("\ufeff".encode())  # BOM: Excel then reads UTF-8 (accents, CJK) correctly
+                for chunk in pd.read_sql(query, connection, chunksize=EXPORT_CHUNK_ROWS):
+                    handle.write(neutralise_formulas(chunk).to_csv(index=False, header=rows == 0).encode("utf-8"))
+                    rows += len(chunk)
+                if rows == 0:
+                    handle.write((",".join(table.c.keys()) + "\n").encode("utf-8"))
+        else:
+            rows = connection.execute(select(func.count()).select_from(table)).scalar_one()
+            if rows > EXCEL_MAX_DATA_ROWS:
+                raise ValueError(f"{rows:,} {entity} do not fit in one Excel sheet; export them as CSV.")
+            frame = pd.read_sql(query, connection)
+            Path(out).write_bytes(table_bytes(frame, "xlsx", sheet_name=entity))
+    _audit_export(engine, actor, entity, {"format": file_format, "rows": rows, "personal": personal, "table": True})
+    return rows
 
 
 # --- charts --------------------------------------------------------------------------------

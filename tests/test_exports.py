@@ -81,8 +81,9 @@ def test_every_export_is_audited_with_format_rows_and_columns(engine):
 
 def test_exporting_imported_customers_neutralises_their_formula_notes(engine, tmp_path):
     run_import(engine, b'Email,Notes\nada@example.com,=HYPERLINK("http://evil")\n', entity="customers")
-    data, rows = export_entity(engine, "customers", file_format="xlsx", actor=ANALYST)
-    cells = _xlsx_cells(data)
+    out = tmp_path / "customers.xlsx"
+    rows = export_entity(engine, "customers", file_format="xlsx", actor=ANALYST, out=out)
+    cells = _xlsx_cells(out.read_bytes())
     notes = cells[1][cells[0].index("notes")]
     assert (rows, notes) == (1, '\'=HYPERLINK("http://evil")')
 
@@ -120,3 +121,20 @@ def test_a_personal_chart_needs_the_personal_data_permission(engine, monkeypatch
     monkeypatch.setattr(exports, "browser_path", lambda: None)
     with pytest.raises(PermissionDeniedError):
         chart_file(_figure(), name="top_customers", engine=engine, actor=AGENT, personal=True)
+
+
+def test_whole_tables_stream_to_csv_in_chunks(engine, tmp_path, monkeypatch):
+    monkeypatch.setattr(exports, "EXPORT_CHUNK_ROWS", 2)
+    run_import(engine, b"Email,Notes\na@x.com,@once\nb@x.com,\nc@x.com,-twice\n", entity="customers")
+    out = tmp_path / "customers.csv"
+    assert export_entity(engine, "customers", file_format="csv", actor=ANALYST, out=out) == 3
+    exported = pd.read_csv(out, encoding="utf-8-sig")
+    # One header although written in two chunks; risky notes neutralised in both.
+    assert exported["email"].tolist() == ["a@x.com", "b@x.com", "c@x.com"]
+    assert exported["notes"].fillna("").tolist() == ["'@once", "", "'-twice"]
+
+
+def test_an_empty_table_exports_its_header(engine, tmp_path):
+    out = tmp_path / "products.csv"
+    assert export_entity(engine, "products", file_format="csv", actor=AGENT, out=out) == 0
+    assert out.read_text(encoding="utf-8-sig").startswith("id,sku,name,")
