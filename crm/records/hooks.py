@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, func, select
 
 from crm.permissions import Actor
 from crm.records.inventory import StockError, apply_to_inventory, signed_quantity
 from crm.records.orders import resync_orders, stock_positions
-from crm.schema import order_items, price_history, product_variants, products, stock_movements, utc_now
+from crm.schema import inventory, order_items, price_history, product_variants, products, stock_movements, utc_now
 
 __all__ = ["EntityHooks", "Plan", "hooks_for"]
 
@@ -109,6 +109,20 @@ class InventoryHooks(EntityHooks):
         return {"reserved": 0} if before is None else {}
 
     def after_insert(self, connection: Connection, new_id: int, values: dict[str, Any], actor: Actor) -> None:
+        variant_id = values.get("variant_id")
+        twins = connection.execute(
+            select(func.count())
+            .select_from(inventory)
+            .where(
+                inventory.c.product_id == values["product_id"],
+                inventory.c.warehouse_id == values["warehouse_id"],
+                inventory.c.variant_id.is_(None) if variant_id is None else inventory.c.variant_id == variant_id,
+            )
+        ).scalar_one()
+        if twins > 1:  # the unique constraint cannot see rows whose variant is NULL
+            raise ValueError(
+                f"Product {values['product_id']} already has an inventory row in that warehouse: edit that row instead."
+            )
         if values.get("on_hand"):
             _count_movement(connection, values, int(values["on_hand"]), actor, "Opening count")
 
@@ -196,6 +210,10 @@ class OrderHooks(EntityHooks):
 
 class OrderItemHooks(EntityHooks):
     """Item edits recompute their order's totals and move its stock."""
+
+    def validate(self, merged: dict[str, Any]) -> list[str]:
+        quantity = merged.get("quantity")
+        return ["quantity must be at least 1."] if quantity is not None and int(quantity) < 1 else []
 
     def prepare(self, connection: Connection, plan: Plan) -> Any:
         order_ids = {values["order_id"] for values in plan.inserts}

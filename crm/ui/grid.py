@@ -220,6 +220,8 @@ def record_grid(engine: Engine, actor: Actor, entity: str, page: RecordPage, *, 
     if not isinstance(shown, pd.DataFrame):
         shown = page.rows
         st.session_state[f"{key}__shown"] = shown
+    elif list(shown["id"]) != list(page.rows["id"]):
+        st.info("You have unsaved edits on the rows below: save or discard them to see the new page or search.")
     if spec.note:
         st.caption(spec.note)
     if not (may_edit or may_delete) and (spec.can_edit or spec.can_add or spec.can_delete):

@@ -237,3 +237,23 @@ def test_an_on_hand_edit_is_recorded_as_a_stock_count(tiny_shop: TinyShop) -> No
         count = connection.execute(select(func.count()).select_from(audit_log)).scalar_one()
     assert (movement["product_id"], movement["movement_type"], movement["quantity"]) == (3, "count", 7)
     assert count == 1
+
+
+def test_a_second_inventory_row_for_the_same_product_and_warehouse_is_refused(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    outcome = apply_edits(
+        engine,
+        "inventory",
+        _page(engine, "inventory"),
+        _changes(added=[{"product_id": 1, "warehouse": "W1", "on_hand": 5}]),
+        SAM,
+    )
+    assert outcome.problems == ("Product 1 already has an inventory row in that warehouse: edit that row instead.",)
+    assert list_records(engine, "inventory").total == 3
+
+
+def test_an_order_item_quantity_below_one_is_refused_with_its_row(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    items = list_records(engine, "order_items", RecordQuery(sort_by="id", descending=False)).rows
+    outcome = apply_edits(engine, "order_items", items, _changes(edited={0: {"quantity": 0}}), SAM)
+    assert outcome.problems == ("Row 1 (id 1): quantity must be at least 1.",)

@@ -1,0 +1,113 @@
+"""Display pieces of the Customer 360 page: header, value cards and activity tabs."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from crm.records.customer360 import Customer360, Prediction
+from crm.ui.widgets import format_money, format_percent, kpi_card
+
+__all__ = ["activity_tabs", "customer_header", "value_cards"]
+
+# Readable headers for the activity tables (the frames keep their column names).
+LABELS = {
+    "order_number": "Order",
+    "order_date": "Date",
+    "status": "Status",
+    "subtotal": "Subtotal",
+    "total": "Total",
+    "payment_method": "Payment",
+    "transaction_number": "Number",
+    "processed_at": "Processed",
+    "transaction_type": "Type",
+    "method": "Method",
+    "amount": "Amount",
+    "id": "Visit",
+    "visit_id": "Visit",
+    "visited_at": "Visited",
+    "location": "Location",
+    "purpose": "Purpose",
+    "paid": "Paid",
+    "paid_at": "Paid at",
+    "occurred_at": "When",
+    "interaction_type": "Type",
+    "subject": "Subject",
+    "priority": "Priority",
+    "duration_minutes": "Minutes",
+    "follow_up_at": "Follow up",
+    "agent": "Agent",
+    "due": "Due",
+    "ticket_number": "Ticket",
+    "created_at": "Opened",
+    "category": "Category",
+    "satisfaction": "Satisfaction",
+}
+MONEY = {"subtotal", "total", "amount", "paid"}
+
+
+def _table(container: st.delta_generator.DeltaGenerator, frame: pd.DataFrame, empty: str) -> None:
+    if frame.empty:
+        container.caption(empty)
+        return
+    config = {
+        name: st.column_config.NumberColumn(LABELS.get(name, name), format="%.2f")
+        if name in MONEY
+        else st.column_config.Column(LABELS.get(name, name))
+        for name in frame.columns
+    }
+    container.dataframe(frame, hide_index=True, use_container_width=True, column_config=config)
+
+
+def customer_header(view: Customer360) -> None:
+    profile, summary = view.profile, view.summary
+    name = " ".join(part for part in (profile["first_name"], profile["last_name"]) if part) or profile["company"]
+    st.subheader(f"{name} · {profile['status']} {profile['customer_type']} · {summary.loyalty_tier.title()} tier")
+    details = ("email", "phone", "company", "city", "country", "source", "brand")
+    st.caption(" · ".join(str(profile[key]) for key in details if profile.get(key)))
+
+
+def value_cards(view: Customer360, prediction: Prediction) -> None:
+    summary = view.summary
+    first, second = st.columns(4), st.columns(4)
+    cards = [
+        ("Total spent", format_money(summary.total_spent), "Sum of order totals, excluding cancelled/refunded."),
+        ("Orders", f"{summary.order_count:,}", f"Counted orders (of {summary.all_orders:,} in any status)."),
+        ("Average order value", format_money(summary.average_order_value), "Total spent ÷ counted orders."),
+        ("Loyalty points", f"{summary.loyalty_points:,}", "bronze < 1000 ≤ silver < 5000 ≤ gold < 10000 ≤ platinum."),
+        (
+            "First purchase",
+            f"{summary.first_purchase:%d %b %Y}" if summary.first_purchase else "—",
+            "Counted orders, UTC.",
+        ),
+        (
+            "Last purchase",
+            f"{summary.last_purchase:%d %b %Y}" if summary.last_purchase else "—",
+            "Counted orders, UTC.",
+        ),
+        (
+            "Predicted CLV",
+            format_money(prediction.predicted_value),
+            f"BG/NBD + Gamma-Gamma: expected spend over the next {prediction.horizon_months} months, discounted.",
+        ),
+        ("P(alive)", format_percent(prediction.p_alive), "Probability the customer is still active (BG/NBD)."),
+    ]
+    for column, (label, value, help_text) in zip([*first, *second], cards, strict=True):
+        with column:
+            kpi_card(label, value, help_text)
+    if not prediction.available:
+        st.info(prediction.message, icon=":material/hourglass_empty:")
+    if summary.follow_ups_due or summary.open_tickets:
+        st.warning(f"{summary.follow_ups_due} follow-up(s) due · {summary.open_tickets} open ticket(s).")
+
+
+def activity_tabs(view: Customer360) -> None:
+    tabs = st.tabs(["Orders", "Transactions", "Visits & payments", "Interactions", "Follow-ups", "Tickets", "Notes"])
+    _table(tabs[0], view.orders, "No orders yet.")
+    _table(tabs[1], view.transactions, "No transactions yet.")
+    _table(tabs[2], view.visits, "No visits yet.")
+    _table(tabs[2], view.visit_payments, "No payments on visits.")
+    _table(tabs[3], view.interactions, "No interactions yet.")
+    _table(tabs[4], view.follow_ups, "No follow-ups scheduled.")
+    _table(tabs[5], view.tickets, "No tickets.")
+    tabs[6].write(view.profile["notes"] or "No notes.")
