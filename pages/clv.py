@@ -58,33 +58,34 @@ if analysis.monetary_message:
 
 overview = clv_overview(analysis)
 basis = f"predicted over {analysis.horizon} months, discounted" if analysis.fitted else "historic"
-cards = st.columns(6)
-with cards[0]:
-    kpi_card("Average CLV", format_money(overview.average_clv), f"Mean CLV per customer ({basis}).")
-with cards[1]:
-    kpi_card("Total CLV", format_money(overview.total_clv), f"Sum of CLV over all customers ({basis}).")
-with cards[2]:
-    kpi_card("Average order value", format_money(overview.average_order_value), "Historic revenue ÷ revenue orders.")
-with cards[3]:
-    kpi_card("Purchase frequency", f"{overview.purchase_frequency:.2f}", "Revenue orders ÷ buying customers.")
-with cards[4]:
-    kpi_card(
+share_at_risk = format_percent(overview.churn_risk / overview.customers)
+kpis = [
+    ("Average CLV", format_money(overview.average_clv), f"Mean CLV per customer ({basis})."),
+    ("Total CLV", f"${overview.total_clv:,.0f}", f"Sum of CLV over all customers ({basis})."),
+    (
+        "Churn risk",
+        f"{overview.churn_risk:,} ({share_at_risk})",
+        "Customers with P(alive) < 50 % (without a model: no purchase for 180 days).",
+    ),
+    ("Average order value", format_money(overview.average_order_value), "Historic revenue ÷ revenue orders."),
+    ("Purchase frequency", f"{overview.purchase_frequency:.2f}", "Revenue orders ÷ buying customers."),
+    (
         "Average lifespan",
         f"{overview.average_lifespan_days:,.0f} days",
         "Mean days from first to last purchase of customers who bought more than once.",
-    )
-with cards[5]:
-    kpi_card(
-        "Churn risk",
-        f"{overview.churn_risk:,} ({format_percent(overview.churn_risk / overview.customers)})",
-        "Customers with P(alive) < 50 % (without a model: no purchase for 180 days).",
-    )
+    ),
+]
+for column, (label, value, help_text) in zip(st.columns(3) + st.columns(3), kpis, strict=True):
+    with column:
+        kpi_card(label, value, help_text)
 params = ", ".join(f"{name}={value:.3f}" for name, value in {**analysis.params, **analysis.monetary_params}.items())
 st.caption(
     f"As of {analysis.as_of:%d %b %Y} · {overview.customers:,} customers, {overview.repeat_buyers:,} repeat "
     "buyers · " + (f"{MODEL_WORDS[analysis.model]} + Gamma-Gamma: {params}" if analysis.fitted else "historic CLV")
 )
 
+money = st.column_config.NumberColumn(format="dollar")
+percent = st.column_config.NumberColumn(format="percent")
 tiers, sources = st.columns(2)
 with tiers:
     st.subheader("Value tiers")
@@ -93,16 +94,20 @@ with tiers:
     st.dataframe(
         tier_table,
         hide_index=True,
-        column_config={
-            "customer_share": st.column_config.NumberColumn(format="percent"),
-            "value_share": st.column_config.NumberColumn(format="percent"),
-        },
+        column_config={"customer_share": percent, "value_share": percent, "value": money, "average_value": money},
     )
 with sources:
     st.subheader("CLV by source")
     source_table = clv_by_source(analysis)
     show_chart(
-        px.bar(source_table, x="source", y="total_clv", hover_data=["customers", "average_clv"]), name="clv_by_source"
+        px.bar(
+            source_table,
+            x="source",
+            y="total_clv",
+            hover_data=["customers", "average_clv"],
+            labels={"total_clv": "CLV"},
+        ),
+        name="clv_by_source",
     )
     if allowed(actor.role, Permission.EXPORT_AGGREGATES):
         table_downloads(source_table, name="clv_by_source")
@@ -125,8 +130,12 @@ top = top_customers(analysis, 20)
 st.dataframe(
     top,
     hide_index=True,
+    height=36 * (len(top) + 1) + 3,  # every row visible, no inner scrolling
     column_config={
-        "p_alive": st.column_config.ProgressColumn("P(alive)", min_value=0.0, max_value=1.0, format="percent")
+        "historic_value": money,
+        "predicted_value": money,
+        "expected_purchases": st.column_config.NumberColumn(format="%.1f"),
+        "p_alive": st.column_config.ProgressColumn("P(alive)", min_value=0.0, max_value=1.0, format="percent"),
     },
 )
 if allowed(actor.role, Permission.EXPORT_PERSONAL_DATA):
@@ -147,6 +156,6 @@ if analysis.holdout is not None and analysis.holdout_error is not None:
             y=["actual_purchases", "predicted_purchases"],
             barmode="group",
             labels={"value": "mean purchases per customer", "frequency_group": "repeat purchases in calibration"},
-        ),
+        ).update_xaxes(type="category"),  # keeps the "7+" group (not a number) on the axis
         name="clv_holdout",
     )

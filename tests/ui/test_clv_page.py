@@ -37,10 +37,10 @@ def test_an_admin_sees_every_section_on_demo_data(demo_database: Path, tmp_path:
     assert [metric.label for metric in app.metric] == [
         "Average CLV",
         "Total CLV",
+        "Churn risk",
         "Average order value",
         "Purchase frequency",
         "Average lifespan",
-        "Churn risk",
     ]
     headers = [header.value for header in app.subheader]
     assert headers == ["Value tiers", "CLV by source", "CLV of new-customer cohorts by month", "Top 20 customers"]
