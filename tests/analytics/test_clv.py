@@ -17,7 +17,7 @@ import lifetimes
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from crm.analytics import clv
 from crm.analytics.clv import (
@@ -31,9 +31,9 @@ from crm.analytics.clv import (
     top_customers,
     value_tiers,
 )
-from crm.bulk import bulk_insert
 from crm.cli import main
 from crm.filters import Filters
+from crm.imports import run_import
 from crm.schema import customers, orders
 from tests.fixtures.tiny_shop import TinyShop, load_tiny_shop
 
@@ -234,40 +234,40 @@ def _cdnow_transactions() -> pd.DataFrame:
 
 
 def _load_cdnow(engine: Engine) -> None:
-    """The 6,919 CDNOW transactions as delivered orders (at noon UTC) of 2,357 customers."""
+    """Import the 6,919 CDNOW transactions as delivered orders through the project's importer.
+
+    The CSV links each order to its customer by external id; the importer creates the 2,357 customers.
+    """
     transactions = _cdnow_transactions()
-    ids = sorted(transactions["customer_id"].unique())
-    stamp = pd.Timestamp("1997-01-01")
-    customer_frame = pd.DataFrame(
+    file = pd.DataFrame(
         {
-            "id": ids,
-            "external_id": [f"CDNOW-{number:04d}" for number in ids],
-            "last_name": [f"CDNOW {number:04d}" for number in ids],
-            "source": "website",
-            "customer_type": "individual",
-            "status": "active",
-            "created_at": stamp,
-            "updated_at": stamp,
-        }
-    )
-    order_frame = pd.DataFrame(
-        {
+            "customer": "CDNOW-" + transactions["customer_id"].astype(str).str.zfill(4),
             "order_number": [f"CDNOW-{index:05d}" for index in range(len(transactions))],
-            "customer_id": transactions["customer_id"].to_numpy(),
+            "order_date": pd.to_datetime(transactions["day"], format="%Y%m%d").dt.strftime("%Y-%m-%d"),
             "status": "delivered",
-            "order_date": pd.to_datetime(transactions["day"], format="%Y%m%d") + pd.Timedelta(hours=12),
-            "subtotal": transactions["value"].to_numpy(),
-            "tax": 0.0,
-            "shipping": 0.0,
-            "discount": 0.0,
-            "total": transactions["value"].to_numpy(),
-            "created_at": stamp,
-            "updated_at": stamp,
+            "total": transactions["value"].map("{:.2f}".format),
         }
     )
-    with engine.begin() as connection:
-        bulk_insert(connection, customers, customer_frame)
-        bulk_insert(connection, orders, order_frame)
+    report = run_import(
+        engine,
+        file.to_csv(index=False).encode(),
+        entity="orders",
+        mapping={
+            "customer": "customer_external_id",
+            "order_number": "order_number",
+            "order_date": "order_date",
+            "status": "status",
+            "total": "total",
+        },
+        file_name="cdnow_sample.csv",
+    )
+    assert (report.inserted, report.rejected_rows) == (6919, 0)
+    assert report.created.get("customers") == 2357
+
+
+def _customer_id(engine: Engine, external_id: str) -> int:
+    with engine.connect() as connection:
+        return connection.execute(select(customers.c.id).where(customers.c.external_id == external_id)).scalar_one()
 
 
 def test_cdnow_reproduces_the_published_bgnbd_and_gamma_gamma_parameters(engine: Engine) -> None:
@@ -325,7 +325,8 @@ def test_bgnbd_expected_purchases_agree_with_lifetimes_where_lifetimes_is_finite
 def test_customer_clv_scores_one_customer_with_the_population_model(sqlite_engine: Engine) -> None:
     _load_cdnow(sqlite_engine)
     # Sample customer 1 bought on Jan 1, Jan 18 and Aug 2 1997 in the calibration period (and Dec 12 after it).
-    one = customer_clv(sqlite_engine, 1, as_of=CDNOW_CALIBRATION_END, unit="W", horizon=12)
+    customer_id = _customer_id(sqlite_engine, "CDNOW-0001")
+    one = customer_clv(sqlite_engine, customer_id, as_of=CDNOW_CALIBRATION_END, unit="W", horizon=12)
     assert one.orders == 3 and one.historic_value == pytest.approx(29.33 + 29.73 + 14.96)
     assert one.expected_purchases is not None and one.expected_purchases > 0
     assert one.predicted_value is not None and one.predicted_value > 0
