@@ -19,6 +19,7 @@ import csv
 import hashlib
 import io
 import re
+import zipfile
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -267,51 +268,74 @@ def _cell_text(value: object) -> str:
     return str(value)
 
 
+_MERGED_RANGE = re.compile(rb'<mergeCell ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
+_CELL = re.compile(rb'<c r="([A-Z]+)([0-9]+)"[^>]*?>(.*?)</c>', re.DOTALL)
+
+
 def _read_xlsx(
     data: bytes, sheet: str | None, header_row: int | None, warnings: list[str]
 ) -> tuple[pd.DataFrame, np.ndarray, str, int, list[str]]:
     import openpyxl
 
-    # data_only=True reads the value Excel saved for each formula, not the formula text.
-    workbook = openpyxl.load_workbook(io.BytesIO(data), data_only=True)
-    sheets = list(workbook.sheetnames)
-    if sheet is None:
-        # The biggest sheet is the data; a "Read me" or "Notes" sheet in front of it is not.
-        sheet = max(sheets, key=lambda name: workbook[name].max_row * workbook[name].max_column)
-    elif sheet not in sheets:
-        raise ValueError(f"The workbook has no sheet “{sheet}” (sheets: {', '.join(sheets)}).")
-    worksheet = workbook[sheet]
-    rows = [[_cell_text(value) for value in row] for row in worksheet.iter_rows(values_only=True)]
+    # Read-only mode streams the sheet (several times faster on big sheets); data_only=True
+    # reads the value Excel saved for each formula, not the formula text.
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        sheets = list(workbook.sheetnames)
+        if sheet is None:
+            # The biggest sheet is the data; a "Read me" or "Notes" sheet in front of it is not.
+            sheet = max(sheets, key=lambda name: (workbook[name].max_row or 0) * (workbook[name].max_column or 0))
+        elif sheet not in sheets:
+            raise ValueError(f"The workbook has no sheet “{sheet}” (sheets: {', '.join(sheets)}).")
+        worksheet = workbook[sheet]
+        rows = [[_cell_text(value) for value in row] for row in worksheet.iter_rows(values_only=True)]
+        sheet_xml = zipfile.ZipFile(io.BytesIO(data)).read(worksheet._worksheet_path)
+    finally:
+        workbook.close()
+    width = max((len(row) for row in rows), default=0)
+    rows = [row + [""] * (width - len(row)) for row in rows]
     # Detected before merged cells are filled in: a merged title spans the width of a header.
     header_index = detect_header_row(rows) if header_row is None else header_row - 1
-    # A merged range shows its value in every cell it covers (e.g. a city merged over three rows).
-    for merged in worksheet.merged_cells.ranges:
-        value = rows[merged.min_row - 1][merged.min_col - 1]
-        for row_index in range(merged.min_row - 1, merged.max_row):
-            for column_index in range(merged.min_col - 1, merged.max_col):
-                rows[row_index][column_index] = value
-    _warn_formulas_without_values(data, sheet, rows, warnings)
+    _fill_merged_cells(sheet_xml, rows)
+    _warn_formulas_without_values(sheet_xml, rows, warnings)
     if header_index >= len(rows):
         raise ValueError(f"Sheet “{sheet}” has only {len(rows)} rows; header row {header_index + 1} is empty.")
     header = rows[header_index]
     width = max((index + 1 for index, value in enumerate(header) if value.strip()), default=0)
-    body = [row[:width] + [""] * (width - len(row[:width])) for row in rows[header_index + 1 :]]
+    body = [row[:width] for row in rows[header_index + 1 :]]
     frame = pd.DataFrame(body, columns=_unique_names(header[:width]), dtype=object)
     row_numbers = np.arange(len(frame), dtype=np.int64) + header_index + 2
     frame, row_numbers = _finish(frame, row_numbers)
     return frame, row_numbers, sheet, header_index + 1, sheets
 
 
-def _warn_formulas_without_values(data: bytes, sheet: str, rows: list[list[str]], warnings: list[str]) -> None:
-    """Formulas whose result was never saved (files written by scripts) read as blank: say so."""
-    import openpyxl
+def _fill_merged_cells(sheet_xml: bytes, rows: list[list[str]]) -> None:
+    """A merged range shows its value in every cell it covers (e.g. a city merged over three rows)."""
+    from openpyxl.utils.cell import range_boundaries
 
-    formulas = openpyxl.load_workbook(io.BytesIO(data), data_only=False)[sheet]
+    for match in _MERGED_RANGE.finditer(sheet_xml):
+        min_col, min_row, max_col, max_row = range_boundaries(match.group(1).decode())
+        if min_row > len(rows) or min_col > len(rows[min_row - 1]):
+            continue
+        value = rows[min_row - 1][min_col - 1]
+        for row_index in range(min_row - 1, min(max_row, len(rows))):
+            for column_index in range(min_col - 1, min(max_col, len(rows[row_index]))):
+                rows[row_index][column_index] = value
+
+
+def _warn_formulas_without_values(sheet_xml: bytes, rows: list[list[str]], warnings: list[str]) -> None:
+    """Formulas whose result was never saved (files written by scripts) read as blank: say so."""
+    if b"<f" not in sheet_xml:
+        return
+    from openpyxl.utils.cell import column_index_from_string
+
     missing = []
-    for row in formulas.iter_rows():
-        for cell in row:
-            if cell.data_type == "f" and not rows[cell.row - 1][cell.column - 1]:
-                missing.append(cell.coordinate)
+    for match in _CELL.finditer(sheet_xml):
+        if b"<f" not in match.group(3):
+            continue
+        row, column = int(match.group(2)), column_index_from_string(match.group(1).decode())
+        if row <= len(rows) and column <= len(rows[row - 1]) and not rows[row - 1][column - 1]:
+            missing.append(f"{match.group(1).decode()}{row}")
     if missing:
         shown = ", ".join(missing[:5]) + (" …" if len(missing) > 5 else "")
         warnings.append(
