@@ -7,6 +7,7 @@ import streamlit as st
 
 from crm.analytics.clv import (
     MODEL_WORDS,
+    MONETARY_CORRELATION_WARNING,
     UNIT_WORDS,
     clv_analysis,
     clv_by_source,
@@ -55,6 +56,12 @@ if analysis.message:
     st.warning(analysis.message, icon=":material/warning:")
 if analysis.monetary_message:
     st.info(analysis.monetary_message)
+correlation = analysis.monetary_correlation
+if analysis.fitted and correlation is not None and abs(correlation) > MONETARY_CORRELATION_WARNING:
+    st.info(
+        f"Gamma-Gamma assumes spend per purchase does not depend on how often customers buy; here they "
+        f"correlate ({correlation:+.2f}), so predicted values are less reliable."
+    )
 
 overview = clv_overview(analysis)
 basis = f"predicted over {analysis.horizon} months, discounted" if analysis.fitted else "historic"

@@ -50,6 +50,7 @@ from crm.schema import REVENUE_ORDER_STATUSES, customers, orders
 __all__ = [
     "CHURN_PROBABILITY",
     "MODELS",
+    "MONETARY_CORRELATION_WARNING",
     "MONTHLY_DISCOUNT_RATE",
     "TIERS",
     "UNITS",
@@ -65,6 +66,7 @@ __all__ = [
     "cohort_clv_trend",
     "customer_clv",
     "fit_and_score",
+    "last_order_day",
     "rfm_summary",
     "top_customers",
     "value_tiers",
@@ -537,19 +539,22 @@ def _expected_purchases(
         expected = np.asarray(
             fitter.conditional_expected_number_of_purchases_up_to_time(t, frequency, recency, age), dtype=float
         )
-        r, alpha, s, beta = (params[name] for name in MODEL_PARAMETERS["pareto"])
         # A customer who bought on the as-of date (recency = T) makes lifetimes' A0 term 0 − 0;
-        # for heavy buyers its hypergeometric terms overflow first (inf − inf). Its exact value
-        # then is eq. 41 of Fader & Hardie's Pareto/NBD note with A0 = 0.
+        # for heavy buyers its hypergeometric terms overflow first (inf − inf).
         last_day = np.isclose(recency, age) & ~np.isfinite(expected)
-        closed_form = (
-            (r + frequency)
-            * (beta + age)
-            / (alpha + age)
-            * (1 - ((beta + age) / (beta + age + t)) ** (s - 1))
-            / (s - 1)
-        )
-        return np.where(last_day, closed_form, expected)
+        return np.where(last_day, _pareto_expected_bought_on_as_of_date(params, t, frequency, age), expected)
+
+
+def _pareto_expected_bought_on_as_of_date(
+    params: dict[str, float], t: float, frequency: np.ndarray, age: np.ndarray
+) -> np.ndarray:
+    """Pareto/NBD expected purchases of customers whose last purchase is on the as-of date.
+
+    Eq. 41 of Fader & Hardie's Pareto/NBD derivations with A0 = 0 (P(alive) = 1):
+    (r + x)(β + T) / ((α + T)(s − 1)) · (1 − ((β + T) / (β + T + t))^(s − 1)).
+    """
+    r, alpha, s, beta = (params[name] for name in MODEL_PARAMETERS["pareto"])
+    return (r + frequency) * (beta + age) / (alpha + age) * (1 - ((beta + age) / (beta + age + t)) ** (s - 1)) / (s - 1)
 
 
 def _probability_alive(
@@ -707,6 +712,9 @@ class ClvAnalysis:
     holdout: pd.DataFrame | None = None
     holdout_error: dict[str, Any] | None = None
     holdout_end: date | None = None
+    # Pearson correlation of frequency and mean repeat-purchase value among repeat buyers:
+    # Gamma-Gamma assumes they are independent, so a large value (|ρ| > 0.3) deserves a warning.
+    monetary_correlation: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -725,6 +733,18 @@ class ClvAnalysis:
             "purchase_days": int(frame["purchase_days"].sum()) if not frame.empty else 0,
             "churn_risk": int(frame["churn_risk"].sum()) if not frame.empty else 0,
         }
+
+
+# Above this |correlation| between frequency and spend per purchase, Gamma-Gamma's independence
+# assumption is doubtful (lifetimes' documentation suggests checking it).
+MONETARY_CORRELATION_WARNING = 0.3
+
+
+def _monetary_correlation(summary: pd.DataFrame) -> float | None:
+    repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
+    if len(repeat) < 3 or repeat["frequency"].nunique() < 2 or repeat["monetary_value"].nunique() < 2:
+        return None
+    return round(float(np.corrcoef(repeat["frequency"], repeat["monetary_value"])[0, 1]), 4)
 
 
 def fit_and_score(
@@ -756,6 +776,7 @@ def fit_and_score(
         holdout, holdout_error = _holdout_check(summary, fit, unit=unit, as_of=as_of, holdout_end=holdout_end)
     timings["score_seconds"] = time.perf_counter() - started
     return ClvAnalysis(
+        monetary_correlation=_monetary_correlation(summary),
         as_of=as_of,
         unit=unit,
         horizon=horizon,
@@ -1054,6 +1075,7 @@ def clv_report(analysis: ClvAnalysis) -> dict[str, Any]:
         "penalizer": analysis.penalizer,
         "gamma_gamma": _rounded(analysis.monetary_params),
         "gamma_gamma_message": analysis.monetary_message or None,
+        "frequency_monetary_correlation": analysis.monetary_correlation,
         "counts": analysis.counts,
         "overview": {
             "average_clv": overview.average_clv,

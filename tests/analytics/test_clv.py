@@ -88,6 +88,21 @@ def test_orders_on_the_same_day_are_one_purchase(tiny_shop: TinyShop) -> None:
     assert bob["historic_value"] == pytest.approx(50.00)  # 38 + 12
 
 
+def test_purchase_days_are_local_days_of_the_filters_time_zone(tiny_shop: TinyShop) -> None:
+    # Bob's O3 is at 12:00 UTC on Jan 25 (21:00 in Seoul); this one at 16:00 UTC is Jan 26 01:00 in Seoul.
+    with tiny_shop.engine.begin() as connection:
+        connection.execute(
+            orders.insert().values(
+                order_number="LATE", customer_id=2, status="delivered",
+                order_date=datetime(2025, 1, 25, 16, 0), subtotal=12, total=12,
+            )
+        )  # fmt: skip
+    utc = _by_customer(rfm_summary(tiny_shop.engine, Filters(), as_of=AS_OF, unit="D"))[2]
+    seoul = _by_customer(rfm_summary(tiny_shop.engine, Filters(timezone_name="Asia/Seoul"), as_of=AS_OF, unit="D"))[2]
+    assert (utc["purchase_days"], utc["frequency"]) == (1, 0)  # both on Jan 25 in UTC
+    assert (seoul["purchase_days"], seoul["frequency"], seoul["recency"]) == (2, 1, 1.0)  # Jan 25 and Jan 26
+
+
 def test_as_of_date_splits_calibration_and_holdout(tiny_shop: TinyShop) -> None:
     rows = _by_customer(rfm_summary(tiny_shop.engine, as_of=date(2025, 2, 28), unit="D", holdout_end=date(2025, 3, 31)))
     assert sorted(rows) == [1, 2, 3]  # Dan's first purchase (Mar 20) is after the as-of date
@@ -320,6 +335,24 @@ def test_bgnbd_expected_purchases_agree_with_lifetimes_where_lifetimes_is_finite
         ours = clv._expected_purchases("bgnbd", params, weeks, *columns)
         theirs = fitter.conditional_expected_number_of_purchases_up_to_time(weeks, *columns)
         assert np.allclose(ours, theirs, rtol=1e-9)
+
+
+def test_pareto_closed_form_for_a_purchase_on_the_as_of_date_agrees_with_lifetimes() -> None:
+    params = {"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}
+    fitter = lifetimes.ParetoNBDFitter()
+    fitter.params_ = pd.Series(params)
+    frequency = np.array([0.0, 1.0, 3.0, 10.0])
+    age = np.array([5.0, 20.0, 38.0, 38.86])
+    ours = clv._pareto_expected_bought_on_as_of_date(params, 39.0, frequency, age)
+    theirs = fitter.conditional_expected_number_of_purchases_up_to_time(39.0, frequency, age, age)
+    assert np.allclose(ours, theirs, rtol=1e-6)
+
+
+def test_cdnow_frequency_and_spend_are_nearly_independent(sqlite_engine: Engine) -> None:
+    _load_cdnow(sqlite_engine)
+    analysis = clv_analysis(sqlite_engine, as_of=CDNOW_CALIBRATION_END, unit="W")
+    # lifetimes' documentation: corr(monetary_value, frequency) of CDNOW's returning customers ≈ 0.11.
+    assert analysis.monetary_correlation == pytest.approx(0.11, abs=0.01)
 
 
 def test_customer_clv_scores_one_customer_with_the_population_model(sqlite_engine: Engine) -> None:
