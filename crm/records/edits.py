@@ -461,9 +461,9 @@ def _save(
         raise _RejectedError(conflicts, conflict=True)
     for row in updates:
         merged = befores[row.record_id] | _db_values(spec, row.values)
-        problems += [f"{row.label}: {problem}" for problem in hooks.validate(merged)]
+        problems += [f"{row.label}: {problem}" for problem in hooks.validate(connection, merged)]
     for row in inserts:
-        problems += [f"{row.label}: {problem}" for problem in hooks.validate(_db_values(spec, row.values))]
+        problems += [f"{row.label}: {problem}" for problem in hooks.validate(connection, _db_values(spec, row.values))]
     for row in deletes:
         problems += _reference_problems(connection, spec, row)
         problems += [f"{row.label}: {problem}" for problem in hooks.before_delete(connection, befores[row.record_id])]

@@ -40,6 +40,7 @@ from crm.schema import (
     stock_movements,
     suppliers,
     transactions,
+    utc_now,
     visit_payments,
     visits,
     warehouses,
@@ -187,6 +188,17 @@ def _low_stock(sources: Sources) -> ColumnElement[Any]:
 
 def _out_of_stock(sources: Sources) -> ColumnElement[Any]:
     return _available(sources) <= 0
+
+
+def _follow_up_due(sources: Sources) -> ColumnElement[Any]:
+    table = sources["self"]
+    # Evaluated when the query is built: a cached page is at most CACHE_SECONDS behind.
+    return and_(table.c.follow_up_at.is_not(None), table.c.follow_up_at <= utc_now(), table.c.status != "cancelled")
+
+
+def _follow_up_planned(sources: Sources) -> ColumnElement[Any]:
+    table = sources["self"]
+    return and_(table.c.follow_up_at.is_not(None), table.c.follow_up_at > utc_now(), table.c.status != "cancelled")
 
 
 def _stamp(name: str = "created_at", label: str = "Created") -> Derived:
@@ -545,6 +557,7 @@ INTERACTIONS = EntitySpec(
     status_column="status",
     type_column="interaction_type",
     date_column="occurred_at",
+    flags={"follow_up_due": _follow_up_due, "follow_up_planned": _follow_up_planned},
 )
 
 VISITS = EntitySpec(

@@ -17,7 +17,16 @@ from sqlalchemy import Connection, func, select
 from crm.permissions import Actor
 from crm.records.inventory import StockError, apply_to_inventory, signed_quantity
 from crm.records.orders import resync_orders, stock_positions
-from crm.schema import inventory, order_items, price_history, product_variants, products, stock_movements, utc_now
+from crm.schema import (
+    inventory,
+    order_items,
+    orders,
+    price_history,
+    product_variants,
+    products,
+    stock_movements,
+    utc_now,
+)
 
 __all__ = ["EntityHooks", "Plan", "hooks_for"]
 
@@ -43,7 +52,7 @@ class EntityHooks:
         """Extra columns to write along with ``values`` (computed keys, stamps)."""
         return {}
 
-    def validate(self, merged: dict[str, Any]) -> list[str]:
+    def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
         """Problems with the row as it would be after the change (``merged``: before + values)."""
         return []
 
@@ -74,7 +83,7 @@ class CustomerHooks(EntityHooks):
             extra["phone_normalized"] = digits or None
         return extra
 
-    def validate(self, merged: dict[str, Any]) -> list[str]:
+    def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
         identifying = ("first_name", "last_name", "company", "email", "phone")
         if not any(merged.get(name) for name in identifying):
             return ["a customer needs at least a name, company, email or phone."]
@@ -165,7 +174,7 @@ class StockMovementHooks(EntityHooks):
             extra["quantity"] = signed_quantity(values["movement_type"], values["quantity"])
         return extra
 
-    def validate(self, merged: dict[str, Any]) -> list[str]:
+    def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
         if merged.get("quantity") == 0:
             return ["quantity must not be zero."]
         return []
@@ -190,7 +199,7 @@ class OrderHooks(EntityHooks):
     def prepare(self, connection: Connection, plan: Plan) -> Any:
         return stock_positions(connection, [record_id for record_id, _values in plan.updates])
 
-    def validate(self, merged: dict[str, Any]) -> list[str]:
+    def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
         total = (
             Decimal(str(merged.get("subtotal") or 0))
             + Decimal(str(merged.get("tax") or 0))
@@ -211,9 +220,19 @@ class OrderHooks(EntityHooks):
 class OrderItemHooks(EntityHooks):
     """Item edits recompute their order's totals and move its stock."""
 
-    def validate(self, merged: dict[str, Any]) -> list[str]:
+    def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
+        problems = []
         quantity = merged.get("quantity")
-        return ["quantity must be at least 1."] if quantity is not None and int(quantity) < 1 else []
+        if quantity is not None and int(quantity) < 1:
+            problems.append("quantity must be at least 1.")
+        variant_id = merged.get("variant_id")
+        if variant_id is not None:
+            owner = connection.execute(
+                select(product_variants.c.product_id).where(product_variants.c.id == variant_id)
+            ).scalar()
+            if owner is not None and owner != merged.get("product_id"):
+                problems.append(f"variant {variant_id} belongs to product {owner}, not {merged.get('product_id')}.")
+        return problems
 
     def prepare(self, connection: Connection, plan: Plan) -> Any:
         order_ids = {values["order_id"] for values in plan.inserts}
@@ -236,6 +255,17 @@ class OrderItemHooks(EntityHooks):
         resync_orders(connection, context, actor, items_changed=True)
 
 
+class TransactionHooks(EntityHooks):
+    def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
+        order_id = merged.get("order_id")
+        if order_id is None:
+            return []
+        owner = connection.execute(select(orders.c.customer_id).where(orders.c.id == order_id)).scalar()
+        if owner is not None and owner != merged.get("customer_id"):
+            return [f"order {order_id} belongs to customer {owner}, not to customer {merged.get('customer_id')}."]
+        return []
+
+
 def _current_price(connection: Connection, product_id: int, variant_id: int | None) -> Decimal:
     if variant_id is not None:
         price = connection.execute(select(product_variants.c.price).where(product_variants.c.id == variant_id)).scalar()
@@ -251,6 +281,7 @@ _HOOKS: dict[str, EntityHooks] = {
     "stock_movements": StockMovementHooks(),
     "orders": OrderHooks(),
     "order_items": OrderItemHooks(),
+    "transactions": TransactionHooks(),
 }
 _NONE = EntityHooks()
 

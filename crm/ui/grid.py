@@ -28,7 +28,12 @@ __all__ = ["PAGE_SIZES", "record_grid", "record_query"]
 
 # Rows per grid page: larger pages make the browser grid sluggish.
 PAGE_SIZES = (25, 50, 100, 200)
-FLAG_LABELS = {"low_stock": "Low stock", "out_of_stock": "Out of stock"}
+FLAG_LABELS = {
+    "low_stock": "Low stock",
+    "out_of_stock": "Out of stock",
+    "follow_up_due": "Follow-ups due",
+    "follow_up_planned": "Follow-ups planned",
+}
 
 
 def _today() -> date:

@@ -257,3 +257,12 @@ def test_an_order_item_quantity_below_one_is_refused_with_its_row(tiny_shop: Tin
     items = list_records(engine, "order_items", RecordQuery(sort_by="id", descending=False)).rows
     outcome = apply_edits(engine, "order_items", items, _changes(edited={0: {"quantity": 0}}), SAM)
     assert outcome.problems == ("Row 1 (id 1): quantity must be at least 1.",)
+
+
+def test_a_transaction_must_belong_to_the_customer_of_its_order(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    # T1 is Alice's payment of O1; O3 is Bob's order.
+    outcome = apply_edits(
+        engine, "transactions", _page(engine, "transactions"), _changes(edited={0: {"order_id": 3}}), SAM
+    )
+    assert outcome.problems == ("Row 1 (id 1): order 3 belongs to customer 2, not to customer 1.",)

@@ -134,3 +134,11 @@ def test_lookup_fields_show_names_and_offer_the_choices(tiny_shop: TinyShop) -> 
     items = list_records(engine, "order_items", RecordQuery(equals=(("order_id", 5),), sort_by="id", descending=False))
     assert list(items.rows["product"]) == ["T-shirt", "Mug"]
     assert list(items.rows["line_total"]) == [20.0, 10.0]
+
+
+def test_interactions_filter_follow_ups_due_and_planned(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    # Dan's "Bulk pricing" follow-up is on 2025-04-01, in the past by now; Alice's call has none.
+    due = list_records(engine, "interactions", RecordQuery(flags=("follow_up_due",))).rows
+    assert list(due["subject"]) == ["Bulk pricing"]
+    assert list_records(engine, "interactions", RecordQuery(flags=("follow_up_planned",))).total == 0
