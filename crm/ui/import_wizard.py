@@ -199,12 +199,15 @@ def _step_reading(state: WizardState) -> ParsedFile | None:
             state.encoding, changed = encoding, True
         if delimiter != used_delimiter:
             state.delimiter, changed = delimiter, True
+        if changed:
+            state.header_row = None  # detect it again in the newly read text
     else:
         sheet = columns[0].selectbox(
             "Sheet", parsed.sheets, index=parsed.sheets.index(parsed.sheet), key="wizard_sheet"
         )
         if sheet != parsed.sheet:
             state.sheet, state.header_row, changed = sheet, None, True
+    _reread_if(changed, state)
     used_header = parsed.header_row if parsed else (state.header_row or 1)
     header = columns[2].number_input(
         "Header row",
@@ -212,19 +215,25 @@ def _step_reading(state: WizardState) -> ParsedFile | None:
         max_value=1000,
         value=used_header,
         step=1,
-        key=f"wizard_header_{state.sheet}_{state.encoding}_{state.delimiter}",
+        # Keyed by the reading shown, so a new sheet/encoding starts from its own detected header.
+        key=f"wizard_header_{parsed.sheet}_{parsed.encoding}_{parsed.delimiter}" if parsed else "wizard_header",
         help="The line (CSV) or sheet row that holds the column names.",
     )
     if header != used_header:
         state.header_row, changed = int(header), True
-    if changed:
-        state.mapping = {}
-        st.rerun()
+    _reread_if(changed, state)
     if parsed is not None:
         st.dataframe(parsed.frame.head(SAMPLE_ROWS), hide_index=True, width="stretch")
         st.caption(f"First {min(SAMPLE_ROWS, len(parsed.frame))} of {len(parsed.frame):,} rows.")
     _navigation(0, 2, disabled=parsed is None or parsed.frame.empty, key="reading")
     return parsed
+
+
+def _reread_if(changed: bool, state: WizardState) -> None:
+    """Read the file again with the corrected options (and map its columns afresh)."""
+    if changed:
+        state.mapping = {}
+        st.rerun()
 
 
 # --- step 3 ---------------------------------------------------------------------------------

@@ -36,6 +36,11 @@ def _store_formula_results(workbook_bytes: bytes, results: dict[tuple[str, str],
 
 @pytest.fixture(scope="session")
 def messy_workbook() -> bytes:
+    """The workbook of ``make_messy_workbook``."""
+    return make_messy_workbook()
+
+
+def make_messy_workbook() -> bytes:
     """An .xlsx as people send them.
 
     Sheet "Read me": one note. Sheet "Customers": a merged title on row 1, a blank row 2, the

@@ -11,7 +11,7 @@ from crm.db import init_database, make_engine
 from crm.imports import list_mappings
 from crm.schema import customers
 from tests.fixtures.tiny_shop import load_tiny_shop
-from tests.imports.conftest import DATA, KOREAN_CUSTOMERS
+from tests.imports.conftest import DATA, KOREAN_CUSTOMERS, make_messy_workbook
 from tests.ui.apptest_support import app_as
 
 
@@ -130,3 +130,29 @@ def test_an_agent_cannot_open_the_import_page(shop_url):
     app = _open_wizard(shop_url, "sam")
     assert "may not open this page" in app.error[0].value
     assert not app.file_uploader
+
+
+def test_a_workbooks_sheet_can_be_switched_and_orders_import_from_it(shop_url):
+    messy_workbook = make_messy_workbook()
+    app = _open_wizard(shop_url)
+    app.selectbox(key="wizard_entity").set_value("orders")
+    app.file_uploader(key="wizard_file").upload("shop.xlsx", messy_workbook, "application/octet-stream").run()
+    app.button(key="next_upload").click().run()
+    assert "sheet “Customers”, header on row 3" in app.success[0].value
+    assert "G7" in app.warning[0].value  # the formula without a saved result
+    app.selectbox(key="wizard_sheet").set_value("Orders").run()
+    assert not app.exception
+    assert "sheet “Orders”, header on row 1, 2 data rows" in app.success[0].value
+    app.button(key="next_reading").click().run()
+    boxes = _mapping_boxes(app)
+    assert {column: box.value for column, box in boxes.items()} == {
+        "Order No": "order_number",
+        "Customer ID": "customer_external_id",
+        "Date": "order_date",
+        "Total": "total",
+    }
+    app.button(key="next_mapping").click().run()
+    app.button(key="wizard_import").click().run()
+    assert not app.exception
+    assert app.success[0].value.startswith("2 rows read: 2 were inserted")
+    assert "Created on the way: 2 customers" in [caption.value for caption in app.caption]
