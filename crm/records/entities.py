@@ -139,6 +139,21 @@ class EntitySpec:
         raise KeyError(f"{self.name} has no field {name!r}")
 
     @property
+    def display_order(self) -> tuple[str, ...]:
+        """Grid column order: a joined column (the customer's name) right after its id column."""
+        local_of = {join.name: join.local_column for join in self.joins}
+        placed: set[str] = set()
+        order: list[str] = ["id"]
+        for field_ in self.fields:
+            order.append(field_.name)
+            for derived in self.derived:
+                if derived.joins and local_of.get(derived.joins[0]) == field_.column and derived.name not in placed:
+                    order.append(derived.name)
+                    placed.add(derived.name)
+        order += [derived.name for derived in self.derived if derived.name not in placed]
+        return tuple(order)
+
+    @property
     def column_names(self) -> tuple[str, ...]:
         """The columns of a listing frame: id, version (if any), fields, derived columns."""
         version = ("version",) if "version" in self.table.c else ()

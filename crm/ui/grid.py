@@ -158,7 +158,9 @@ def _column(engine: Engine, spec: EntitySpec, field: Field) -> Any:
     if field.kind == "money":
         return config.NumberColumn(min_value=0 if field.non_negative else None, step=0.01, format="%.2f", **common)
     if field.kind == "decimal":
-        return config.NumberColumn(min_value=0 if field.non_negative else None, step=0.001, **common)
+        scale = getattr(spec.table.c[field.column].type, "scale", None) or 2
+        minimum = 0 if field.non_negative else None
+        return config.NumberColumn(min_value=minimum, step=10**-scale, format=f"%.{scale}f", **common)
     if field.kind == "date":
         return config.DateColumn(format="YYYY-MM-DD", **common)
     if field.kind == "datetime":
@@ -237,7 +239,7 @@ def record_grid(engine: Engine, actor: Actor, entity: str, page: RecordPage, *, 
         hide_index=True,
         use_container_width=True,
         column_config=_column_config(engine, spec),
-        column_order=[name for name in spec.column_names if name != "version"],
+        column_order=list(spec.display_order),
         num_rows=_num_rows(spec, may_add, may_delete),
         # Insert-only entities keep their columns open for new rows; edits of old rows are refused on save.
         disabled=not may_edit,

@@ -142,3 +142,9 @@ def test_interactions_filter_follow_ups_due_and_planned(tiny_shop: TinyShop) -> 
     due = list_records(engine, "interactions", RecordQuery(flags=("follow_up_due",))).rows
     assert list(due["subject"]) == ["Bulk pricing"]
     assert list_records(engine, "interactions", RecordQuery(flags=("follow_up_planned",))).total == 0
+
+
+def test_grids_show_a_joined_name_right_after_its_id_column() -> None:
+    assert ENTITIES["orders"].display_order[:4] == ("id", "order_number", "customer_id", "customer")
+    assert ENTITIES["inventory"].display_order[:4] == ("id", "product_id", "sku", "product")
+    assert set(ENTITIES["orders"].display_order) == set(ENTITIES["orders"].column_names) - {"version"}
