@@ -9,6 +9,7 @@ from sqlalchemy import Connection, bindparam, func, update
 from crm.bulk import bulk_insert
 from crm.imports.core import ImportReport, TypedRows
 from crm.imports.dedupe import database_matches, file_duplicates, matched_key
+from crm.imports.writing import database_value, record_decisions, rejection_reasons
 from crm.schema import customers, utc_now
 
 __all__ = ["CUSTOMER_COLUMNS", "import_customers", "split_full_names"]
@@ -79,23 +80,6 @@ def _name_columns(rows: TypedRows) -> None:
         rows.reject(too_long, rows.column_of("full_name"), "name part longer than 120 characters")
 
 
-def _record(
-    report: ImportReport,
-    rows: TypedRows,
-    positions: np.ndarray,
-    decision: str,
-    reasons: list[str] | str = "",
-    targets: list[object] | None = None,
-) -> None:
-    if isinstance(reasons, str):
-        reasons = [reasons] * len(positions)
-    targets = targets or [""] * len(positions)
-    report.decisions.extend(
-        {"row": int(rows.row_numbers[position]), "decision": decision, "reason": reason, "target": target}
-        for position, reason, target in zip(positions, reasons, targets, strict=True)
-    )
-
-
 def _frame(rows: TypedRows) -> pd.DataFrame:
     frame = pd.DataFrame({name: rows.values[name] for name in CUSTOMER_COLUMNS})
     frame["email_normalized"] = rows.normalized["email"]
@@ -134,16 +118,6 @@ def _insert_frame(frame: pd.DataFrame, rows: TypedRows) -> pd.DataFrame:
     return insert
 
 
-def _python_value(value: object) -> object:
-    if value is None or value is pd.NaT or value is pd.NA or (isinstance(value, float) and np.isnan(value)):
-        return None
-    if isinstance(value, pd.Timestamp):
-        return value.to_pydatetime()
-    if isinstance(value, np.generic):
-        return value.item()
-    return value
-
-
 def _apply_updates(
     connection: Connection, frame: pd.DataFrame, targets: pd.Series, rows: TypedRows, policy: str
 ) -> None:
@@ -169,7 +143,7 @@ def _apply_updates(
     statement = update(customers).where(customers.c.id == bindparam("target_id")).values(values)
     parameters = []
     for position, target in zip(frame.index, targets, strict=True):
-        parameter = {f"new_{name}": _python_value(frame.at[position, name]) for name in columns}
+        parameter = {f"new_{name}": database_value(frame.at[position, name]) for name in columns}
         if parameter.get("new_birth_date") is not None:
             parameter["new_birth_date"] = parameter["new_birth_date"].date()
         parameter["target_id"] = int(target)
@@ -198,11 +172,11 @@ def import_customers(connection: Connection, rows: TypedRows, report: ImportRepo
     ]
     targets = [f"row {int(rows.row_numbers[leader])}" for leader in leaders[duplicates]]
     if policy == "skip":
-        _record(report, rows, duplicates, "skip", reasons, targets)
+        record_decisions(report, rows, duplicates, "skip", reasons, targets)
         report.skipped_duplicates += len(duplicates)
     else:
         frame = _combine_file_duplicates(frame, np.where(candidates, leaders, positions), policy)
-        _record(report, rows, duplicates, policy, reasons, targets)
+        record_decisions(report, rows, duplicates, policy, reasons, targets)
         report.updated += len(duplicates) if policy == "update" else 0
         report.merged += len(duplicates) if policy == "merge" else 0
     leader_rows = candidates & ~in_file_duplicate
@@ -224,11 +198,11 @@ def import_customers(connection: Connection, rows: TypedRows, report: ImportRepo
     ]
     match_targets = [f"customer #{int(target)}" for target in existing[matched]]
     if policy == "skip":
-        _record(report, rows, matched_positions, "skip", match_reasons, match_targets)
+        record_decisions(report, rows, matched_positions, "skip", match_reasons, match_targets)
         report.skipped_duplicates += len(matched_positions)
     else:
         _apply_updates(connection, leaders_frame[matched.to_numpy()], existing[matched], rows, policy)
-        _record(report, rows, matched_positions, policy, match_reasons, match_targets)
+        record_decisions(report, rows, matched_positions, policy, match_reasons, match_targets)
         report.updated += len(matched_positions) if policy == "update" else 0
         report.merged += len(matched_positions) if policy == "merge" else 0
     new = leaders_frame[~matched.to_numpy()]
@@ -236,23 +210,17 @@ def import_customers(connection: Connection, rows: TypedRows, report: ImportRepo
         # Rows without any key can only be recognised by the file they came from.
         keyless = new[["external_id", "email_normalized", "phone_normalized"]].isna().all(axis=1).to_numpy()
         skipped = new.index[keyless].to_numpy()
-        _record(report, rows, skipped, "skip", f"already imported from this file on {rows.already_imported_at}")
+        record_decisions(
+            report, rows, skipped, "skip", f"already imported from this file on {rows.already_imported_at}"
+        )
         report.skipped_duplicates += len(skipped)
         new = new[~keyless]
     report.inserted += bulk_insert(connection, customers, _insert_frame(new, rows))
-    _record(report, rows, new.index.to_numpy(), "insert")
+    record_decisions(report, rows, new.index.to_numpy(), "insert")
     rejected = np.flatnonzero(rows.rejected)
-    _record(report, rows, rejected, "reject", _reject_reasons(rows, rejected))
+    record_decisions(report, rows, rejected, "reject", rejection_reasons(rows, rejected))
     imported = np.zeros(len(rows), dtype=bool)
     imported[new.index.to_numpy()] = True
     if policy != "skip":
         imported[matched_positions] = True
     return imported
-
-
-def _reject_reasons(rows: TypedRows, positions: np.ndarray) -> list[str]:
-    by_row: dict[int, list[str]] = {}
-    for error in rows.errors:
-        label = f"{error['column']}: {error['reason']}" if error["column"] else error["reason"]
-        by_row.setdefault(error["row"], []).append(label)
-    return ["; ".join(by_row.get(int(rows.row_numbers[position]), [])) for position in positions]

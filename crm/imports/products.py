@@ -11,9 +11,8 @@ from sqlalchemy import Connection, select
 
 from crm.bulk import bulk_insert
 from crm.imports.core import ImportReport, TypedRows
-from crm.imports.customers import _record, _reject_reasons
 from crm.imports.lookups import brand_ids, category_ids, supplier_ids
-from crm.imports.sales import _existing_numbers, _update_rows
+from crm.imports.writing import existing_ids, record_decisions, rejection_reasons, update_rows
 from crm.schema import price_history, products, utc_now
 
 __all__ = ["import_products"]
@@ -64,13 +63,13 @@ def import_products(connection: Connection, rows: TypedRows, report: ImportRepor
     duplicates = np.flatnonzero(ok & (leader != positions))
     reasons = [f"same SKU as row {int(rows.row_numbers[leader[p]])}" for p in duplicates]
     if policy == "skip":
-        _record(report, rows, duplicates, "skip", reasons)
+        record_decisions(report, rows, duplicates, "skip", reasons)
         report.skipped_duplicates += len(duplicates)
     else:
         part = frame[ok].assign(_leader=leader[ok])
         combined = part.groupby("_leader").last() if policy == "update" else part.groupby("_leader").first()
         frame.loc[combined.index, combined.columns] = combined.to_numpy()
-        _record(report, rows, duplicates, policy, reasons)
+        record_decisions(report, rows, duplicates, policy, reasons)
         if policy == "update":
             report.updated += len(duplicates)
         else:
@@ -79,13 +78,13 @@ def import_products(connection: Connection, rows: TypedRows, report: ImportRepor
     lookups = {"category": category_ids, "brand": brand_ids, "supplier": supplier_ids}
     for name, column in _BY_NAME.items():
         leaders[column] = lookups[name](connection, leaders[name], report) if name in rows.mapped else np.nan
-    existing = _existing_numbers(connection, products.c.sku, products.c.id, leaders["sku"])
+    existing = existing_ids(connection, products.c.sku, products.c.id, leaders["sku"])
     is_existing = leaders["sku"].isin(list(existing)).to_numpy()
     matched = leaders[is_existing]
     targets = matched["sku"].map(existing)
     match_reasons = [f"SKU {sku} already exists" for sku in matched["sku"]]
     if policy == "skip":
-        _record(report, rows, matched.index.to_numpy(), "skip", match_reasons)
+        record_decisions(report, rows, matched.index.to_numpy(), "skip", match_reasons)
         report.skipped_duplicates += len(matched)
     elif not matched.empty:
         mapped_ids = {column for name, column in _BY_NAME.items() if name in rows.mapped}
@@ -93,7 +92,7 @@ def import_products(connection: Connection, rows: TypedRows, report: ImportRepor
         old_prices = dict(
             connection.execute(select(products.c.id, products.c.price).where(products.c.id.in_(targets.tolist()))).all()
         )
-        _update_rows(connection, products, columns, matched, targets, policy)
+        update_rows(connection, products, columns, matched, targets, policy)
         new_prices = dict(
             connection.execute(select(products.c.id, products.c.price).where(products.c.id.in_(targets.tolist()))).all()
         )
@@ -104,7 +103,7 @@ def import_products(connection: Connection, rows: TypedRows, report: ImportRepor
         ]
         if changes:
             connection.execute(price_history.insert(), changes)
-        _record(report, rows, matched.index.to_numpy(), policy, match_reasons)
+        record_decisions(report, rows, matched.index.to_numpy(), policy, match_reasons)
         if policy == "update":
             report.updated += len(matched)
         else:
@@ -131,9 +130,9 @@ def import_products(connection: Connection, rows: TypedRows, report: ImportRepor
     insert["created_at"] = now
     insert["updated_at"] = now
     report.inserted += bulk_insert(connection, products, insert)
-    _record(report, rows, new.index.to_numpy(), "insert")
+    record_decisions(report, rows, new.index.to_numpy(), "insert")
     rejected = np.flatnonzero(rows.rejected)
-    _record(report, rows, rejected, "reject", _reject_reasons(rows, rejected))
+    record_decisions(report, rows, rejected, "reject", rejection_reasons(rows, rejected))
     imported = np.zeros(count, dtype=bool)
     imported[new.index.to_numpy()] = True
     if policy != "skip":

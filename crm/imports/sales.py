@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, bindparam, delete, func, select, update
+from sqlalchemy import Connection, delete, func, select
 
 from crm.bulk import bulk_insert
 from crm.imports.core import ImportReport, TypedRows
-from crm.imports.customers import _python_value, _record, _reject_reasons
 from crm.imports.lookups import as_text, brand_ids, resolve_customers, resolve_products, stable_numbers
+from crm.imports.writing import LOOKUP_CHUNK, existing_ids, record_decisions, rejection_reasons, update_rows
 from crm.schema import order_items, orders, transactions, utc_now
 
 __all__ = ["import_orders", "import_transactions"]
@@ -53,44 +53,6 @@ def _customer_repr(rows: TypedRows) -> pd.Series:
     for part in parts[1:]:
         text = text + "/" + part
     return text
-
-
-def _existing_numbers(connection: Connection, column, id_column, numbers: pd.Series) -> dict[str, int]:
-    wanted = set(numbers.dropna().unique())
-    if not wanted:
-        return {}
-    found: dict[str, int] = {}
-    values = sorted(wanted)
-    # Chunked IN lists: portable, and cheap next to the import itself.
-    for start in range(0, len(values), 5_000):
-        chunk = values[start : start + 5_000]
-        found.update(
-            {
-                number: row_id
-                for row_id, number in connection.execute(select(id_column, column).where(column.in_(chunk)))
-            }
-        )
-    return found
-
-
-def _update_rows(
-    connection: Connection, table, columns: list[str], frame: pd.DataFrame, targets: pd.Series, policy: str
-) -> None:
-    if not columns or frame.empty:
-        return
-    values = {}
-    for name in columns:
-        new = bindparam(f"new_{name}", type_=table.c[name].type)
-        values[name] = func.coalesce(new, table.c[name]) if policy == "update" else func.coalesce(table.c[name], new)
-    values["version"] = table.c.version + 1
-    values["updated_at"] = utc_now()
-    statement = update(table).where(table.c.id == bindparam("target_id")).values(values)
-    parameters = []
-    for position, target in zip(frame.index, targets, strict=True):
-        parameter = {f"new_{name}": _python_value(frame.at[position, name]) for name in columns}
-        parameter["target_id"] = int(target)
-        parameters.append(parameter)
-    connection.execute(statement, parameters)
 
 
 def _money_column(values: pd.Series) -> pd.Series:
@@ -173,7 +135,7 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
         total=_money_column(total),
         status=order_level["status"].where(order_level["status"].notna(), rows.specs["status"].default),
     )
-    existing = _existing_numbers(connection, orders.c.order_number, orders.c.id, pd.Series(order_level.index))
+    existing = existing_ids(connection, orders.c.order_number, orders.c.id, pd.Series(order_level.index))
     # An existing order keeps its amounts when the file has none (only new orders need one).
     no_amount = (order_level["total"].isna() | (order_level["total"] < 0)) & ~order_level.index.isin(list(existing))
     if no_amount.any():
@@ -201,7 +163,7 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
         if position in leader_set:
             if in_existing:
                 decision = "skip" if policy == "skip" else policy
-                _record(
+                record_decisions(
                     report,
                     rows,
                     np.array([position]),
@@ -210,14 +172,14 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
                     [f"order #{existing[number]}"],
                 )
             else:
-                _record(report, rows, np.array([position]), "insert", "", [f"order {number}"])
+                record_decisions(report, rows, np.array([position]), "insert", "", [f"order {number}"])
         else:
             decision = ("skip" if policy == "skip" else policy) if in_existing else "insert"
             reason = f"item of order {number} (row {int(rows.row_numbers[leader])})"
             if not has_item[position] and not has_item[leader]:
                 reason = f"repeats order {number} of row {int(rows.row_numbers[leader])}"
                 decision = "skip" if policy == "skip" else policy
-            _record(report, rows, np.array([position]), decision, reason, [f"order {number}"])
+            record_decisions(report, rows, np.array([position]), decision, reason, [f"order {number}"])
         imported[position] = not (in_existing and policy == "skip")
     now = pd.Timestamp(utc_now()).as_unit("us")
     new_orders = order_level[~is_existing]
@@ -252,7 +214,7 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
         targets = pd.Series([existing[number] for number in updated_orders.index], index=updated_orders.index)
         frame_update = updated_orders.copy()
         frame_update["order_date"] = pd.to_datetime(frame_update["order_date"])
-        _update_rows(connection, orders, columns, frame_update, targets, policy)
+        update_rows(connection, orders, columns, frame_update, targets, policy)
         if policy == "update":
             report.updated += len(updated_orders)
         else:
@@ -264,8 +226,10 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
     order_ids = {**new_ids}
     if policy == "update":
         replaced = [existing[number] for number in updated_orders.index if any_items.get(number, False)]
-        for start in range(0, len(replaced), 5_000):
-            connection.execute(delete(order_items).where(order_items.c.order_id.in_(replaced[start : start + 5_000])))
+        for start in range(0, len(replaced), LOOKUP_CHUNK):
+            connection.execute(
+                delete(order_items).where(order_items.c.order_id.in_(replaced[start : start + LOOKUP_CHUNK]))
+            )
         order_ids |= {number: existing[number] for number in updated_orders.index}
     item_rows = item_rows[item_rows["order_number"].isin(list(order_ids))]
     if not item_rows.empty:
@@ -283,7 +247,7 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
             connection, order_items, items
         )
     rejected = np.flatnonzero(rows.rejected)
-    _record(report, rows, rejected, "reject", _reject_reasons(rows, rejected))
+    record_decisions(report, rows, rejected, "reject", rejection_reasons(rows, rejected))
     return imported & ~rows.rejected
 
 
@@ -293,8 +257,8 @@ def import_transactions(connection: Connection, rows: TypedRows, report: ImportR
     order_numbers = values["order_number"]
     known_orders: dict[str, tuple[int, int]] = {}
     wanted = sorted(set(order_numbers.dropna().unique()))
-    for start in range(0, len(wanted), 5_000):
-        chunk = wanted[start : start + 5_000]
+    for start in range(0, len(wanted), LOOKUP_CHUNK):
+        chunk = wanted[start : start + LOOKUP_CHUNK]
         for number, order_id, customer_id in connection.execute(
             select(orders.c.order_number, orders.c.id, orders.c.customer_id).where(orders.c.order_number.in_(chunk))
         ):
@@ -336,10 +300,10 @@ def import_transactions(connection: Connection, rows: TypedRows, report: ImportR
     duplicates = np.flatnonzero(in_file_duplicate)
     reasons = [f"same transaction number as row {int(rows.row_numbers[leader[p]])}" for p in duplicates]
     if policy == "skip":
-        _record(report, rows, duplicates, "skip", reasons)
+        record_decisions(report, rows, duplicates, "skip", reasons)
         report.skipped_duplicates += len(duplicates)
     else:
-        _record(report, rows, duplicates, policy, reasons)
+        record_decisions(report, rows, duplicates, policy, reasons)
         part = frame[ok].assign(_leader=leader[ok])
         combined = part.groupby("_leader").last() if policy == "update" else part.groupby("_leader").first()
         frame.loc[combined.index, combined.columns] = combined.to_numpy()
@@ -348,7 +312,7 @@ def import_transactions(connection: Connection, rows: TypedRows, report: ImportR
         else:
             report.merged += len(duplicates)
     leaders_frame = frame[ok & ~in_file_duplicate]
-    existing = _existing_numbers(
+    existing = existing_ids(
         connection, transactions.c.transaction_number, transactions.c.id, leaders_frame["transaction_number"]
     )
     is_existing = leaders_frame["transaction_number"].isin(list(existing)).to_numpy()
@@ -356,12 +320,12 @@ def import_transactions(connection: Connection, rows: TypedRows, report: ImportR
     targets = matched["transaction_number"].map(existing)
     match_reasons = [f"transaction {number} already exists" for number in matched["transaction_number"]]
     if policy == "skip":
-        _record(report, rows, matched.index.to_numpy(), "skip", match_reasons)
+        record_decisions(report, rows, matched.index.to_numpy(), "skip", match_reasons)
         report.skipped_duplicates += len(matched)
     else:
         columns = [name for name in _TRANSACTION_COLUMNS if name in rows.mapped or name in ("customer_id", "order_id")]
-        _update_rows(connection, transactions, columns, matched, targets, policy)
-        _record(report, rows, matched.index.to_numpy(), policy, match_reasons)
+        update_rows(connection, transactions, columns, matched, targets, policy)
+        record_decisions(report, rows, matched.index.to_numpy(), policy, match_reasons)
         if policy == "update":
             report.updated += len(matched)
         else:
@@ -374,9 +338,9 @@ def import_transactions(connection: Connection, rows: TypedRows, report: ImportR
     new["created_at"] = now
     new["updated_at"] = now
     report.inserted += bulk_insert(connection, transactions, new)
-    _record(report, rows, new.index.to_numpy(), "insert")
+    record_decisions(report, rows, new.index.to_numpy(), "insert")
     rejected = np.flatnonzero(rows.rejected)
-    _record(report, rows, rejected, "reject", _reject_reasons(rows, rejected))
+    record_decisions(report, rows, rejected, "reject", rejection_reasons(rows, rejected))
     imported = np.zeros(count, dtype=bool)
     imported[new.index.to_numpy()] = True
     if policy != "skip":
