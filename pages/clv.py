@@ -87,8 +87,8 @@ for column, (label, value, help_text) in zip(st.columns(3) + st.columns(3), kpis
         kpi_card(label, value, help_text)
 params = ", ".join(f"{name}={value:.3f}" for name, value in {**analysis.params, **analysis.monetary_params}.items())
 st.caption(
-    f"As of {analysis.as_of:%d %b %Y} · {overview.customers:,} customers, {overview.repeat_buyers:,} repeat "
-    "buyers · " + (f"{MODEL_WORDS[analysis.model]} + Gamma-Gamma: {params}" if analysis.fitted else "historic CLV")
+    f"As of {analysis.as_of:%d %b %Y} · customers: {overview.customers:,}, repeat buyers: {overview.repeat_buyers:,} · "
+    + (f"{MODEL_WORDS[analysis.model]} + Gamma-Gamma: {params}" if analysis.fitted else "historic CLV")
 )
 
 money = st.column_config.NumberColumn(format="dollar")

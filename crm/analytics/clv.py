@@ -396,6 +396,10 @@ def _frequency_fitter(model: str, penalizer: float) -> Any:
     raise ValueError(f"model must be one of {MODELS}, not {model!r}")
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
 def _fit_frequency(summary: pd.DataFrame, model: str) -> tuple[dict[str, float], float | None, str]:
     """Fit BG/NBD or Pareto/NBD on every customer (one-time buyers included)."""
     customers_count = len(summary)
@@ -404,8 +408,8 @@ def _fit_frequency(summary: pd.DataFrame, model: str) -> tuple[dict[str, float],
         return (
             {},
             None,
-            f"Too little data for the {MODEL_WORDS[model]} model: {customers_count:,} customers and "
-            f"{repeat_buyers:,} repeat buyers (it needs at least {MIN_CUSTOMERS} and {MIN_REPEAT_BUYERS}). "
+            f"Too little data for the {MODEL_WORDS[model]} model: {_count(customers_count, 'customer')} and "
+            f"{_count(repeat_buyers, 'repeat buyer')} (it needs at least {MIN_CUSTOMERS} and {MIN_REPEAT_BUYERS}). "
             "Showing historic CLV instead.",
         )
     if (summary["T"] <= 0).all():
