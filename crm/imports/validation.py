@@ -273,11 +273,17 @@ def _choice_key(text: pd.Series) -> pd.Series:
 
 
 def _parse_choice(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
-    keys = _choice_key(text)
     aliases = {key: value for key, value in _CHOICE_ALIASES.items() if value in spec.choices}
     aliases |= {choice.replace("_", ""): choice for choice in spec.choices}
     aliases |= {choice: choice for choice in spec.choices}
-    values = keys.map(lambda key: aliases.get(key, aliases.get(key.replace("_", ""))))
+    # A choice column holds a handful of distinct spellings: look each up once.
+    distinct = pd.Series(text.unique())
+    keys = _choice_key(distinct)
+    found = {
+        original: aliases.get(key, aliases.get(key.replace("_", "")))
+        for original, key in zip(distinct, keys, strict=True)
+    }
+    values = text.map(found)
     mask = ~blank & values.isna().to_numpy()
     return Parsed(values.astype(object), _errors(text.index, mask, f"must be one of {', '.join(spec.choices)}"), blank)
 
