@@ -49,6 +49,7 @@ from crm.schema import REVENUE_ORDER_STATUSES, customers, orders
 
 __all__ = [
     "CHURN_PROBABILITY",
+    "FALLBACK_CHURN_DAYS",
     "MODELS",
     "MONETARY_CORRELATION_WARNING",
     "MONTHLY_DISCOUNT_RATE",
