@@ -181,3 +181,23 @@ def test_products_by_sku_with_categories_and_price_history_on_update(engine):
         history = connection.execute(select(price_history.c.old_price, price_history.c.new_price)).all()
     # Only the T-shirt's price changed.
     assert [tuple(row) for row in history] == [(Decimal("19.90"), Decimal("25.00"))]
+
+
+def test_updating_an_order_with_items_replaces_its_items_and_amounts(engine):
+    run_import(engine, DATA / "orders_items.csv", entity="orders")
+    change = (
+        b"Order No,Customer Email,Order Date,SKU,Qty,Unit Price,Shipping\n"
+        b"O-1,ann@example.com,2025-01-10 12:00,TS,3,20.00,5\n"
+    )
+    report = run_import(engine, change, entity="orders", on_duplicate="update")
+    assert (report.updated, report.inserted) == (1, 0)
+    # 3 × 20 = 60 + shipping 5 = 65; the mug line is gone.
+    assert _orders(engine)["O-1"][2:] == (Decimal("60.00"), Decimal("5.00"), Decimal("65.00"))
+    with engine.connect() as connection:
+        items = connection.execute(
+            select(products.c.sku, order_items.c.quantity)
+            .join(products, products.c.id == order_items.c.product_id)
+            .join(orders, orders.c.id == order_items.c.order_id)
+            .where(orders.c.order_number == "O-1")
+        ).all()
+    assert [tuple(item) for item in items] == [("TS", 3)]
