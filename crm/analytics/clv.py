@@ -1101,10 +1101,19 @@ def clv_report(analysis: ClvAnalysis) -> dict[str, Any]:
 
 
 def benchmark_clv(engine: Engine, filters: Filters | None = None) -> dict[str, float]:
-    """Seconds to build the RFM summary, fit the models and score every customer (BG/NBD, weeks)."""
+    """Seconds to build the RFM summary, fit the models and score every customer (BG/NBD, weeks).
+
+    total_seconds is summary + fit + score; importing lifetimes (once per process, about a
+    second) is reported apart as import_seconds.
+    """
+    started = time.perf_counter()
+    import lifetimes  # noqa: F401 - timed apart: the app pays it once, not per fit
+
+    import_seconds = time.perf_counter() - started
     analysis = clv_analysis(engine, filters)
     timings = {name: round(value, 4) for name, value in analysis.timings.items()}
     timings["total_seconds"] = round(sum(analysis.timings.values()), 4)
+    timings["import_seconds"] = round(import_seconds, 4)
     timings["customers"] = float(len(analysis.customers))
     timings["fitted"] = float(analysis.fitted)
     return timings
