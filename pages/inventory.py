@@ -31,9 +31,9 @@ with levels_tab:
     query = record_query(engine, "inventory", key="inventory")
     record_grid(engine, actor, "inventory", cached(list_records, "inventory", query), key="inventory")
 with alerts_tab:
-    st.dataframe(cached(stock_alerts), hide_index=True, use_container_width=True)
+    st.dataframe(cached(stock_alerts), hide_index=True, width="stretch")
 with warehouses_tab:
-    st.dataframe(cached(warehouse_summary), hide_index=True, use_container_width=True)
+    st.dataframe(cached(warehouse_summary), hide_index=True, width="stretch")
 with ledger_tab:
     query = record_query(engine, "stock_movements", key="stock_movements")
     record_grid(engine, actor, "stock_movements", cached(list_records, "stock_movements", query), key="stock_movements")

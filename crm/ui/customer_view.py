@@ -56,7 +56,7 @@ def _table(container: st.delta_generator.DeltaGenerator, frame: pd.DataFrame, em
         else st.column_config.Column(LABELS.get(name, name))
         for name in frame.columns
     }
-    container.dataframe(frame, hide_index=True, use_container_width=True, column_config=config)
+    container.dataframe(frame, hide_index=True, width="stretch", column_config=config)
 
 
 def customer_header(view: Customer360) -> None:

@@ -61,7 +61,7 @@ def new_order_form(engine: Engine, actor: Actor) -> None:
         key=LINES_KEY,
         num_rows="dynamic",
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
         column_config={
             "product": st.column_config.SelectboxColumn("Product", options=products["label"].tolist(), required=True),
             "quantity": st.column_config.NumberColumn("Quantity", min_value=1, step=1, format="%d", required=True),
