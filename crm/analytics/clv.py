@@ -230,6 +230,12 @@ def _empty_summary() -> pd.DataFrame:
     return pd.DataFrame({name: pd.Series(dtype=dtype) for name, dtype in columns.items()})
 
 
+def _last_day_read(filters: Filters, as_of: date, holdout_end: date | None) -> date:
+    """Orders are read up to the holdout's end (or the as-of date), never past the period's end."""
+    end = holdout_end or as_of
+    return min(end, filters.end_date) if filters.end_date else end
+
+
 def _summary_query(
     connection: Connection, filters: Filters, as_of: date, unit: str, holdout_end: date | None
 ) -> pd.DataFrame:
@@ -244,7 +250,7 @@ def _summary_query(
             func.count().label("orders"),
         )
         .select_from(_order_source(filters))
-        .where(*_order_conditions(filters, holdout_end or as_of))
+        .where(*_order_conditions(filters, _last_day_read(filters, as_of, holdout_end)))
         .group_by(orders.c.customer_id, day_expression)
         .cte("daily")
     )

@@ -114,6 +114,13 @@ def test_as_of_date_splits_calibration_and_holdout(tiny_shop: TinyShop) -> None:
     assert rows[2]["holdout_purchases"] == 0
 
 
+def test_orders_after_the_periods_end_are_never_read(tiny_shop: TinyShop) -> None:
+    # Period ends Feb 28; as of Mar 31 customers age to Mar 31 but Alice's O8 (Mar 28) and Dan are out.
+    rows = _by_customer(rfm_summary(tiny_shop.engine, Filters(end_date=date(2025, 2, 28)), as_of=AS_OF, unit="D"))
+    assert sorted(rows) == [1, 2, 3]
+    assert (rows[1]["frequency"], rows[1]["T"], rows[1]["historic_value"]) == (1, 80.0, pytest.approx(149.00))
+
+
 def test_rfm_summary_respects_customer_filters(tiny_shop: TinyShop) -> None:
     rows = _by_customer(rfm_summary(tiny_shop.engine, Filters(sources=("website",)), as_of=AS_OF, unit="D"))
     assert sorted(rows) == [1, 4]  # Alice and Dan came from the website
