@@ -331,6 +331,17 @@ def test_cdnow_reproduces_the_published_pareto_nbd_parameters(sqlite_engine: Eng
     assert analysis.params == pytest.approx({"r": 0.553, "alpha": 10.578, "s": 0.606, "beta": 11.669}, rel=0.02)
 
 
+def test_the_time_unit_rescales_alpha_but_not_the_predictions(sqlite_engine: Engine) -> None:
+    _load_cdnow(sqlite_engine)
+    days, weeks = (clv_analysis(sqlite_engine, as_of=CDNOW_CALIBRATION_END, unit=unit) for unit in ("D", "W"))
+    assert days.params["alpha"] == pytest.approx(7 * weeks.params["alpha"], rel=1e-3)  # alpha is a time scale
+    assert days.params["r"] == pytest.approx(weeks.params["r"], rel=1e-3)
+    assert clv_overview(days).total_clv == pytest.approx(clv_overview(weeks).total_clv, rel=1e-3)
+    assert days.holdout_error["predicted_purchases"] == pytest.approx(
+        weeks.holdout_error["predicted_purchases"], rel=1e-3
+    )
+
+
 def test_bgnbd_expected_purchases_agree_with_lifetimes_where_lifetimes_is_finite(sqlite_engine: Engine) -> None:
     _load_cdnow(sqlite_engine)
     summary = rfm_summary(sqlite_engine, as_of=CDNOW_CALIBRATION_END, unit="W")
