@@ -66,6 +66,8 @@ class WizardState:
     preview: ImportReport | None = None
     preview_signature: tuple[Any, ...] | None = None
     result: ImportReport | None = None
+    # Part of the uploader's key: a new round ("Import another file") starts with an empty uploader.
+    upload_round: int = 0
 
     def read_options(self) -> dict[str, Any]:
         return {
@@ -150,7 +152,7 @@ def _step_upload(state: WizardState) -> None:
     uploaded = st.file_uploader(
         "CSV or Excel file",
         type=["csv", "txt", "tsv", "xlsx", "xlsm"],
-        key="wizard_file",
+        key=f"wizard_file_{state.upload_round}",
         help="UTF-8, UTF-16, Big5, CP949, Shift-JIS, CP1252… are detected.",
     )
     if uploaded is not None and (uploaded.name != state.file_name or uploaded.size != len(state.data or b"")):
@@ -431,7 +433,7 @@ def _finished(state: WizardState) -> None:
         icon=":material/download:",
     )
     if again.button("Import another file", key="wizard_restart", icon=":material/restart_alt:"):
-        st.session_state[STATE_KEY] = WizardState(entity=state.entity)
+        st.session_state[STATE_KEY] = WizardState(entity=state.entity, upload_round=state.upload_round + 1)
         st.rerun()
 
 

@@ -48,7 +48,7 @@ def _open_wizard(url: str, username: str = "ada"):
 
 def _upload(app, name: str, data: bytes, entity: str = "customers"):
     app.selectbox(key="wizard_entity").set_value(entity)
-    app.file_uploader(key="wizard_file").upload(name, data, "text/csv").run()
+    app.file_uploader(key="wizard_file_0").upload(name, data, "text/csv").run()
     app.button(key="next_upload").click().run()
     assert not app.exception
     return app
@@ -96,6 +96,8 @@ def test_the_wizard_imports_the_korean_file_with_a_column_ignored(shop_url):
         "Download report (JSON)",
         "Rejected rows (CSV)",
     ]
+    app.button(key="wizard_restart").click().run()
+    assert app.file_uploader(key="wizard_file_1").value is None  # a fresh, empty uploader
 
 
 def test_the_preview_lists_rejected_rows_and_duplicates_before_anything_is_written(shop_url):
@@ -136,7 +138,7 @@ def test_a_workbooks_sheet_can_be_switched_and_orders_import_from_it(shop_url):
     messy_workbook = make_messy_workbook()
     app = _open_wizard(shop_url)
     app.selectbox(key="wizard_entity").set_value("orders")
-    app.file_uploader(key="wizard_file").upload("shop.xlsx", messy_workbook, "application/octet-stream").run()
+    app.file_uploader(key="wizard_file_0").upload("shop.xlsx", messy_workbook, "application/octet-stream").run()
     app.button(key="next_upload").click().run()
     assert "sheet “Customers”, header on row 3" in app.success[0].value
     assert "G7" in app.warning[0].value  # the formula without a saved result
