@@ -140,7 +140,7 @@ def _navigation(
 # --- step 1 ---------------------------------------------------------------------------------
 def _step_upload(state: WizardState) -> None:
     entities = list(ENTITIES)
-    state.entity = st.selectbox(
+    entity = st.selectbox(
         "What does the file hold?",
         entities,
         index=entities.index(state.entity),
@@ -149,6 +149,8 @@ def _step_upload(state: WizardState) -> None:
         help="Orders may have one row per order or one row per item; a customer email, phone or ID column "
         "links each order to its customer (new customers are created).",
     )
+    if entity != state.entity:
+        state.entity, state.mapping, state.preview = entity, {}, None  # other fields: suggest afresh
     uploaded = st.file_uploader(
         "CSV or Excel file",
         type=["csv", "txt", "tsv", "xlsx", "xlsm"],
@@ -277,7 +279,8 @@ def _mapping_library(engine: Engine, actor: Actor, state: WizardState) -> None:
 
 
 def _step_mapping(engine: Engine, actor: Actor, state: WizardState, parsed: ParsedFile) -> None:
-    if set(state.mapping) != set(parsed.columns):
+    known = set(fields_for(state.entity)) | {IGNORE}
+    if set(state.mapping) != set(parsed.columns) or not set(state.mapping.values()) <= known:
         state.mapping = suggest_mapping(parsed.columns, state.entity)
         state.mapping_version += 1
     _mapping_library(engine, actor, state)

@@ -158,3 +158,17 @@ def test_a_workbooks_sheet_can_be_switched_and_orders_import_from_it(shop_url):
     assert not app.exception
     assert app.success[0].value.startswith("2 rows read: 2 were inserted")
     assert "Created on the way: 2 customers" in [caption.value for caption in app.caption]
+
+
+def test_going_back_to_choose_another_entity_suggests_that_entitys_fields(shop_url):
+    app = _open_wizard(shop_url)
+    _upload(app, "orders.csv", (DATA / "orders_items.csv").read_bytes(), entity="orders")
+    app.button(key="next_reading").click().run()
+    assert _mapping_boxes(app)["Customer Email"].value == "customer_email"
+    app.button(key="back_mapping").click().run()
+    app.button(key="back_reading").click().run()
+    app.selectbox(key="wizard_entity").set_value("customers").run()
+    app.button(key="next_upload").click().run()
+    app.button(key="next_reading").click().run()
+    assert not app.exception
+    assert _mapping_boxes(app)["Customer Email"].value == "email"
