@@ -71,6 +71,7 @@ figure = px.density_heatmap(
     category_orders={"month_name": list(MONTH_NAMES)}, title="Seasonal pattern: item revenue by month and category",
     labels={"month_name": "Month", "category": "Category", "item_revenue": "Item revenue ($)"},
 )  # fmt: skip
+figure.update_layout(coloraxis_colorbar_title_text="Item revenue ($)")
 show_chart(figure, name="behavior_seasonal")
 
 filter_caption(filters)
@@ -80,6 +81,7 @@ figure = px.density_heatmap(
     title=f"Orders by day of week and hour ({filters.timezone_name})",
     labels={"hour": "Hour of day", "day_name": "Day of week", "orders": "Orders"},
 )  # fmt: skip
+figure.update_layout(coloraxis_colorbar_title_text="Orders")
 show_chart(figure, name="behavior_weekly")
 
 st.subheader("Repeat purchases")

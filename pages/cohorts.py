@@ -71,6 +71,9 @@ figure = px.imshow(
     title=f"{label} by first-order month",
     labels={"x": "Months since first order", "y": "Cohort (first-order month)", "color": label},
 )
+if measure == "retention" and (grid.columns > 0).any():
+    # Month 0 is 100 % by definition; scale the colours to the later months so they can be told apart.
+    figure.update_coloraxes(cmin=0, cmax=float(grid.loc[:, grid.columns > 0].max().max()))
 figure.update_traces(hovertemplate=f"Cohort %{{y}}, month %{{x}}: %{{z:{number_format}}}<extra></extra>")
 show_chart(figure, name=f"cohorts_{measure}")
 st.caption(f"{label}: {definition}")

@@ -13,7 +13,7 @@ from crm.ui.charts import show_chart, table_downloads
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
 from crm.ui.sidebar import current_filters
-from crm.ui.widgets import empty_state, filter_caption, format_money, kpi_card
+from crm.ui.widgets import empty_state, filter_caption, format_money_short, kpi_card
 
 engine = get_engine()
 require_page_permission(engine, Permission.VIEW_ANALYTICS)
@@ -40,7 +40,9 @@ with cards[1]:
     kpi_card("Buying customers", f"{buyers:,}", DEFINITIONS["buying_customers"])
 with cards[2]:
     kpi_card(
-        "Revenue per buyer", format_money(revenue / buyers if buyers else 0), DEFINITIONS["average_customer_value"]
+        "Revenue per buyer",
+        format_money_short(revenue / buyers if buyers else 0),
+        DEFINITIONS["average_customer_value"],
     )
 with cards[3]:
     kpi_card("Top age group by revenue", str(top_group), "The age group whose customers brought the most revenue.")
@@ -88,8 +90,16 @@ figure = px.density_heatmap(
     title="Revenue per buyer by age group and gender",
     labels={"gender": "Gender", "age_group": "Age group", "revenue_per_buyer": "Revenue per buyer ($)"},
 )
+figure.update_layout(coloraxis_colorbar_title_text="Revenue per buyer ($)")
 show_chart(figure, name="demographics_revenue_per_buyer")
-st.dataframe(people, hide_index=True)
+st.dataframe(
+    people,
+    hide_index=True,
+    column_config={
+        "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
+        "revenue_per_buyer": st.column_config.NumberColumn("Revenue per buyer", format="dollar"),
+    },
+)
 table_downloads(people, name="demographics_age_gender")
 
 st.subheader("Top locations")

@@ -13,7 +13,7 @@ from crm.ui.first_run import offer_demo_data
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
 from crm.ui.sidebar import current_filters
-from crm.ui.widgets import empty_state, filter_caption, format_money, format_percent, kpi_card
+from crm.ui.widgets import empty_state, filter_caption, format_money, format_money_short, format_percent, kpi_card
 
 engine = get_engine()
 actor = require_page_permission(engine, Permission.VIEW_ANALYTICS)
@@ -30,7 +30,7 @@ def _cards(totals: PeriodTotals, *, with_customer_value: bool) -> None:
         ("New customers", f"{totals.new_customers:,}", DEFINITIONS["new_customers"]),
         ("New orders", f"{totals.orders:,}", DEFINITIONS["orders"]),
         ("Completed transactions", f"{totals.completed_transactions:,}", DEFINITIONS["completed_transactions"]),
-        ("Revenue", format_money(totals.revenue), DEFINITIONS["revenue"]),
+        ("Revenue", format_money_short(totals.revenue), DEFINITIONS["revenue"]),
     ]
     if with_customer_value:
         cards.append(
@@ -55,11 +55,12 @@ st.subheader("Selected period")
 filter_caption(filters)
 comparison = cached(period_comparison, filters)
 current = comparison.current
+CHANGE = "The arrow compares with the equally long period before (" + DEFINITIONS["change"] + ")."
 
 
 def _delta(name: str) -> str | None:
     change = comparison.change(name)
-    return None if change is None else f"{change:+.1%} vs previous period"
+    return None if change is None else f"{change:+.1%}"
 
 
 if current.orders == 0 and current.new_customers == 0:
@@ -67,27 +68,30 @@ if current.orders == 0 and current.new_customers == 0:
     st.stop()
 cards = st.columns(4)
 with cards[0]:
-    kpi_card("Revenue", format_money(current.revenue), DEFINITIONS["revenue"], _delta("revenue"))
+    kpi_card("Revenue", format_money_short(current.revenue), f"{DEFINITIONS['revenue']} {CHANGE}", _delta("revenue"))
 with cards[1]:
-    kpi_card("Orders", f"{current.orders:,}", DEFINITIONS["orders"], _delta("orders"))
+    kpi_card("Orders", f"{current.orders:,}", f"{DEFINITIONS['orders']} {CHANGE}", _delta("orders"))
 with cards[2]:
-    kpi_card("New customers", f"{current.new_customers:,}", DEFINITIONS["new_customers"], _delta("new_customers"))
+    kpi_card(
+        "New customers",
+        f"{current.new_customers:,}",
+        f"{DEFINITIONS['new_customers']} {CHANGE}",
+        _delta("new_customers"),
+    )
 with cards[3]:
     kpi_card("Conversion rate", format_percent(current.conversion_rate), DEFINITIONS["conversion_rate"])
 cards = st.columns(4)
 with cards[0]:
     kpi_card("Average order value", format_money(current.average_order_value), DEFINITIONS["average_order_value"])
 with cards[1]:
-    kpi_card("Net cash", format_money(current.net_cash), DEFINITIONS["net_cash"], _delta("net_cash"))
-with cards[2]:
-    pending = kpis.pending
     kpi_card(
-        "Pending orders",
-        f"{pending.count:,} ({format_money(pending.value)})" if pending else "—",
-        DEFINITIONS["pending_orders"],
+        "Net cash", format_money_short(current.net_cash), f"{DEFINITIONS['net_cash']} {CHANGE}", _delta("net_cash")
     )
+pending = kpis.pending
+with cards[2]:
+    kpi_card("Pending orders", f"{pending.count:,}" if pending else "—", DEFINITIONS["pending_orders"])
 with cards[3]:
-    kpi_card("Buying customers", f"{current.buying_customers:,}", DEFINITIONS["buying_customers"])
+    kpi_card("Pending value", format_money_short(pending.value) if pending else "—", DEFINITIONS["pending_orders"])
 
 grain = st.segmented_control("Trend by", ["week", "month", "quarter"], default="month", key="overview_grain")
 trends = cached(growth_trends, filters, grain=grain or "month")
@@ -99,7 +103,7 @@ revenue_chart = px.line(
     markers=True,
     title=f"Revenue per {grain or 'month'}",
     labels={"period": "Period starting", "revenue": "Revenue ($)", "revenue_change": "Change"},
-    hover_data={"revenue": ":$,.2f", "revenue_change": ":+.1%"},
+    hover_data={"revenue": ":$,.2f", "revenue_change": ":+.1%", "partial": True},
 )
 show_chart(revenue_chart, name="overview_revenue_trend")
 growth = trends.melt(

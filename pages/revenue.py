@@ -20,7 +20,7 @@ from crm.ui.charts import show_chart, table_downloads
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
 from crm.ui.sidebar import current_filters
-from crm.ui.widgets import empty_state, filter_caption, format_money, kpi_card
+from crm.ui.widgets import empty_state, filter_caption, format_money_short, kpi_card
 
 engine = get_engine()
 require_page_permission(engine, Permission.VIEW_ANALYTICS)
@@ -36,23 +36,29 @@ if totals.orders == 0:
 
 def _delta(name: str) -> str | None:
     change = comparison.change(name)
-    return None if change is None else f"{change:+.1%} vs previous period"
+    return None if change is None else f"{change:+.1%}"
 
 
 refunds = cached(refunds_over_time, filters, grain="month")
+CHANGE = "The arrow compares with the equally long period before (" + DEFINITIONS["change"] + ")."
 cards = st.columns(5)
 with cards[0]:
-    kpi_card("Revenue", format_money(totals.revenue), DEFINITIONS["revenue"], _delta("revenue"))
+    kpi_card("Revenue", format_money_short(totals.revenue), f"{DEFINITIONS['revenue']} {CHANGE}", _delta("revenue"))
 with cards[1]:
-    kpi_card("Counted orders", f"{totals.revenue_orders:,}", DEFINITIONS["counted_orders"], _delta("revenue_orders"))
+    kpi_card(
+        "Counted orders",
+        f"{totals.revenue_orders:,}",
+        f"{DEFINITIONS['counted_orders']} {CHANGE}",
+        _delta("revenue_orders"),
+    )
 with cards[2]:
-    kpi_card("Average order value", format_money(totals.average_order_value), DEFINITIONS["average_order_value"])
+    kpi_card("Average order value", format_money_short(totals.average_order_value), DEFINITIONS["average_order_value"])
 with cards[3]:
-    kpi_card("Net cash", format_money(totals.net_cash), DEFINITIONS["net_cash"], _delta("net_cash"))
+    kpi_card("Net cash", format_money_short(totals.net_cash), f"{DEFINITIONS['net_cash']} {CHANGE}", _delta("net_cash"))
 with cards[4]:
     kpi_card(
         "Refunded orders",
-        format_money(refunds["refunded_value"].sum()),
+        format_money_short(refunds["refunded_value"].sum()),
         "Totals of orders with status refunded, by order date (not part of revenue).",
     )
 
@@ -65,9 +71,11 @@ figure = px.bar(
     y="revenue",
     title=f"Revenue per {grain or 'month'}",
     labels={"period": "Period starting", "revenue": "Revenue ($)", "counted_orders": "Counted orders"},
-    hover_data={"revenue": ":$,.2f", "counted_orders": True, "average_order_value": ":$,.2f"},
+    hover_data={"revenue": ":$,.2f", "counted_orders": True, "average_order_value": ":$,.2f", "partial": True},
 )
 show_chart(figure, name="revenue_over_time")
+if over_time["partial"].any():
+    st.caption("Periods cut by the date range are partial; no growth is shown next to them.")
 growth = over_time.melt(id_vars="period", value_vars=["revenue_change", "orders_change"], value_name="change")
 growth["variable"] = growth["variable"].map({"revenue_change": "Order value (revenue)", "orders_change": "Orders"})
 filter_caption(filters)

@@ -66,10 +66,12 @@ st.subheader("RFM segments")
 filter_caption(filters)
 scored = segments[segments["customers"] > 0]
 figure = px.treemap(
-    scored, path=["segment"], values="customers", color="average_monetary", color_continuous_scale="Teal",
-    title="Customers per RFM segment (colour: revenue per customer)",
+    scored, path=[px.Constant("All scored customers"), "segment"], values="customers", color="average_monetary",
+    color_continuous_scale="Teal", title="Customers per RFM segment (colour: revenue per customer)",
+    labels={"average_monetary": "Revenue per customer ($)"},
     hover_data={"revenue": ":$,.2f", "average_recency_days": ":.0f"},
 )  # fmt: skip
+figure.update_traces(root_color="white", textinfo="label+value+percent root")
 show_chart(figure, name="segmentation_rfm")
 st.dataframe(
     segments, hide_index=True,
@@ -88,6 +90,7 @@ figure = px.density_heatmap(
     category_orders={"segment": list(SEGMENTS)}, title="Customers per segment and source",
     labels={"source": "Source", "segment": "Segment", "customers": "Customers"},
 )  # fmt: skip
+figure.update_layout(coloraxis_colorbar_title_text="Customers")
 show_chart(figure, name="segmentation_segment_source")
 
 st.subheader("Loyalty tiers")

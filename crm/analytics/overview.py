@@ -15,6 +15,7 @@ from crm.analytics.scope import (
     money,
     order_source,
     order_where,
+    period_changes,
     rate,
     transaction_source,
     transaction_where,
@@ -235,9 +236,10 @@ def growth_trends(engine: Engine, filters: Filters, *, grain: Grain = "month") -
     """Revenue, order and customer growth per period of ``grain`` (local time), oldest first.
 
     Columns: period ('YYYY-MM-DD' start of the period), revenue (orders not cancelled/refunded,
-    by order date), orders (any status), new_customers (customers created), and
-    revenue_change, orders_change, new_customers_change: period-over-period change
-    = (this period − previous period) ÷ previous period (NaN for the first period or after 0).
+    by order date), orders (any status), new_customers (customers created), partial (the
+    date range covers the period only in part), and revenue_change, orders_change,
+    new_customers_change: period-over-period change = (this period − previous period) ÷
+    previous period (NaN for the first period, after 0, and when either period is partial).
     """
     order_period = period_start(local_time(orders.c.order_date, filters), grain).label("period")
     order_query = (
@@ -263,10 +265,7 @@ def growth_trends(engine: Engine, filters: Filters, *, grain: Grain = "month") -
     frame["revenue"] = frame["revenue"].fillna(0).astype(float).round(2)
     frame["orders"] = frame["orders"].fillna(0).astype(int)
     frame["new_customers"] = frame["new_customers"].fillna(0).astype(int)
-    for column in ("revenue", "orders", "new_customers"):
-        previous = frame[column].shift(1).astype(float)
-        frame[f"{column}_change"] = (frame[column] - previous) / previous.where(previous != 0)
-    return frame
+    return period_changes(frame, ("revenue", "orders", "new_customers"), grain, filters)
 
 
 def overview_kpis(engine: Engine, filters: Filters, *, now: datetime | None = None) -> OverviewKpis:

@@ -9,7 +9,15 @@ from __future__ import annotations
 import pandas as pd
 from sqlalchemy import Engine, Select, func, literal, select
 
-from crm.analytics.scope import counted, local_time, order_source, order_where, transaction_source, transaction_where
+from crm.analytics.scope import (
+    counted,
+    local_time,
+    order_source,
+    order_where,
+    period_changes,
+    transaction_source,
+    transaction_where,
+)
 from crm.dialect import Grain, period_start
 from crm.filters import Filters
 from crm.schema import brands, customers, orders, transactions
@@ -46,8 +54,9 @@ def revenue_over_time(engine: Engine, filters: Filters, *, grain: Grain = "month
 
     Columns: period ('YYYY-MM-DD' first day), revenue (totals of orders not cancelled/refunded,
     by order date), counted_orders, orders (any status), buying_customers,
-    average_order_value (AOV = revenue ÷ counted orders), revenue_change and orders_change
-    (period-over-period growth = (this − previous) ÷ previous; NaN for the first period).
+    average_order_value (AOV = revenue ÷ counted orders), partial (period cut by the date
+    range), revenue_change and orders_change (period-over-period growth = (this − previous)
+    ÷ previous; NaN for the first period and next to a partial one).
     """
     is_counted = counted()
     period = period_start(local_time(orders.c.order_date, filters), grain).label("period")
@@ -69,10 +78,7 @@ def revenue_over_time(engine: Engine, filters: Filters, *, grain: Grain = "month
     frame["average_order_value"] = (
         frame["revenue"] / frame["counted_orders"].where(frame["counted_orders"] > 0)
     ).round(2)
-    for column in ("revenue", "orders"):
-        previous = frame[column].shift(1).astype(float)
-        frame[f"{column}_change"] = (frame[column] - previous) / previous.where(previous != 0)
-    return frame
+    return period_changes(frame, ("revenue", "orders"), grain, filters)
 
 
 def payment_methods(engine: Engine, filters: Filters) -> pd.DataFrame:

@@ -8,9 +8,11 @@ revenue (not cancelled or refunded, DESIGN.md).
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import ColumnElement, FromClause, Integer
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import FunctionElement
@@ -29,6 +31,9 @@ __all__ = [
     "month_label",
     "order_source",
     "order_where",
+    "partial_periods",
+    "period_changes",
+    "period_end",
     "rate",
     "transaction_source",
     "transaction_where",
@@ -141,6 +146,48 @@ def age_bucket(filters: Filters) -> ColumnElement[str]:
         else:
             whens.append((birth <= born_on_or_before(low), literal(label)))
     return case(*whens, else_=literal(UNKNOWN_AGE))
+
+
+def period_end(start: date, grain: str) -> date:
+    """The last day of the day/week/month/quarter/year starting on ``start``."""
+    if grain == "day":
+        return start
+    if grain == "week":
+        return start + timedelta(days=6)
+    months = {"month": 1, "quarter": 3, "year": 12}[grain]
+    year, month = divmod(start.month - 1 + months, 12)
+    return date(start.year + year, month + 1, 1) - timedelta(days=1)
+
+
+def partial_periods(periods: pd.Series, grain: str, filters: Filters) -> pd.Series:
+    """True for periods ('YYYY-MM-DD' starts) that the filters' date range covers only in part."""
+    starts = [date.fromisoformat(str(label)) for label in periods]
+    return pd.Series(
+        [
+            bool(
+                (filters.start_date and start < filters.start_date)
+                or (filters.end_date and period_end(start, grain) > filters.end_date)
+            )
+            for start in starts
+        ],
+        index=periods.index,
+        dtype=bool,
+    )
+
+
+def period_changes(frame: pd.DataFrame, columns: tuple[str, ...], grain: str, filters: Filters) -> pd.DataFrame:
+    """Add ``partial`` and ``<column>_change`` = (this − previous) ÷ previous period.
+
+    A change is left empty (NaN) after a zero and when either period is cut by the date
+    range: a partial first or last period would show a growth that did not happen.
+    """
+    frame["partial"] = partial_periods(frame["period"], grain, filters) if len(frame) else pd.Series(dtype=bool)
+    comparable = ~frame["partial"] & ~frame["partial"].shift(1, fill_value=True)
+    for column in columns:
+        previous = frame[column].shift(1).astype(float)
+        change = (frame[column] - previous) / previous.where(previous != 0)
+        frame[f"{column}_change"] = change.where(comparable)
+    return frame
 
 
 def money(value: object) -> Decimal:

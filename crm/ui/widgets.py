@@ -8,13 +8,25 @@ import streamlit as st
 
 from crm.filters import Filters
 
-__all__ = ["empty_state", "filter_caption", "format_money", "format_percent", "kpi_card"]
+__all__ = ["empty_state", "filter_caption", "format_money", "format_money_short", "format_percent", "kpi_card"]
 
 
 def format_money(value: Decimal | float | int | None) -> str:
     if value is None:
         return "—"
     return f"${Decimal(str(value)):,.2f}"
+
+
+def format_money_short(value: Decimal | float | int | None) -> str:
+    """Money for KPI cards: cents below $100k, else $123.5k / $10.25M so the card never truncates."""
+    if value is None:
+        return "—"
+    amount = Decimal(str(value))
+    if abs(amount) < 100_000:
+        return format_money(amount)
+    if abs(amount) < 1_000_000:
+        return f"${amount / 1000:,.1f}k"
+    return f"${amount / 1_000_000:,.2f}M"
 
 
 def format_percent(value: float | None) -> str:

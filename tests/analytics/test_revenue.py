@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from crm.analytics.revenue import (
@@ -93,3 +94,14 @@ def test_a_filter_matching_nothing_gives_empty_frames(tiny_shop: TinyShop) -> No
     nothing = Filters(sources=("nowhere",))
     for function in (revenue_over_time, payment_methods, transaction_summary, revenue_by_source, revenue_by_brand):
         assert function(tiny_shop.engine, nothing).empty
+
+
+def test_growth_is_not_shown_next_to_a_period_the_date_range_cuts(tiny_shop: TinyShop) -> None:
+    # 15 Jan – 31 Mar: January is partial (O3 38 only), so February's growth would be invented.
+    frame = revenue_over_time(tiny_shop.engine, Filters(start_date=date(2025, 1, 15), end_date=date(2025, 3, 31)))
+    assert list(frame["partial"]) == [True, False, False]
+    assert frame["revenue_change"].isna().tolist() == [True, True, False]
+    assert frame["revenue_change"].iloc[2] == pytest.approx((77 - 138) / 138)
+    cut_march = revenue_over_time(tiny_shop.engine, Filters(start_date=date(2025, 1, 1), end_date=date(2025, 3, 20)))
+    assert list(cut_march["partial"]) == [False, False, True]
+    assert pd.isna(cut_march["revenue_change"].iloc[2])

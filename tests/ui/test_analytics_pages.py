@@ -14,7 +14,7 @@ from tests.fixtures.tiny_shop import load_tiny_shop
 from tests.ui.apptest_support import app_as, copy_database, make_demo_database
 
 PAGES = {
-    "pages/overview.py": ("Overview", ["Revenue", "Conversion rate", "Net cash", "Pending orders"]),
+    "pages/overview.py": ("Overview", ["Revenue", "Conversion rate", "Net cash", "Pending orders", "Pending value"]),
     "pages/revenue.py": ("Revenue & transactions", ["Revenue", "Average order value", "Net cash"]),
     "pages/demographics.py": ("Demographics", ["Customers", "Buying customers", "Revenue per buyer"]),
     "pages/behavior.py": ("Purchase behaviour", ["Repeat rate", "Days between orders"]),
