@@ -19,6 +19,7 @@ from crm.records.inventory import StockError, apply_to_inventory, signed_quantit
 from crm.records.orders import resync_orders, stock_positions
 from crm.schema import (
     inventory,
+    loyalty_ledger,
     order_items,
     orders,
     price_history,
@@ -88,6 +89,25 @@ class CustomerHooks(EntityHooks):
         if not any(merged.get(name) for name in identifying):
             return ["a customer needs at least a name, company, email or phone."]
         return []
+
+    # loyalty_points is the running sum of loyalty_ledger: a typed-in balance is booked as an adjustment.
+    def after_insert(self, connection: Connection, new_id: int, values: dict[str, Any], actor: Actor) -> None:
+        if values.get("loyalty_points"):
+            _book_points(connection, new_id, int(values["loyalty_points"]), f"Opening balance set by {actor.username}")
+
+    def after_update(
+        self, connection: Connection, record_id: int, before: dict[str, Any], values: dict[str, Any], actor: Actor
+    ) -> None:
+        if "loyalty_points" in values:
+            change = int(values["loyalty_points"]) - int(before["loyalty_points"] or 0)
+            if change:
+                _book_points(connection, record_id, change, f"Manual adjustment by {actor.username}")
+
+
+def _book_points(connection: Connection, customer_id: int, points: int, reason: str) -> None:
+    connection.execute(
+        loyalty_ledger.insert().values(customer_id=customer_id, points=points, reason=reason, created_at=utc_now())
+    )
 
 
 class ProductHooks(EntityHooks):

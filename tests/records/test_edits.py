@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 
 from crm.permissions import Actor, PermissionDeniedError
 from crm.records import RecordQuery, apply_edits, list_records
-from crm.schema import audit_log, customers, inventory, price_history, products, stock_movements
+from crm.schema import audit_log, customers, inventory, loyalty_ledger, price_history, products, stock_movements
 from tests.fixtures.tiny_shop import TinyShop
 
 ADA = Actor(user_id=1, username="ada", role="admin")
@@ -266,3 +266,15 @@ def test_a_transaction_must_belong_to_the_customer_of_its_order(tiny_shop: TinyS
         engine, "transactions", _page(engine, "transactions"), _changes(edited={0: {"order_id": 3}}), SAM
     )
     assert outcome.problems == ("Row 1 (id 1): order 3 belongs to customer 2, not to customer 1.",)
+
+
+def test_a_loyalty_points_edit_is_booked_in_the_ledger(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    # Alice (row 1) goes from 1200 to 1500 points: +300 booked, tier silver stays.
+    outcome = apply_edits(engine, "customers", _page(engine), _changes(edited={0: {"loyalty_points": 1500}}), SAM)
+    assert outcome.ok, outcome.problems
+    with engine.connect() as connection:
+        booked = connection.execute(
+            select(loyalty_ledger.c.customer_id, loyalty_ledger.c.points, loyalty_ledger.c.reason)
+        ).all()
+    assert [tuple(row) for row in booked] == [(1, 300, "Manual adjustment by sam")]
