@@ -180,6 +180,19 @@ def test_new_order_form_shows_live_totals_and_creates_the_order(shop_url: str, s
     assert (newest["total"], newest["status"], newest["customer_id"]) == (Decimal("60.00"), "pending", 5)
 
 
+def test_editing_an_orders_items_on_the_orders_page_recomputes_its_total(shop_url: str, sqlite_engine: Engine) -> None:
+    app = _open(shop_url, "sam", "pages/orders.py")
+    app.selectbox(key="orders_items_order").set_value("O7").run()
+    app.session_state["order_items_7"] = {"edited_rows": {0: {"quantity": 3}}, "added_rows": [], "deleted_rows": []}
+    app.run()
+    app.button(key="order_items_7__save").click().run()
+    assert not app.exception, app.exception
+    with sqlite_engine.connect() as connection:
+        total = connection.execute(select(orders.c.total).where(orders.c.id == 7)).scalar_one()
+    # O7: 3 mugs × 10.00 = 30.00; tax keeps 10 % = 3.00; discount 5.00 → 28.00
+    assert total == Decimal("28.00")
+
+
 def test_customer_360_shows_alices_value(shop_url: str) -> None:
     app = _open(shop_url, "sam", "pages/customer_360.py")
     app.text_input(key="c360_search").input("alice").run()
