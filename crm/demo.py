@@ -466,28 +466,44 @@ class _Builder:
         # Expected repeats of a customer ≈ min(geometric life, Poisson count); scale rates to hit the target.
         life = rng.geometric(dropout) - 1  # purchases after the first before dropping out
         raw = rate * horizon_days
+        # Nobody buys more than about once a week, however keen: keeps the heavy tail believable.
+        ceiling = np.maximum(horizon_days / 7.0, 1.0)
         scale = 1.0
         for _ in range(30):
-            expected = np.minimum(life, raw * scale).sum()
+            expected = np.minimum(np.minimum(life, raw * scale), ceiling).sum()
             if expected == 0:
                 break
             scale *= (repeats_wanted / expected) if expected else 1.0
             if abs(expected - repeats_wanted) / max(repeats_wanted, 1) < 0.01:
                 break
-        counts = np.minimum(life, rng.poisson(raw * scale)).astype(np.int64)
-        total_repeats = int(counts.sum())
-        if total_repeats > repeats_wanted:  # drop surplus repeats at random
-            keep = np.zeros(total_repeats, bool)
-            keep[rng.choice(total_repeats, repeats_wanted, replace=False)] = True
+        # Purchases the customer would make if they never dropped out.
+        arrivals = np.minimum(rng.poisson(raw * scale), ceiling.astype(np.int64))
+        counts = np.minimum(life, arrivals).astype(np.int64)
+        surplus = int(counts.sum()) - repeats_wanted
+        if surplus > 0:  # drop the latest repeats of random customers (as if they left a little earlier)
             owner = np.repeat(np.arange(buyers.size), counts)
-            counts = np.bincount(owner[keep], minlength=buyers.size)
-        elif total_repeats < repeats_wanted:  # add missing repeats to customers with time left
-            owner = rng.choice(buyers.size, repeats_wanted - total_repeats, p=raw / raw.sum())
-            counts = counts + np.bincount(owner, minlength=buyers.size)
+            drop = np.bincount(rng.choice(owner, surplus, replace=False), minlength=buyers.size)
+            counts = counts - drop
+        elif surplus < 0:  # one more purchase for random customers, preferring those still alive
+            weights = raw * np.where(counts < arrivals, 1.0, 0.05)
+            extra = np.bincount(rng.choice(buyers.size, -surplus, p=weights / weights.sum()), minlength=buyers.size)
+            counts = counts + extra
+        arrivals = np.maximum(arrivals, counts)
         owners = np.repeat(np.arange(buyers.size), counts)
-        # Repeat purchases fall in the customer's active span; seasonality by thinning + resampling.
+        # Given N Poisson arrivals in the window, arrival times are uniform order statistics; the first k
+        # of them are cumsum(E_1..E_k) / (E_1 + … + E_{N+1}) with E exponential. The customer's last
+        # purchase is the k-th, so customers who dropped out early stop buying early (visible churn).
+        gaps = rng.exponential(1.0, owners.size)
+        cumulative = np.cumsum(gaps)
+        group_start = np.r_[0, np.cumsum(counts)[:-1]]
+        offset = np.where(counts > 0, cumulative[np.maximum(group_start - 1, 0)] * (group_start > 0), 0.0)
+        within = cumulative - np.repeat(offset, counts)
+        rest = rng.gamma(np.maximum(arrivals - counts + 1, 1).astype(float))
+        totals = np.zeros(buyers.size)
+        has = counts > 0
+        totals[has] = within[np.cumsum(counts)[has] - 1] + rest[has]
+        fraction = within / np.repeat(np.where(has, totals, 1.0), counts)
         span = (end_s - first)[owners]
-        fraction = rng.uniform(size=owners.size)
         repeat_times = first[owners] + (fraction * span).astype(np.int64)
         repeat_times = self._seasonal(repeat_times, first[owners], end_s)
         customer_index = np.concatenate([buyers, buyers[owners]])
@@ -502,6 +518,7 @@ class _Builder:
         """Redraw times rejected by month/weekday weights, then set a realistic time of day."""
         rng = self.rng
         peak = MONTH_WEIGHTS.max() * WEEKDAY_WEIGHTS.max()
+        original = times.copy()
         for _ in range(6):
             stamps = times.astype("datetime64[s]")
             months = stamps.astype("datetime64[M]").astype(int) % 12
@@ -510,7 +527,9 @@ class _Builder:
             redo = np.flatnonzero(~accept)
             if redo.size == 0:
                 break
-            times[redo] = lower[redo] + (rng.uniform(size=redo.size) * (upper - lower[redo])).astype(np.int64)
+            # Redraw within a month of the original time: seasons shift, each customer's active span stays.
+            shifted = original[redo] + rng.integers(-30 * 86400, 30 * 86400, redo.size)
+            times[redo] = np.clip(shifted, lower[redo], upper)
         day_start = times - times % 86400
         hours = rng.choice(24, size=times.size, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
         seconds = day_start + hours * 3600 + rng.integers(0, 3600, times.size)
