@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from crm.analytics.cohorts import cohort_retention
+from crm.analytics.cohorts import cohort_retention, summarise
 from crm.permissions import Permission
 from crm.ui.cache import cached
 from crm.ui.charts import show_chart, table_downloads
@@ -35,24 +35,16 @@ if cohorts.empty:
     empty_state()
     st.stop()
 
-month_one = cohorts[cohorts["months_since_first"] == 1]
-sizes = cohorts[cohorts["months_since_first"] == 0]
-month_one_retention = (
-    month_one["active_customers"].sum() / month_one["cohort_customers"].sum() if len(month_one) else None
-)
+summary = summarise(cohorts)
 cards = st.columns(3)
 with cards[0]:
-    kpi_card("Cohorts", f"{len(sizes):,}", "First-order months in the period.")
+    kpi_card("Cohorts", f"{summary.cohorts:,}", "First-order months in the period.")
 with cards[1]:
-    kpi_card(
-        "New buyers",
-        f"{int(sizes['cohort_customers'].sum()):,}",
-        "Customers whose first counted order is in the period.",
-    )
+    kpi_card("New buyers", f"{summary.new_buyers:,}", "Customers whose first counted order is in the period.")
 with cards[2]:
     kpi_card(
         "Month-1 retention",
-        format_percent(month_one_retention),
+        format_percent(summary.month_one_retention),
         "Customers who ordered again in the month after their first ÷ customers of those cohorts.",
     )
 
@@ -77,8 +69,9 @@ if measure == "retention" and (grid.columns > 0).any():
 figure.update_traces(hovertemplate=f"Cohort %{{y}}, month %{{x}}: %{{z:{number_format}}}<extra></extra>")
 show_chart(figure, name=f"cohorts_{measure}")
 st.caption(f"{label}: {definition}")
-st.caption(f"Largest cohort: {sizes.loc[sizes['cohort_customers'].idxmax(), 'cohort']} "
-           f"({int(sizes['cohort_customers'].max()):,} customers); revenue of all cohorts "
-           f"{format_money(cohorts['revenue'].sum())}.")  # fmt: skip
+st.caption(
+    f"Largest cohort: {summary.largest_cohort} ({summary.largest_size:,} customers); "
+    f"revenue of all cohorts {format_money(cohorts['revenue'].sum())}."
+)
 st.dataframe(cohorts, hide_index=True)
 table_downloads(cohorts, name="cohorts")

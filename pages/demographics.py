@@ -5,7 +5,7 @@ from __future__ import annotations
 import plotly.express as px
 import streamlit as st
 
-from crm.analytics.demographics import AGE_GROUP_ORDER, age_gender_distribution, top_locations
+from crm.analytics.demographics import AGE_GROUP_ORDER, age_gender_distribution, summarise, top_locations
 from crm.analytics.overview import DEFINITIONS
 from crm.permissions import Permission
 from crm.ui.cache import cached
@@ -25,27 +25,20 @@ if people.empty or people["customers"].sum() + people["buying_customers"].sum() 
     empty_state()
     st.stop()
 
-buyers = int(people["buying_customers"].sum())
-revenue = people["revenue"].sum()
-known_age = people[people["age_group"] != "unknown"]
-top_group = known_age.groupby("age_group")["revenue"].sum().idxmax() if known_age["revenue"].sum() else "—"
+summary = summarise(people)
 cards = st.columns(4)
 with cards[0]:
-    kpi_card(
-        "Customers",
-        f"{int(people['customers'].sum()):,}",
-        "Customers matching the filters, created by the end of the period.",
-    )
+    kpi_card("Customers", f"{summary.customers:,}", "Customers matching the filters, created by the end of the period.")
 with cards[1]:
-    kpi_card("Buying customers", f"{buyers:,}", DEFINITIONS["buying_customers"])
+    kpi_card("Buying customers", f"{summary.buying_customers:,}", DEFINITIONS["buying_customers"])
 with cards[2]:
-    kpi_card(
-        "Revenue per buyer",
-        format_money_short(revenue / buyers if buyers else 0),
-        DEFINITIONS["average_customer_value"],
-    )
+    kpi_card("Revenue per buyer", format_money_short(summary.revenue_per_buyer), DEFINITIONS["average_customer_value"])
 with cards[3]:
-    kpi_card("Top age group by revenue", str(top_group), "The age group whose customers brought the most revenue.")
+    kpi_card(
+        "Top age group by revenue",
+        summary.top_age_group or "—",
+        "The age group whose customers brought the most revenue.",
+    )
 
 order = {"age_group": list(AGE_GROUP_ORDER)}
 left, right = st.columns(2)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
@@ -9,7 +11,7 @@ from crm.analytics.scope import counted, month_index, month_label, order_source,
 from crm.filters import Filters
 from crm.schema import orders
 
-__all__ = ["cohort_retention"]
+__all__ = ["CohortSummary", "cohort_retention", "summarise"]
 
 
 def cohort_retention(engine: Engine, filters: Filters) -> pd.DataFrame:
@@ -96,3 +98,34 @@ def cohort_retention(engine: Engine, filters: Filters) -> pd.DataFrame:
     ).round(2)
     frame["revenue"] = frame["revenue"].round(2)
     return frame[columns]
+
+
+@dataclass(frozen=True)
+class CohortSummary:
+    """Headline numbers of a ``cohort_retention`` result.
+
+    cohorts: first-order months shown; new_buyers: customers in them; month_one_retention:
+    customers who ordered again in the month after their first ÷ customers of the cohorts
+    that have such a month (None without one); largest_cohort and its size.
+    """
+
+    cohorts: int
+    new_buyers: int
+    month_one_retention: float | None
+    largest_cohort: str | None
+    largest_size: int
+
+
+def summarise(retention: pd.DataFrame) -> CohortSummary:
+    """Totals of a ``cohort_retention`` frame (small: cohorts × months)."""
+    first_months = retention[retention["months_since_first"] == 0]
+    month_one = retention[retention["months_since_first"] == 1]
+    at_risk = int(month_one["cohort_customers"].sum())
+    largest = first_months.loc[first_months["cohort_customers"].idxmax()] if len(first_months) else None
+    return CohortSummary(
+        cohorts=len(first_months),
+        new_buyers=int(first_months["cohort_customers"].sum()),
+        month_one_retention=int(month_one["active_customers"].sum()) / at_risk if at_risk else None,
+        largest_cohort=None if largest is None else str(largest["cohort"]),
+        largest_size=0 if largest is None else int(largest["cohort_customers"]),
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pandas as pd
 from sqlalchemy import Engine, func, literal, select
 
@@ -9,7 +11,7 @@ from crm.analytics.scope import AGE_BUCKETS, UNKNOWN_AGE, age_bucket, counted, o
 from crm.filters import Filters
 from crm.schema import customers, orders
 
-__all__ = ["AGE_GROUP_ORDER", "age_gender_distribution", "top_locations"]
+__all__ = ["AGE_GROUP_ORDER", "DemographicsSummary", "age_gender_distribution", "summarise", "top_locations"]
 
 AGE_GROUP_ORDER: tuple[str, ...] = (*(label for label, _low, _high in AGE_BUCKETS), UNKNOWN_AGE)
 
@@ -92,3 +94,33 @@ def top_locations(engine: Engine, filters: Filters, *, limit: int = 10) -> pd.Da
     frame["revenue"] = frame["revenue"].astype(float).round(2)
     frame["revenue_per_buyer"] = (frame["revenue"] / frame["buying_customers"]).round(2)
     return frame
+
+
+@dataclass(frozen=True)
+class DemographicsSummary:
+    """Headline numbers of an ``age_gender_distribution`` result.
+
+    customers and buying_customers as there; revenue_per_buyer = revenue ÷ buying customers;
+    top_age_group: the known age group with the most revenue (None without revenue).
+    """
+
+    customers: int
+    buying_customers: int
+    revenue: float
+    revenue_per_buyer: float | None
+    top_age_group: str | None
+
+
+def summarise(distribution: pd.DataFrame) -> DemographicsSummary:
+    """Totals of an ``age_gender_distribution`` frame (small: one row per age group and gender)."""
+    buyers = int(distribution["buying_customers"].sum())
+    revenue = float(distribution["revenue"].sum())
+    known = distribution[distribution["age_group"] != UNKNOWN_AGE]
+    by_group = known.groupby("age_group")["revenue"].sum()
+    return DemographicsSummary(
+        customers=int(distribution["customers"].sum()),
+        buying_customers=buyers,
+        revenue=round(revenue, 2),
+        revenue_per_buyer=round(revenue / buyers, 2) if buyers else None,
+        top_age_group=str(by_group.idxmax()) if len(by_group) and by_group.max() > 0 else None,
+    )

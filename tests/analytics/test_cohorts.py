@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from crm.analytics.cohorts import cohort_retention
+from crm.analytics.cohorts import cohort_retention, summarise
 from crm.filters import Filters
 from tests.fixtures.tiny_shop import TinyShop
 
@@ -47,3 +47,11 @@ def test_cohorts_follow_the_period_and_brand(tiny_shop: TinyShop) -> None:
 def test_no_orders_give_an_empty_frame_with_the_columns(tiny_shop: TinyShop) -> None:
     frame = cohort_retention(tiny_shop.engine, Filters(sources=("nowhere",)))
     assert frame.empty and "retention" in frame.columns
+
+
+def test_summary_counts_cohorts_and_month_one_retention(tiny_shop: TinyShop) -> None:
+    summary = summarise(cohort_retention(tiny_shop.engine, Filters()))
+    assert (summary.cohorts, summary.new_buyers) == (3, 4)
+    # Month 1 exists for January (Alice back of Alice and Bob) and February (Chloe not back): 1 of 3.
+    assert summary.month_one_retention == 1 / 3
+    assert (summary.largest_cohort, summary.largest_size) == ("2025-01-01", 2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from crm.analytics.demographics import age_gender_distribution, top_locations
+from crm.analytics.demographics import age_gender_distribution, summarise, top_locations
 from crm.filters import Filters
 from tests.fixtures.tiny_shop import TinyShop
 
@@ -50,3 +50,10 @@ def test_top_locations_rank_cities_by_revenue(tiny_shop: TinyShop) -> None:
         }
     ]
     assert top_locations(tiny_shop.engine, Filters(brands=("nowhere",))).empty
+
+
+def test_summary_gives_the_headline_numbers(tiny_shop: TinyShop) -> None:
+    summary = summarise(age_gender_distribution(tiny_shop.engine, Filters(today=TODAY)))
+    assert (summary.customers, summary.buying_customers, summary.revenue) == (5, 4, 302.0)
+    assert summary.revenue_per_buyer == 75.5  # 302 / 4
+    assert summary.top_age_group == "25–34"  # Alice's 176
