@@ -1,4 +1,4 @@
-"""Activities: interactions (calls, meetings, follow-ups), store visits and the payments made on them."""
+"""Activities: interactions (calls, meetings, follow-ups), store visits and their payments, support tickets."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ engine = get_engine()
 actor = require_page_permission(engine, Permission.VIEW_RECORDS)
 st.title("Activities")
 
-ENTITIES = ("interactions", "visits", "visit_payments")
+ENTITIES = ("interactions", "visits", "visit_payments", "tickets")
 for tab, entity in zip(st.tabs([entity_spec(name).title for name in ENTITIES]), ENTITIES, strict=True):
     with tab:
         query = record_query(engine, entity, key=entity)

@@ -25,6 +25,8 @@ from crm.schema import (
     PAYMENT_METHODS,
     PRIORITIES,
     SEASONS,
+    TICKET_CATEGORIES,
+    TICKET_STATUSES,
     TRANSACTION_STATUSES,
     TRANSACTION_TYPES,
     brands,
@@ -39,7 +41,9 @@ from crm.schema import (
     products,
     stock_movements,
     suppliers,
+    tickets,
     transactions,
+    users,
     utc_now,
     visit_payments,
     visits,
@@ -615,6 +619,40 @@ VISIT_PAYMENTS = EntitySpec(
     date_column="paid_at",
 )
 
+TICKETS = EntitySpec(
+    name="tickets",
+    title="Tickets",
+    singular="Ticket",
+    table=tickets,
+    fields=(
+        Field("ticket_number", "Number", editable=False, help="CS + date + the day's 4-digit sequence, set on save."),
+        Field("customer_id", "Customer id", "ref", required=True, target=customers),
+        Field("order_id", "Order id", "ref", target=orders),
+        Field("subject", "Subject", required=True),
+        Field("category", "Category", "enum", required=True, choices=TICKET_CATEGORIES, default="other"),
+        Field("priority", "Priority", "enum", required=True, choices=PRIORITIES, default="medium"),
+        Field("status", "Status", "enum", required=True, choices=TICKET_STATUSES, default="open"),
+        Field("assignee", "Assignee", "lookup", target=users, label_column="username"),
+        Field("first_response_at", "First response", "datetime"),
+        Field("resolved_at", "Resolved", "datetime", help="Set automatically when the status becomes resolved."),
+        Field("satisfaction", "Satisfaction (1–5)", "int"),
+        Field("description", "Description"),
+    ),
+    derived=(*_customer_columns(), _stamp("created_at", "Opened")),
+    joins=(_customer_join(),),
+    search=(
+        Derived("ticket_number", "Number", _self("ticket_number")),
+        Derived("subject", "Subject", _self("subject")),
+        *_customer_search(),
+    ),
+    default_sort="created_at",
+    status_column="status",
+    type_column="category",
+    date_column="created_at",
+    delete_ignores=("ticket_notes",),
+    describe_column="ticket_number",
+)
+
 ENTITIES: dict[str, EntitySpec] = {
     spec.name: spec
     for spec in (
@@ -634,6 +672,7 @@ ENTITIES: dict[str, EntitySpec] = {
         INTERACTIONS,
         VISITS,
         VISIT_PAYMENTS,
+        TICKETS,
     )
 }
 

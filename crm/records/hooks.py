@@ -26,6 +26,7 @@ from crm.schema import (
     product_variants,
     products,
     stock_movements,
+    tickets,
     utc_now,
 )
 
@@ -286,6 +287,39 @@ class TransactionHooks(EntityHooks):
         return []
 
 
+class TicketHooks(EntityHooks):
+    """Ticket numbers CS + YYYYMMDD + the day's 4-digit sequence; resolution time stamped on resolve."""
+
+    def normalize(
+        self, connection: Connection, values: dict[str, Any], before: dict[str, Any] | None, actor: Actor
+    ) -> dict[str, Any]:
+        now = utc_now()
+        extra: dict[str, Any] = {}
+        if before is None:
+            prefix = f"CS{now:%Y%m%d}"
+            last = connection.execute(
+                select(func.max(tickets.c.ticket_number)).where(tickets.c.ticket_number.like(f"{prefix}%"))
+            ).scalar()
+            sequence = int(last[len(prefix) :]) + 1 if last else 1
+            extra["ticket_number"] = f"{prefix}{sequence:04d}"
+        status = values.get("status")
+        resolved_at = values.get("resolved_at", None if before is None else before.get("resolved_at"))
+        if status in ("resolved", "closed") and resolved_at is None:
+            extra["resolved_at"] = now
+        return extra
+
+    def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
+        problems = []
+        satisfaction = merged.get("satisfaction")
+        if satisfaction is not None and not 1 <= int(satisfaction) <= 5:
+            problems.append(f"satisfaction must be between 1 and 5, not {satisfaction}.")
+        created = merged.get("created_at")
+        for column, label in (("first_response_at", "first response"), ("resolved_at", "resolution")):
+            if created is not None and merged.get(column) is not None and merged[column] < created:
+                problems.append(f"the {label} cannot be before the ticket was opened ({created:%Y-%m-%d %H:%M}).")
+        return problems
+
+
 def _current_price(connection: Connection, product_id: int, variant_id: int | None) -> Decimal:
     if variant_id is not None:
         price = connection.execute(select(product_variants.c.price).where(product_variants.c.id == variant_id)).scalar()
@@ -302,6 +336,7 @@ _HOOKS: dict[str, EntityHooks] = {
     "orders": OrderHooks(),
     "order_items": OrderItemHooks(),
     "transactions": TransactionHooks(),
+    "tickets": TicketHooks(),
 }
 _NONE = EntityHooks()
 

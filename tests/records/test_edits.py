@@ -10,7 +10,17 @@ from sqlalchemy import Engine, func, select
 
 from crm.permissions import Actor, PermissionDeniedError
 from crm.records import RecordQuery, apply_edits, list_records
-from crm.schema import audit_log, customers, inventory, loyalty_ledger, price_history, products, stock_movements
+from crm.schema import (
+    audit_log,
+    customers,
+    inventory,
+    loyalty_ledger,
+    price_history,
+    products,
+    stock_movements,
+    tickets,
+    utc_now,
+)
 from tests.fixtures.tiny_shop import TinyShop
 
 ADA = Actor(user_id=1, username="ada", role="admin")
@@ -278,3 +288,43 @@ def test_a_loyalty_points_edit_is_booked_in_the_ledger(tiny_shop: TinyShop) -> N
             select(loyalty_ledger.c.customer_id, loyalty_ledger.c.points, loyalty_ledger.c.reason)
         ).all()
     assert [tuple(row) for row in booked] == [(1, 300, "Manual adjustment by sam")]
+
+
+def test_new_tickets_get_the_days_number_and_resolving_stamps_the_time(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    added = apply_edits(
+        engine,
+        "tickets",
+        _page(engine, "tickets"),
+        _changes(
+            added=[
+                {"customer_id": 3, "subject": "Mug arrived chipped", "category": "product"},
+                {"customer_id": 3, "subject": "And the lid too"},
+            ]
+        ),
+        SAM,
+    )
+    assert added.ok, added.problems
+    today = utc_now().strftime("%Y%m%d")
+    with engine.connect() as connection:
+        numbers = (
+            connection.execute(
+                select(tickets.c.ticket_number).where(tickets.c.id.in_(added.created)).order_by(tickets.c.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert numbers == [f"CS{today}0001", f"CS{today}0002"]
+    shown = list_records(engine, "tickets", RecordQuery(equals=(("id", added.created[0]),))).rows
+    resolved = apply_edits(
+        engine, "tickets", shown, _changes(edited={0: {"status": "resolved", "satisfaction": 4}}), SAM
+    )
+    assert resolved.ok, resolved.problems
+    with engine.connect() as connection:
+        resolved_at = connection.execute(
+            select(tickets.c.resolved_at).where(tickets.c.id == added.created[0])
+        ).scalar_one()
+    assert resolved_at is not None
+    shown = list_records(engine, "tickets", RecordQuery(equals=(("id", added.created[0]),))).rows
+    refused = apply_edits(engine, "tickets", shown, _changes(edited={0: {"satisfaction": 7}}), SAM)
+    assert refused.problems == ("Row 1 (id 3): satisfaction must be between 1 and 5, not 7.",)
