@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +30,7 @@ from crm.schema import (
     tickets,
     utc_now,
 )
+from crm.settings import get_settings
 
 __all__ = ["EntityHooks", "Plan", "hooks_for"]
 
@@ -296,7 +298,8 @@ class TicketHooks(EntityHooks):
         now = utc_now()
         extra: dict[str, Any] = {}
         if before is None:
-            prefix = f"CS{now:%Y%m%d}"
+            # The day of the number is the app's local day ("today" in DESIGN.md); storage stays UTC.
+            prefix = f"CS{datetime.now(get_settings().timezone):%Y%m%d}"
             last = connection.execute(
                 select(func.max(tickets.c.ticket_number)).where(tickets.c.ticket_number.like(f"{prefix}%"))
             ).scalar()

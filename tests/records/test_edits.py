@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from decimal import Decimal
 
 import pytest
@@ -19,8 +20,8 @@ from crm.schema import (
     products,
     stock_movements,
     tickets,
-    utc_now,
 )
+from crm.settings import get_settings
 from tests.fixtures.tiny_shop import TinyShop
 
 ADA = Actor(user_id=1, username="ada", role="admin")
@@ -305,7 +306,7 @@ def test_new_tickets_get_the_days_number_and_resolving_stamps_the_time(tiny_shop
         SAM,
     )
     assert added.ok, added.problems
-    today = utc_now().strftime("%Y%m%d")
+    today = datetime.now(get_settings().timezone).strftime("%Y%m%d")
     with engine.connect() as connection:
         numbers = (
             connection.execute(
