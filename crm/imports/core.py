@@ -329,7 +329,7 @@ def run_import(
         rows.already_imported_at = _previous_import(connection, entity, parsed.sha256)
         report.already_imported_at = rows.already_imported_at
         imported = handler(connection, rows, report, on_duplicate)
-        report.rejected = rows.errors
+        report.rejected = sorted(rows.errors, key=lambda rejection: rejection["row"])
         decisions = {decision["row"]: decision for decision in report.decisions}
         _count_not_provided(report, rows, imported)
         _record_preview(report, rows, decisions)

@@ -12,7 +12,7 @@ from crm.auth import start_session
 from crm.db import make_engine
 from crm.schema import customers
 from crm.ui.login import SESSION_COOKIE
-from tests.imports.conftest import KOREAN_CUSTOMERS
+from tests.imports.conftest import DATA, KOREAN_CUSTOMERS
 
 pytestmark = pytest.mark.browser
 
@@ -77,3 +77,22 @@ def test_a_manager_uploads_the_korean_file_and_imports_it(running_app, page: Pag
     expect(page.get_by_text("30 rows read: 30 were inserted")).to_be_visible()
     _screenshot(page, "import_5_done.png", page.get_by_role("button", name="Download report (JSON)"))
     assert _korean_customers(running_app.database_url) == before + 30
+
+
+def test_the_preview_of_a_messy_file_shows_rejections_with_row_column_and_reason(running_app, page: Page) -> None:
+    _signed_in_as(page, running_app, "admin")
+    page.goto(f"{running_app.url}/import")
+    page.locator("input[type=file]").set_input_files(str(DATA / "utf8_bom_customers.csv"))
+    expect(page.get_by_text("utf8_bom_customers.csv").first).to_be_visible()
+    # Click Next only once the step it belongs to has finished drawing (its Back button is drawn last).
+    for drawn in (page.get_by_text("Read as:"), page.get_by_role("button", name="Reset to suggestions")):
+        page.get_by_role("button", name="Next").click()
+        expect(drawn).to_be_visible()
+        expect(page.get_by_role("button", name="Back")).to_be_visible()
+        page.wait_for_timeout(500)
+    page.get_by_role("button", name="Next").click()
+    expect(page.get_by_text("Preview (dry run)")).to_be_visible()
+    page.get_by_role("tab", name="Rejected (3)").click()
+    _screenshot(page, "import_6_rejections.png", page.get_by_role("tab", name="Rejected (3)"))
+    page.get_by_role("tab", name="Duplicates").click()
+    _screenshot(page, "import_7_duplicates.png", page.get_by_role("tab", name="Duplicates"))
