@@ -364,9 +364,14 @@ def read_source(
     warnings: list[str] = []
     is_xlsx = data.startswith(XLSX_MAGIC) or (file_name or "").lower().endswith((".xlsx", ".xlsm"))
     if is_xlsx:
-        frame, row_numbers, sheet_name, header, sheets = _read_xlsx(data, sheet, header_row, warnings)
+        try:
+            frame, row_numbers, sheet_name, header, sheets = _read_xlsx(data, sheet, header_row, warnings)
+        except (zipfile.BadZipFile, KeyError, OSError) as error:
+            raise ValueError(f"This is not a readable Excel (.xlsx) file ({error}).") from error
         parsed = ParsedFile(frame, row_numbers, "xlsx", None, None, header, sheet_name, sheets, sha256, warnings)
     else:
+        if not data.strip():
+            raise ValueError("The file is empty.")
         frame, row_numbers, used_encoding, used_delimiter, header = _read_csv(
             data, encoding, delimiter, header_row, warnings
         )

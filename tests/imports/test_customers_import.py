@@ -284,3 +284,14 @@ def test_two_imports_of_the_same_file_at_once_insert_it_once(engine):
     # One import inserts all 30 rows; the other waits for it and then finds them all there.
     assert sorted(report.inserted for report in reports) == [0, 30]
     assert _count(engine) == 30
+
+
+def test_an_unreadable_file_is_refused_with_the_reason_and_nothing_written(engine):
+    with pytest.raises(ImportError_, match="Cannot read the file: This is not a readable Excel"):
+        run_import(engine, b"PK\x03\x04 broken", entity="customers", file_name="broken.xlsx")
+    assert _count(engine, audit_log) == 0
+
+
+def test_a_file_with_only_a_header_imports_nothing_and_says_so(engine):
+    report = run_import(engine, b"Name,Email\n", entity="customers")
+    assert (report.rows_read, report.inserted, report.decisions) == (0, 0, [])

@@ -102,3 +102,20 @@ def test_another_sheet_can_be_chosen_and_an_unknown_one_is_refused(messy_workboo
     assert parsed.frame["Order No"].tolist() == ["X-1", "X-2"]
     with pytest.raises(ValueError, match="no sheet “Nope”"):
         read_source(messy_workbook, sheet="Nope")
+
+
+@pytest.mark.parametrize(
+    ("data", "file_name", "message"),
+    [
+        (b"", "empty.csv", "The file is empty."),
+        (b"PK\x03\x04 not really a workbook", "broken.xlsx", "not a readable Excel"),
+    ],
+)
+def test_unreadable_files_say_why(data, file_name, message):
+    with pytest.raises(ValueError, match=message):
+        read_source(data, file_name=file_name)
+
+
+def test_a_header_without_rows_reads_as_an_empty_table():
+    parsed = read_source(b"Name,Email\n", file_name="header_only.csv")
+    assert (parsed.columns, len(parsed.frame)) == (["Name", "Email"], 0)
