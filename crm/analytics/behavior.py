@@ -45,6 +45,8 @@ INTERVAL_BUCKETS: tuple[tuple[str, float | None], ...] = (
     ("181–365 days", 365),
     ("> 365 days", None),
 )
+# An age group "over-indexes" on a category when its share is at least this multiple of the overall share.
+OVER_INDEX = 1.2
 DAY_NAMES = tuple(calendar.day_name)  # Monday first, matching crm.dialect.day_of_week
 MONTH_NAMES = tuple(calendar.month_abbr)[1:]
 
@@ -359,13 +361,19 @@ def suggestions_from(
             for row in top.itertuples()
             if row.item_revenue > 0
         )
-        suggestions.append(
-            Suggestion(
-                "Age groups",
-                f"Top category per age group — {pairs}.",
-                "Personalise recommendations and campaign creatives by age group with these categories.",
+        # Over-indexing: a category's share in an age group against its share over all groups.
+        overall = known.groupby("category")["item_revenue"].sum()
+        overall_share = overall / overall.sum() if overall.sum() else overall
+        lift = known.assign(overall=known["category"].map(overall_share))
+        lift = lift[(lift["overall"] > 0) & (lift["share"] >= OVER_INDEX * lift["overall"])]
+        stand_outs = lift.loc[lift.groupby("age_group", sort=False)["share"].idxmax()] if len(lift) else lift
+        action = "Personalise recommendations and campaign creatives by age group with these categories"
+        if len(stand_outs):
+            action += "; feature " + "; ".join(
+                f"{row.category} for {row.age_group} ({_percent(row.share)} vs {_percent(row.overall)} overall)"
+                for row in stand_outs.itertuples()
             )
-        )
+        suggestions.append(Suggestion("Age groups", f"Top category per age group — {pairs}.", action + "."))
     if repeat.buying_customers:
         repeat_share = repeat.repeat_rate or 0.0
         if repeat.average_days is not None:

@@ -94,6 +94,8 @@ def test_strategy_suggestions_are_derived_from_the_data(tiny_shop: TinyShop) -> 
     assert "48%" in suggestions["Seasonality"].finding
     assert "Friday" in suggestions["Timing"].finding
     assert "25–34: Apparel" in suggestions["Age groups"].finding
+    # Bob (35–44) spends all on Home against 90 / 270 = 33 % overall: he over-indexes on it.
+    assert "Home for 35–44 (100% vs 33% overall)" in suggestions["Age groups"].action
     assert "38 days" in suggestions["Repeat purchases"].finding or "39 days" in suggestions["Repeat purchases"].finding
     boreal = {s.topic: s for s in strategy_suggestions(tiny_shop.engine, Filters(brands=("Boreal",), today=TODAY))}
     assert "Mar" in boreal["Seasonality"].finding  # O7: 50 in March beats O3: 30 in January
