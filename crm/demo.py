@@ -467,7 +467,8 @@ class _Builder:
         life = rng.geometric(dropout) - 1  # purchases after the first before dropping out
         raw = rate * horizon_days
         # Nobody buys more than about once a week, however keen: keeps the heavy tail believable.
-        ceiling = np.maximum(horizon_days / 7.0, 1.0)
+        # (customers whose first order is under a week old have made no repeat purchase yet).
+        ceiling = np.floor(horizon_days / 7.0)
         scale = 1.0
         for _ in range(30):
             expected = np.minimum(np.minimum(life, raw * scale), ceiling).sum()
@@ -485,7 +486,7 @@ class _Builder:
             drop = np.bincount(rng.choice(owner, surplus, replace=False), minlength=buyers.size)
             counts = counts - drop
         elif surplus < 0:  # one more purchase for random customers, preferring those still alive
-            weights = raw * np.where(counts < arrivals, 1.0, 0.05)
+            weights = raw * np.where(counts < arrivals, 1.0, 0.05) * (counts + 1 <= ceiling)
             extra = np.bincount(rng.choice(buyers.size, -surplus, p=weights / weights.sum()), minlength=buyers.size)
             counts = counts + extra
         arrivals = np.maximum(arrivals, counts)
