@@ -39,7 +39,7 @@ sections: dict[str, list[st.Page]] = {}
 for spec in specs:
     page = st.Page(spec.path, title=spec.title, icon=spec.icon, default=spec is specs[0])
     sections.setdefault(spec.section, []).append(page)
-navigation = st.navigation(sections)
+navigation = st.navigation(sections, expanded=True)  # every allowed page visible, no "View more"
 
 st.sidebar.caption(f"Signed in as **{actor.username}** ({actor.role})")
 sign_out_button(engine)
