@@ -152,9 +152,23 @@ else:
         title="Refunded and cancelled order value, refunded cash per month",
         labels={"period": "Month", "value": "Amount ($)", "variable": ""},
     )
-    figure.update_traces(hovertemplate="%{x}: $%{y:,.2f}")
+    names = {
+        "refunded_value": "Refunded orders (value)",
+        "cancelled_value": "Cancelled orders (value)",
+        "refunded_cash": "Refunded cash (transactions)",
+    }
+    figure.for_each_trace(lambda trace: trace.update(name=names[trace.name], hovertemplate="%{x}: $%{y:,.2f}"))
     show_chart(figure, name="revenue_refunds")
     table_downloads(refunds, name="revenue_refunds")
 st.subheader("Revenue table")
-st.dataframe(over_time, hide_index=True)
+st.dataframe(
+    over_time,
+    hide_index=True,
+    column_config={
+        "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
+        "average_order_value": st.column_config.NumberColumn("AOV", format="dollar"),
+        "revenue_change": st.column_config.NumberColumn("Revenue change", format="percent"),
+        "orders_change": st.column_config.NumberColumn("Orders change", format="percent"),
+    },
+)
 table_downloads(over_time, name="revenue_over_time")

@@ -95,7 +95,8 @@ show_chart(figure, name="segmentation_segment_source")
 
 st.subheader("Loyalty tiers")
 tiers = cached(loyalty_tier_distribution, filters)
-filter_caption(filters, "Customers")
+filter_caption(filters, "Revenue orders")
+st.caption("Customer counts ignore the date range: a tier is today's points balance.")
 figure = px.bar(
     tiers, x="tier", y="customers", title="Customers per loyalty tier (points balance now)",
     labels={"tier": "Tier", "customers": "Customers"},
