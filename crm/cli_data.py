@@ -20,6 +20,10 @@ __all__ = ["register"]
 SHOWN_REJECTIONS = 20
 
 
+def _header_text(header_row: int, unit: str) -> str:
+    return f"header on {unit} {header_row}" if header_row else f"no header {unit}"
+
+
 def _import(args: argparse.Namespace, engine: Engine) -> int:
     init_database(engine)
     mapping = None
@@ -49,10 +53,10 @@ def _import(args: argparse.Namespace, engine: Engine) -> int:
     if detected["format"] == "csv":
         print(
             f"Read {args.file}: {detected['encoding']}, delimiter {detected['delimiter']!r}, "
-            f"header on line {detected['header_row']}."
+            f"{_header_text(detected['header_row'], 'line')}."
         )
     else:
-        print(f"Read {args.file}: sheet {detected['sheet']!r}, header on row {detected['header_row']}.")
+        print(f"Read {args.file}: sheet {detected['sheet']!r}, {_header_text(detected['header_row'], 'row')}.")
     for column, field in report.mapping.items():
         print(f"  {column:<30} -> {field}")
     for warning in report.warnings:
@@ -107,9 +111,9 @@ def register(commands: Any, handlers: dict[str, Any]) -> None:
     )
     importer.add_argument("--report", help="write the full report (every decision and rejection) as JSON")
     importer.add_argument("--encoding", help="CSV text encoding (default: detected)")
-    importer.add_argument("--delimiter", help="CSV delimiter (default: detected)")
+    importer.add_argument("--delimiter", help='CSV delimiter, " " for aligned columns (default: detected)')
     importer.add_argument("--sheet", help="Excel sheet name (default: the first with data)")
-    importer.add_argument("--header-row", type=int, help="1-based row of the header (default: detected)")
+    importer.add_argument("--header-row", type=int, help="1-based row of the header, 0 for none (default: detected)")
     handlers["import"] = _import
 
     exporter = commands.add_parser("export", help="export a table as CSV or XLSX (formula-safe)")

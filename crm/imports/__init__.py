@@ -16,13 +16,14 @@ from crm.imports.mapping import (
     save_mapping,
     suggest_mapping,
 )
-from crm.imports.reading import SUPPORTED_ENCODINGS, ParsedFile, read_source
+from crm.imports.reading import SUPPORTED_ENCODINGS, WHITESPACE, ParsedFile, read_source
 
 __all__ = [
     "DUPLICATE_POLICIES",
     "ENTITIES",
     "IGNORE",
     "SUPPORTED_ENCODINGS",
+    "WHITESPACE",
     "ImportError_",
     "ImportReport",
     "ParsedFile",

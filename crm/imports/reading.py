@@ -30,6 +30,7 @@ import pandas as pd
 
 __all__ = [
     "SUPPORTED_ENCODINGS",
+    "WHITESPACE",
     "ParsedFile",
     "detect_delimiter",
     "detect_encoding",
@@ -55,6 +56,8 @@ _DETECTOR_CANDIDATES = ["utf_8", "utf_16", "cp949", "big5", "shift_jis", "gb1803
 # Bytes looked at for encoding detection: enough for a reliable guess, cheap on a 100 MB file.
 DETECTION_SAMPLE_BYTES = 256 * 1024
 DELIMITER_CANDIDATES = (",", ";", "\t", "|")
+# Stands for "one or more spaces/tabs" (fixed-width exports such as CDNOW_master.txt).
+WHITESPACE = " "
 # Lines/rows examined when guessing the delimiter and the header row.
 SNIFF_LINES = 30
 XLSX_MAGIC = b"PK\x03\x04"
@@ -69,7 +72,7 @@ class ParsedFile:
     file_format: str  # "csv" or "xlsx"
     encoding: str | None  # CSV only
     delimiter: str | None  # CSV only
-    header_row: int  # 1-based row of the header in the file or sheet
+    header_row: int  # 1-based row of the header in the file or sheet; 0 when the file has none
     sheet: str | None  # XLSX only
     sheets: list[str] = field(default_factory=list)
     sha256: str = ""
@@ -82,12 +85,13 @@ class ParsedFile:
     def describe(self) -> str:
         """One line for the wizard: what was detected."""
         if self.file_format == "xlsx":
-            return f"Excel sheet “{self.sheet}”, header on row {self.header_row}, {len(self.frame):,} data rows"
-        delimiter = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe"}.get(self.delimiter or "", "?")
-        return (
-            f"CSV in {self.encoding}, {delimiter}-delimited, header on line {self.header_row}, "
-            f"{len(self.frame):,} data rows"
+            header = f"header on row {self.header_row}" if self.header_row else "no header row"
+            return f"Excel sheet “{self.sheet}”, {header}, {len(self.frame):,} data rows"
+        delimiter = {"\t": "tab", ",": "comma", ";": "semicolon", "|": "pipe", WHITESPACE: "space"}.get(
+            self.delimiter or "", "?"
         )
+        header = f"header on line {self.header_row}" if self.header_row else "no header line"
+        return f"CSV in {self.encoding}, {delimiter}-delimited, {header}, {len(self.frame):,} data rows"
 
 
 # --- encoding and delimiter ----------------------------------------------------------------
@@ -134,6 +138,10 @@ def detect_delimiter(text: str) -> str:
         score = widths.count(common) / len(widths) * 10 + min(common, 50) / 50
         if score > best_score:
             best, best_score = candidate, score
+    if best_score < 0:
+        widths = [len(line.split()) for line in lines]
+        if min(widths) >= 2 and len(set(widths)) == 1:
+            return WHITESPACE
     return best
 
 
@@ -147,10 +155,12 @@ def _is_label(value: str) -> bool:
 
 
 def detect_header_row(rows: list[list[str]]) -> int:
-    """0-based index of the header among the first rows of a table.
+    """0-based index of the header among the first rows of a table; -1 when there is none.
 
     The header is the first row filled to at least 60 % of the widest row with labels
     (text that is not a number or date); titles and blank lines above it are skipped.
+    A table of nothing but numbers and dates has no header; otherwise the first non-empty
+    row is the header (e.g. "Name, 2024, 2025").
     """
     sample = rows[:SNIFF_LINES]
     filled = [sum(1 for value in row if str(value).strip()) for row in sample]
@@ -162,6 +172,8 @@ def detect_header_row(rows: list[list[str]]) -> int:
         wide_enough = filled[index] >= max(2, widest * 0.6) or (widest == 1 and filled[index] == 1)
         if wide_enough and sum(_is_label(value) for value in values) >= len(values) * 0.8:
             return index
+    if not any(_is_label(str(value)) for row in sample for value in row):
+        return -1
     return next(index for index, count in enumerate(filled) if count)
 
 
@@ -208,15 +220,18 @@ def _read_csv(
     head_lines = text[:200_000].splitlines()[:SNIFF_LINES]
     delimiter = delimiter or detect_delimiter("\n".join(head_lines))
     if header_row is None:
-        sniffed = list(csv.reader(head_lines, delimiter=delimiter))
+        if delimiter == WHITESPACE:
+            sniffed = [line.split() for line in head_lines]
+        else:
+            sniffed = list(csv.reader(head_lines, delimiter=delimiter))
         header_index = detect_header_row(sniffed)
     else:
         header_index = header_row - 1
     # Lines above the header (titles, notes) may have any width: skip them before parsing.
     options = {
-        "sep": delimiter,
-        "header": 0,
-        "skiprows": header_index,
+        "sep": r"\s+" if delimiter == WHITESPACE else delimiter,
+        "header": 0 if header_index >= 0 else None,
+        "skiprows": max(header_index, 0),
         "dtype": str,
         "keep_default_na": False,
         "na_filter": False,
@@ -237,6 +252,8 @@ def _read_csv(
             f"{len(dropped)} line(s) have more fields than the header and were left out "
             f"(first: {delimiter.join(dropped[0])[:80]!r}); check the delimiter."
         )
+    if header_index < 0:
+        frame.columns = [f"column {position}" for position in range(1, len(frame.columns) + 1)]
     frame.columns = _unique_names([str(column) for column in frame.columns])
     # pandas names blank header cells "Unnamed: N"; show them as "column N".
     frame.columns = [
@@ -300,8 +317,12 @@ def _read_xlsx(
     _warn_formulas_without_values(sheet_xml, rows, warnings)
     if header_index >= len(rows):
         raise ValueError(f"Sheet “{sheet}” has only {len(rows)} rows; header row {header_index + 1} is empty.")
-    header = rows[header_index]
-    width = max((index + 1 for index, value in enumerate(header) if value.strip()), default=0)
+    if header_index < 0:  # no header: name the columns by position
+        width = max((index + 1 for row in rows for index, value in enumerate(row) if value.strip()), default=0)
+        header = [f"column {position}" for position in range(1, width + 1)]
+    else:
+        header = rows[header_index]
+        width = max((index + 1 for index, value in enumerate(header) if value.strip()), default=0)
     body = [row[:width] for row in rows[header_index + 1 :]]
     frame = pd.DataFrame(body, columns=_unique_names(header[:width]), dtype=object)
     row_numbers = np.arange(len(frame), dtype=np.int64) + header_index + 2
@@ -355,7 +376,8 @@ def read_source(
 ) -> ParsedFile:
     """Read a CSV or XLSX file (path or bytes) into a text table, detecting what isn't given.
 
-    ``header_row`` is 1-based (the line or sheet row of the header).
+    ``header_row`` is 1-based (the line or sheet row of the header); 0 means the file has no
+    header and its columns are named "column 1", "column 2", ...
     """
     data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
     if file_name is None and isinstance(source, (str, Path)):

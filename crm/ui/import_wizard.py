@@ -20,6 +20,7 @@ from crm.imports import (
     ENTITIES,
     IGNORE,
     SUPPORTED_ENCODINGS,
+    WHITESPACE,
     ImportError_,
     ImportReport,
     ParsedFile,
@@ -41,7 +42,7 @@ STEPS = ("Upload", "Check reading", "Map columns", "Preview & import")
 STATE_KEY = "import_wizard"
 # Rows of the file shown while checking how it was read.
 SAMPLE_ROWS = 8
-_DELIMITERS = {",": "comma ,", ";": "semicolon ;", "\t": "tab", "|": "pipe |"}
+_DELIMITERS = {",": "comma ,", ";": "semicolon ;", "\t": "tab", "|": "pipe |", WHITESPACE: "spaces (aligned columns)"}
 _POLICY_HELP = {
     "skip": "Skip rows whose customer/number/SKU is already in the file or the database.",
     "update": "Overwrite the existing record with the file's non-blank values.",
@@ -212,16 +213,16 @@ def _step_reading(state: WizardState) -> ParsedFile | None:
         if sheet != parsed.sheet:
             state.sheet, state.header_row, changed = sheet, None, True
     _reread_if(changed, state)
-    used_header = parsed.header_row if parsed else (state.header_row or 1)
+    used_header = parsed.header_row if parsed else (state.header_row if state.header_row is not None else 1)
     header = columns[2].number_input(
         "Header row",
-        min_value=1,
+        min_value=0,
         max_value=1000,
         value=used_header,
         step=1,
         # Keyed by the reading shown, so a new sheet/encoding starts from its own detected header.
         key=f"wizard_header_{parsed.sheet}_{parsed.encoding}_{parsed.delimiter}" if parsed else "wizard_header",
-        help="The line (CSV) or sheet row that holds the column names.",
+        help="The line (CSV) or sheet row that holds the column names; 0 when the file has none.",
     )
     if header != used_header:
         state.header_row, changed = int(header), True

@@ -74,3 +74,25 @@ def test_a_bad_mapping_fails_with_a_message_and_exit_code_1(engine, tmp_path, ca
     mapping.write_text(json.dumps({"이름": "email", "연락처": "email"}))
     assert _run(engine, str(KOREAN_CUSTOMERS), "--entity", "customers", "--mapping", str(mapping)) == 1
     assert "both mapped to Email" in capsys.readouterr().err
+
+
+def test_importing_the_cdnow_master_layout_from_the_command_line(engine, tmp_path, capsys):
+    source = tmp_path / "CDNOW_master.txt"
+    source.write_bytes(b"00001 00001 19970101 1 11.77\n00002 00002 19970112 1 12.00\n00002 00002 19970112 5 77.00\n")
+    mapping = tmp_path / "cdnow.json"
+    mapping.write_text(
+        json.dumps(
+            {
+                "column 1": "ignore",
+                "column 2": "customer_external_id",
+                "column 3": "order_date",
+                "column 4": "ignore",
+                "column 5": "total",
+            }
+        )
+    )
+    assert _run(engine, str(source), "--entity", "orders", "--mapping", str(mapping)) == 0
+    out = capsys.readouterr().out
+    assert "delimiter ' ', no header line." in out
+    assert "3 rows read: 3 were inserted" in out
+    assert (_count(engine, orders), _count(engine, customers)) == (3, 2)

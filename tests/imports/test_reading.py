@@ -70,6 +70,8 @@ def test_header_detection_skips_titles_and_numbers():
     rows = [["Report March"], [], ["Name", "Email", "Total"], ["Ada", "a@x.com", "12"]]
     assert detect_header_row(rows) == 2
     assert detect_header_row([["2024", "2025"], ["Name", "Total"], ["Ada", "1"]]) == 1
+    assert detect_header_row([["Name", "2024", "2025"], ["Ada", "1", "2"]]) == 0
+    assert detect_header_row([["1", "19970101"], ["2", "19970102"]]) == -1
 
 
 def test_workbook_header_below_a_merged_title_is_found_on_the_biggest_sheet(messy_workbook):
@@ -119,3 +121,22 @@ def test_unreadable_files_say_why(data, file_name, message):
 def test_a_header_without_rows_reads_as_an_empty_table():
     parsed = read_source(b"Name,Email\n", file_name="header_only.csv")
     assert (parsed.columns, len(parsed.frame)) == (["Name", "Email"], 0)
+
+
+def test_aligned_columns_without_a_header_read_as_numbered_columns():
+    # The layout of CDNOW_master.txt: id, customer id, date, CDs, amount, aligned with spaces.
+    data = b"    1      1 19970101  1  11.77\n    2      2 19970112  1  12.00\n    3      2 19970112  5  77.00\n"
+    parsed = read_source(data, file_name="CDNOW_master.txt")
+    assert (parsed.delimiter, parsed.header_row) == (" ", 0)
+    assert parsed.describe() == "CSV in utf-8, space-delimited, no header line, 3 data rows"
+    assert parsed.columns == ["column 1", "column 2", "column 3", "column 4", "column 5"]
+    assert parsed.frame.iloc[2].tolist() == ["3", "2", "19970112", "5", "77.00"]
+    assert parsed.row_numbers.tolist() == [1, 2, 3]
+
+
+def test_header_row_zero_reads_the_first_line_as_data(messy_workbook):
+    parsed = read_source(b"a,b\n1,2\n", header_row=0)
+    assert (parsed.columns, parsed.frame.values.tolist()) == (["column 1", "column 2"], [["a", "b"], ["1", "2"]])
+    orders = read_source(messy_workbook, sheet="Orders", header_row=0)
+    assert orders.frame.iloc[0].tolist() == ["Order No", "Customer ID", "Date", "Total"]
+    assert orders.row_numbers.tolist() == [1, 2, 3]
