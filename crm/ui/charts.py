@@ -73,17 +73,23 @@ def show_chart(
         )
 
 
+TableSource = pd.DataFrame | Callable[[], pd.DataFrame]
+
+
 def _table_builder(
-    engine: Engine, frame: pd.DataFrame, name: str, file_format: str, actor: Actor, personal: bool
+    engine: Engine, frame: TableSource, name: str, file_format: str, actor: Actor, personal: bool
 ) -> Callable[[], bytes]:
     def _build() -> bytes:
-        return export_table(engine, frame, name=name, file_format=file_format, actor=actor, personal=personal)
+        table = frame() if callable(frame) else frame
+        return export_table(engine, table, name=name, file_format=file_format, actor=actor, personal=personal)
 
     return _build
 
 
-def table_downloads(frame: pd.DataFrame, *, name: str, personal: bool = False, actor: Actor | None = None) -> None:
+def table_downloads(frame: TableSource, *, name: str, personal: bool = False, actor: Actor | None = None) -> None:
     """CSV and XLSX downloads of ``frame`` (the table as filtered on screen), formula-safe and audited.
+
+    ``frame`` may be a function returning the table, so a large query only runs when clicked.
 
     ``personal`` tables (names, emails, phones, per-customer rows) need EXPORT_PERSONAL_DATA,
     others EXPORT_AGGREGATES; without it a short note replaces the buttons.

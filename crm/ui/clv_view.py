@@ -148,7 +148,7 @@ def top_table(analysis: ClvAnalysis, actor: Actor) -> None:
         },
     )
     if allowed(actor.role, Permission.EXPORT_PERSONAL_DATA):
-        table_downloads(top, name="clv_top_customers")
+        table_downloads(top, name="clv_top_customers", personal=True)  # names and emails of customers
 
 
 def holdout_check(analysis: ClvAnalysis) -> None:

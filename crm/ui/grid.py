@@ -10,6 +10,7 @@ Analysts see the grid read-only; agents may add and edit but not delete.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -20,14 +21,21 @@ from sqlalchemy import Engine
 from crm.permissions import Actor, Permission, PermissionDeniedError, allowed
 from crm.records import RecordPage, RecordQuery, apply_edits, entity_spec, has_changes, lookup_options
 from crm.records.entities import EntitySpec, Field
-from crm.records.listing import distinct_values
+from crm.records.listing import distinct_values, list_records
 from crm.settings import get_settings
 from crm.ui.cache import cached, invalidate
+from crm.ui.charts import table_downloads
 
 __all__ = ["PAGE_SIZES", "record_grid", "record_query"]
 
 # Rows per grid page: larger pages make the browser grid sluggish.
 PAGE_SIZES = (25, 50, 100, 200)
+# Tables without names, contacts or per-customer rows: agents may export them (EXPORT_AGGREGATES).
+NON_PERSONAL_ENTITIES = frozenset(
+    {"products", "categories", "brands", "warehouses", "variants", "inventory", "stock_movements", "price_history"}
+)
+# Grid downloads stop here (memory of one request); the CLI export streams any size.
+EXPORT_ROW_LIMIT = 200_000
 FLAG_LABELS = {
     "low_stock": "Low stock",
     "out_of_stock": "Out of stock",
@@ -126,7 +134,7 @@ def record_query(
         # A new search starts on the first page (set before the pager widget is drawn).
         st.session_state[f"{key}__signature"] = signature
         st.session_state[f"{key}_page"] = 1
-    return RecordQuery(
+    query = RecordQuery(
         search=search,
         statuses=statuses,
         types=types,
@@ -141,6 +149,9 @@ def record_query(
         page=int(st.session_state.get(f"{key}_page", 1)),
         page_size=page_size,
     )
+    # Remembered for the grid's downloads, which export every matching row, not just this page.
+    st.session_state[f"{key}__query"] = query
+    return query
 
 
 def _column(engine: Engine, spec: EntitySpec, field: Field) -> Any:
@@ -205,6 +216,22 @@ def _forget(key: str) -> None:
         st.session_state.pop(name, None)
 
 
+def _downloads(
+    engine: Engine, actor: Actor, spec: EntitySpec, query: RecordQuery | None, total: int, *, name: str
+) -> None:
+    """CSV/XLSX of every row matching the search and filters (built only when clicked)."""
+    if query is None or total == 0:
+        return
+    everything = replace(query, page=1, page_size=min(total, EXPORT_ROW_LIMIT))
+
+    def _all_matching_rows() -> pd.DataFrame:
+        return list_records(engine, spec, everything).rows
+
+    table_downloads(_all_matching_rows, name=spec.name, personal=spec.name not in NON_PERSONAL_ENTITIES, actor=actor)
+    if total > EXPORT_ROW_LIMIT:
+        st.caption(f"Downloads hold the first {EXPORT_ROW_LIMIT:,} rows; `python -m crm export` writes them all.")
+
+
 def record_grid(engine: Engine, actor: Actor, entity: str, page: RecordPage, *, key: str) -> None:
     """Draw ``page`` as an editable grid with pager and Save (read-only for roles that may not edit)."""
     spec = entity_spec(entity)
@@ -252,6 +279,7 @@ def record_grid(engine: Engine, actor: Actor, entity: str, page: RecordPage, *, 
     )
     pager[1].selectbox("Rows per page", PAGE_SIZES, index=PAGE_SIZES.index(50), key=f"{key}_page_size")
     pager[2].caption(f"{page.total:,} {spec.title.lower()} match; showing page {page.page:,} of {page.pages:,}.")
+    _downloads(engine, actor, spec, st.session_state.get(f"{key}__query"), page.total, name=key)
     if not (may_edit or may_delete):
         return
     state = st.session_state.get(key) or {}

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from crm.schema import customers, inventory, orders, users, utc_now
 from tests.fixtures.tiny_shop import load_tiny_shop
-from tests.ui.apptest_support import app_as
+from tests.ui.apptest_support import app_as, make_demo_database
 
 RECORD_PAGES = (
     "pages/customers.py",
@@ -216,3 +216,22 @@ def test_the_records_section_is_in_every_role_menu() -> None:
     for role in ("admin", "manager", "analyst", "agent"):
         assert "pages/customers.py" in [page.path for page in pages_for_role(role)]
     assert Path("pages/customers.py").exists()
+
+
+def test_record_grids_offer_downloads_of_every_matching_row_by_role(tmp_path: Path) -> None:
+    """Managers download customers (personal data); agents may export products but not customers."""
+    url = make_demo_database(tmp_path / "downloads.db", customers=120, orders=600)
+    manager = app_as(url, "manager")
+    manager.run()
+    manager.switch_page("pages/customers.py").run()
+    assert not manager.exception
+    labels = [button.label for button in manager.get("download_button")]
+    assert {"Download CSV", "Download XLSX"} <= set(labels)
+    agent = app_as(url, "agent")
+    agent.run()
+    agent.switch_page("pages/customers.py").run()
+    assert not agent.get("download_button")
+    assert any("may not export personal data" in caption.value for caption in agent.caption)
+    agent.switch_page("pages/products.py").run()
+    assert not agent.exception
+    assert "Download CSV" in [button.label for button in agent.get("download_button")]
