@@ -183,3 +183,43 @@ def _days_sqlite(element: days_between, compiler: Any, **kw: Any) -> str:
 def _days_postgresql(element: days_between, compiler: Any, **kw: Any) -> str:
     start, end = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"(EXTRACT(EPOCH FROM ({end}) - ({start})) / 86400.0)"
+
+
+class epoch_day(FunctionElement[int]):  # noqa: N801 - reads as a SQL function
+    """Days from 1970-01-01 to the calendar day of a datetime (an integer on both engines)."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(epoch_day, "sqlite")
+def _epoch_day_sqlite(element: epoch_day, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    # julianday of a date is at midnight (x.5); 2440587.5 is 1970-01-01, so the difference is whole.
+    return f"CAST(julianday(date({column})) - 2440587.5 AS INTEGER)"
+
+
+@compiles(epoch_day, "postgresql")
+def _epoch_day_postgresql(element: epoch_day, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"(CAST({column} AS DATE) - DATE '1970-01-01')"
+
+
+class month_number(FunctionElement[int]):  # noqa: N801 - reads as a SQL function
+    """year × 12 + month of a datetime."""
+
+    type = Integer()
+    inherit_cache = True
+
+
+@compiles(month_number, "sqlite")
+def _month_number_sqlite(element: month_number, compiler: Any, **kw: Any) -> str:
+    # Stored datetimes are ISO text ('YYYY-MM-DD HH:MM:SS'); slicing it is ~3× faster than strftime.
+    column = compiler.process(element.clauses, **kw)
+    return f"(CAST(substr({column}, 1, 4) AS INTEGER) * 12 + CAST(substr({column}, 6, 2) AS INTEGER))"
+
+
+@compiles(month_number, "postgresql")
+def _month_number_postgresql(element: month_number, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"(CAST(EXTRACT(YEAR FROM {column}) AS INTEGER) * 12 + CAST(EXTRACT(MONTH FROM {column}) AS INTEGER))"

@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
-from crm.dialect import day_of_week, days_between, hour_of_day, month_of_year, period_start, to_local
+from crm.dialect import (
+    day_of_week,
+    days_between,
+    epoch_day,
+    hour_of_day,
+    month_number,
+    month_of_year,
+    period_start,
+    to_local,
+)
 from crm.schema import orders, tickets
 from tests.fixtures.tiny_shop import TinyShop
 
@@ -62,3 +71,14 @@ def test_to_local_shifts_utc_into_the_app_time_zone(tiny_shop: TinyShop) -> None
             select(hour_of_day(to_local(orders.c.order_date, "Asia/Seoul"))).where(orders.c.order_number == "O1")
         ).scalar_one()
     assert hour == 21  # noon UTC is 21:00 in Seoul (UTC+9, no daylight saving)
+
+
+def test_epoch_day_and_month_number_are_whole_numbers_on_both_engines(tiny_shop: TinyShop) -> None:
+    with tiny_shop.engine.connect() as connection:
+        day, month = connection.execute(
+            select(epoch_day(orders.c.order_date), month_number(orders.c.order_date)).where(
+                orders.c.order_number == "O5"
+            )
+        ).one()
+    # 20 Feb 2025 is 20139 days after 1 Jan 1970; 2025 × 12 + 2 = 24302.
+    assert (day, month) == (20139, 24302)

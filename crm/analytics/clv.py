@@ -39,11 +39,10 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, Float, Integer, cast, func, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import ColumnElement, FunctionElement
+from sqlalchemy import Connection, Engine, Float, cast, func, select
+from sqlalchemy.sql.expression import ColumnElement
 
-from crm.dialect import to_local
+from crm.dialect import epoch_day, to_local
 from crm.filters import Filters
 from crm.schema import REVENUE_ORDER_STATUSES, customers, orders
 
@@ -109,27 +108,6 @@ HOLDOUT_MAX_GROUP = 7
 _EPOCH = date(1970, 1, 1)
 
 
-# --- SQL: the local calendar day as a whole number ------------------------------------------
-class _epoch_day(FunctionElement[int]):  # noqa: N801 - reads as a SQL function
-    """Days from 1970-01-01 to the calendar day of a datetime (an integer on both engines)."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(_epoch_day, "sqlite")
-def _epoch_day_sqlite(element: _epoch_day, compiler: Any, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    # julianday of a date is at midnight (x.5); 2440587.5 is 1970-01-01, so the difference is whole.
-    return f"CAST(julianday(date({column})) - 2440587.5 AS INTEGER)"
-
-
-@compiles(_epoch_day, "postgresql")
-def _epoch_day_postgresql(element: _epoch_day, compiler: Any, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    return f"(CAST({column} AS DATE) - DATE '1970-01-01')"
-
-
 def _day_number(day: date) -> int:
     return (day - _EPOCH).days
 
@@ -162,7 +140,7 @@ def _order_source(filters: Filters) -> Any:
 
 def last_order_day(connection: Connection, filters: Filters) -> date | None:
     """The latest local day with a revenue order matching ``filters`` (None without orders)."""
-    day = _epoch_day(to_local(orders.c.order_date, filters.timezone_name))
+    day = epoch_day(to_local(orders.c.order_date, filters.timezone_name))
     query = (
         select(func.max(day)).select_from(_order_source(filters)).where(*_order_conditions(filters, filters.end_date))
     )
@@ -240,7 +218,7 @@ def _summary_query(
     connection: Connection, filters: Filters, as_of: date, unit: str, holdout_end: date | None
 ) -> pd.DataFrame:
     as_of_number = _day_number(as_of)
-    day_expression = _epoch_day(to_local(orders.c.order_date, filters.timezone_name))
+    day_expression = epoch_day(to_local(orders.c.order_date, filters.timezone_name))
     # One row per customer and local day: same-day orders are one purchase.
     daily = (
         select(

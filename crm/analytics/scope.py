@@ -13,11 +13,9 @@ from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, FromClause, Integer
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.expression import FunctionElement
+from sqlalchemy import ColumnElement, FromClause
 
-from crm.dialect import to_local
+from crm.dialect import month_number, to_local
 from crm.filters import Filters
 from crm.schema import REVENUE_ORDER_STATUSES, customers, orders, transactions
 
@@ -94,29 +92,9 @@ def local_time(column: ColumnElement[Any], filters: Filters) -> ColumnElement[An
     return to_local(column, filters.timezone_name)
 
 
-class _month_number(FunctionElement[int]):  # noqa: N801 - reads as a SQL function
-    """year × 12 + month of a datetime."""
-
-    type = Integer()
-    inherit_cache = True
-
-
-@compiles(_month_number, "sqlite")
-def _month_number_sqlite(element: _month_number, compiler: Any, **kw: Any) -> str:
-    # Stored datetimes are ISO text ('YYYY-MM-DD HH:MM:SS'); slicing it is ~3× faster than strftime.
-    column = compiler.process(element.clauses, **kw)
-    return f"(CAST(substr({column}, 1, 4) AS INTEGER) * 12 + CAST(substr({column}, 6, 2) AS INTEGER))"
-
-
-@compiles(_month_number, "postgresql")
-def _month_number_postgresql(element: _month_number, compiler: Any, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    return f"(CAST(EXTRACT(YEAR FROM {column}) AS INTEGER) * 12 + CAST(EXTRACT(MONTH FROM {column}) AS INTEGER))"
-
-
 def month_index(column: ColumnElement[Any], filters: Filters) -> ColumnElement[int]:
     """year × 12 + month of a datetime in the app's time zone (month arithmetic for cohorts)."""
-    return _month_number(local_time(column, filters))
+    return month_number(local_time(column, filters))
 
 
 def month_label(index: int) -> str:
