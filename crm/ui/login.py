@@ -1,14 +1,16 @@
 """Sign-in and sign-out with streamlit-authenticator, users stored in the database.
 
-- Passwords are checked by streamlit-authenticator against the bcrypt hashes of the active
-  users in the database (credentials are re-read on every sign-in, so a new or deactivated
-  user takes effect at once).
+- Passwords are checked by streamlit-authenticator's login controller against the bcrypt
+  hashes of the active users in the database (credentials are re-read on every sign-in, so a
+  new or deactivated user takes effect at once); it also sets the session-state keys
+  (``authentication_status``, ``username``, ``name``) the rest of the app reads.
 - Our own form comes first so throttling (``crm.auth.check_login_allowed``) sees the username
   before any password is checked; the library's ``max_login_attempts`` is not used (it keeps
   counts in the credentials dict and never lets go).
 - "Remember me" is a random session token in the ``pulse_crm_session`` cookie; the database
-  keeps an HMAC of it, so sign-out revokes the cookie server-side. The library's own JWT cookie
-  is switched off (``cookie_expiry_days=0``) because it cannot be revoked.
+  keeps an HMAC of it, so sign-out revokes the cookie server-side. The library's own JWT
+  cookie (``Authenticate``) is not used: it cannot be revoked, and its login widget sleeps
+  (``login_sleep_time``) and reruns in ways that lose deep links.
 - The cookie is read from the HTTP request (``st.context.cookies``) on the first run, so a deep
   link or a reload opens the requested page directly: no sleep, no ``st.rerun()`` after
   sign-in or sign-out (the cookie component must get to render).
@@ -21,8 +23,9 @@ from datetime import timedelta
 import extra_streamlit_components as stx
 import pandas as pd
 import streamlit as st
-import streamlit_authenticator as stauth
 from sqlalchemy import Engine, select
+from streamlit.delta_generator import DeltaGenerator
+from streamlit_authenticator.controllers import AuthenticationController
 
 from crm.auth import (
     SESSION_DAYS,
@@ -43,17 +46,18 @@ from crm.ui.session import (
     CookieKeyError,
     cookie_key,
     current_actor,
+    ensure_navigation_mode,
     forget_sign_in,
 )
 
 __all__ = ["SESSION_COOKIE", "cookie_key", "sign_in", "sign_out_button"]
 
 SESSION_COOKIE = "pulse_crm_session"
-# Name for streamlit-authenticator's own (disabled) JWT cookie; never set, never read.
-LIBRARY_COOKIE = "pulse_crm_library_unused"
 # Session-state flags: a cookie still to be written to / removed from the browser.
 _COOKIE_TO_SET = "pulse_cookie_to_set"
 _COOKIE_TO_DELETE = "pulse_cookie_to_delete"
+# Session-state key of the last refusal shown under the sign-in form.
+_SIGN_IN_MESSAGE = "pulse_sign_in_message"
 # Checked for unknown usernames so a wrong username takes as long as a wrong password.
 _DUMMY_HASH = "$2b$12$wDj5aFqKuHx32Y4jbdG33.iEAuIhQuYg3OozVU/2RXAZMeMF2h6qO"
 
@@ -82,15 +86,14 @@ def _credentials(engine: Engine) -> dict[str, dict[str, dict[str, str]]]:
     }
 
 
-def _authenticator(engine: Engine, key: str) -> stauth.Authenticate:
-    return stauth.Authenticate(
-        _credentials(engine),
-        LIBRARY_COOKIE,
-        key,
-        cookie_expiry_days=0,  # no library cookie: it cannot be revoked (see module docstring)
-        auto_hash=False,
-        login_sleep_time=0,
-    )
+def _password_checker(engine: Engine, key: str) -> AuthenticationController:
+    """streamlit-authenticator's login controller over the active users' bcrypt hashes.
+
+    The controller, not ``stauth.Authenticate``: the latter also mounts the library's cookie
+    component, whose first value triggers a rerun that could cut a sign-in run short, and
+    its JWT cookie cannot be revoked anyway (see module docstring).
+    """
+    return AuthenticationController(_credentials(engine), auto_hash=False, secret_key=key)
 
 
 def _client_key() -> str:
@@ -166,63 +169,85 @@ def _show_demo_accounts() -> None:
         )
 
 
-def _login_form(engine: Engine, key: str) -> Actor | None:
-    placeholder = st.empty()
-    with placeholder.container():
-        st.title("Pulse CRM")
-        if not has_users(engine):
-            st.warning(
-                "No users yet. Create the first administrator on the server with "
-                "`python -m crm users add <username>`, then sign in here."
-            )
-            return None
-        with st.form("sign_in", clear_on_submit=False, enter_to_submit=True):
-            st.subheader("Sign in")
-            username = st.text_input("Username", autocomplete="username")
-            password = st.text_input("Password", type="password", autocomplete="current-password")
-            submitted = st.form_submit_button("Sign in", type="primary")
-        message = st.empty()
-        if get_settings().demo_mode:
-            _show_demo_accounts()
+def _login_form_contents(engine: Engine, key: str) -> Actor | None:
+    st.title("Pulse CRM")
+    if not has_users(engine):
+        st.warning(
+            "No users yet. Create the first administrator on the server with "
+            "`python -m crm users add <username>`, then sign in here."
+        )
+        return None
+    with st.form("sign_in", clear_on_submit=False, enter_to_submit=True):
+        st.subheader("Sign in")
+        username = st.text_input("Username", autocomplete="username")
+        password = st.text_input("Password", type="password", autocomplete="current-password")
+        submitted = st.form_submit_button("Sign in", type="primary")
+    message = st.empty()
+    if earlier := st.session_state.get(_SIGN_IN_MESSAGE):
+        message.error(earlier)
+    if get_settings().demo_mode:
+        _show_demo_accounts()
     if not submitted:
         return None
+
+    def refuse(text: str) -> None:
+        # Kept in session state so that any later run (another widget, a cookie component)
+        # still shows why the last attempt failed.
+        st.session_state[_SIGN_IN_MESSAGE] = text
+        message.error(text)
+
     username = username.strip().lower()
     if not username or not password:
-        message.error("Enter your username and password.")
+        refuse("Enter your username and password.")
         return None
     client = _client_key()
     decision = check_login_allowed(engine, username, client)
     if not decision.allowed:
-        message.error(decision.message())
+        refuse(decision.message())
         return None
-    authenticator = _authenticator(engine, key)
-    known = username in authenticator.authentication_controller.authentication_model.credentials["usernames"]
+    checker = _password_checker(engine, key)
+    known = username in checker.authentication_model.credentials["usernames"]
     if not known:
         verify_password(password, _DUMMY_HASH)
-    succeeded = bool(known and authenticator.authentication_controller.login(username, password))
+    succeeded = bool(known and checker.login(username, password))
     record_login_attempt(engine, username, client, succeeded)
     if not succeeded:
         forget_sign_in()
-        message.error("Username or password is incorrect.")
+        refuse("Username or password is incorrect.")
         return None
     try:
         token = start_session(engine, username, key)
     except UserError as error:  # deactivated between the password check and now
         forget_sign_in()
-        message.error(str(error))
+        refuse(str(error))
         return None
+    st.session_state.pop(_SIGN_IN_MESSAGE, None)
     st.session_state[SESSION_TOKEN_STATE] = token
     st.session_state[_COOKIE_TO_SET] = token
     st.session_state.pop(_COOKIE_TO_DELETE, None)
-    placeholder.empty()
     return current_actor(engine)
+
+
+def _login_form(engine: Engine, key: str, gate: DeltaGenerator) -> Actor | None:
+    """The sign-in form inside ``gate``, cleared once the user is signed in (same run, no rerun)."""
+    with gate.container():
+        actor = _login_form_contents(engine, key)
+    if actor is not None:
+        gate.empty()
+    return actor
 
 
 def sign_in(engine: Engine) -> Actor | None:
     """The signed-in user: from session state, else the session cookie, else the sign-in form."""
+    ensure_navigation_mode()
+    # The same two slots on every run, so the page below never shifts position between runs
+    # (a shift makes Streamlit show the old and the new page content together for a moment).
+    gate = st.empty()
+    cookie_slot = st.container()
     key = _cookie_key_or_stop()
-    actor = current_actor(engine) or _restore_from_cookie(engine, key) or _login_form(engine, key)
-    _sync_cookie()
+    actor = current_actor(engine) or _restore_from_cookie(engine, key) or _login_form(engine, key, gate)
+    with cookie_slot:
+        _sync_cookie()
     return actor
 
 

@@ -23,6 +23,7 @@ __all__ = [
     "CookieKeyError",
     "cookie_key",
     "current_actor",
+    "ensure_navigation_mode",
     "forget_sign_in",
     "require_page_permission",
 ]
@@ -91,15 +92,16 @@ def current_actor(engine: Engine) -> Actor | None:
     return actor
 
 
-def _run_through_home() -> None:
-    """Rerun through Home.py when Streamlit ran this page file on its own.
+def ensure_navigation_mode() -> None:
+    """Rerun through Home.py alone when Streamlit started this run in pages/-folder mode.
 
     Until the first ``st.navigation`` call in a server process, Streamlit treats the
     ``pages/`` folder as an old-style multipage app: the very first request after a start
-    (say a bookmarked /users, or a reload while the server restarted) runs the page file
-    directly, with Streamlit's own page list and no sign-in form. ``st.navigation`` sets
-    the same flag to False; setting it here and rerunning gives that request the normal
-    frame (sign-in gate, role-based menu) on the same URL.
+    (say a bookmarked /users, or a browser reconnecting after a restart) runs the page file
+    directly, with Streamlit's own page list and no sign-in form, and a run of Home.py
+    wrapped in that mode loses the first form submit. ``st.navigation`` sets the same flag
+    to False; setting it here and rerunning gives that request the normal frame (sign-in
+    gate, role-based menu) on the same URL. Called by the sign-in gate and every page guard.
     """
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
@@ -108,7 +110,7 @@ def _run_through_home() -> None:
 
 def require_page_permission(engine: Engine, permission: Permission) -> Actor:
     """Stop the page unless the signed-in user holds ``permission`` (server-side page guard)."""
-    _run_through_home()
+    ensure_navigation_mode()
     actor = current_actor(engine)
     if actor is None:
         st.error("Please sign in.")

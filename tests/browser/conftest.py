@@ -50,6 +50,8 @@ ROOT = Path(__file__).resolve().parents[2]
 STARTUP_TIMEOUT_SECONDS = 120
 # Playwright's default of 30 s is tight when several test runs share two cores.
 PAGE_TIMEOUT_MILLISECONDS = 45_000
+# Where a failed sign_in() leaves a screenshot of what the browser showed.
+FAILURE_SHOTS = Path("/tmp/shots/failures")
 # expect(...) assertions wait 5 s by default; a sign-in (bcrypt) plus a page run can take longer here.
 EXPECT_TIMEOUT_MILLISECONDS = 30_000
 expect.set_options(timeout=EXPECT_TIMEOUT_MILLISECONDS)
@@ -86,8 +88,14 @@ def _wait_until_healthy(url: str, server: subprocess.Popen[bytes], log_path: Pat
 
 
 @pytest.fixture(scope="session")
-def running_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp]:
-    """Pulse CRM served by ``streamlit run Home.py`` on demo data; stopped after the session."""
+def running_app(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> Iterator[RunningApp]:
+    """Pulse CRM served by ``streamlit run Home.py`` on demo data; stopped after the session.
+
+    One visit warms the server up before tests use it (imports, first ``st.navigation``
+    call): a form submitted during the very first connection after a start can be lost in
+    Streamlit's switch away from pages/-folder mode, which made tests flaky. The cold start
+    itself is tested with ``fresh_app``.
+    """
     if shutil.which("streamlit", path=str(Path(sys.executable).parent)) is None:
         pytest.skip("streamlit is not installed in this interpreter's environment")
     directory = tmp_path_factory.mktemp("running-app")
@@ -98,7 +106,18 @@ def running_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningApp
     engine.dispose()
 
     with _served(database_url, directory) as app:
+        _warm_up(browser, app.url)
         yield app
+
+
+def _warm_up(browser: Browser, url: str) -> None:
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.goto(url)
+        page.get_by_role("button", name="Sign in").wait_for(timeout=PAGE_TIMEOUT_MILLISECONDS)
+    finally:
+        context.close()
 
 
 @contextmanager
@@ -183,7 +202,12 @@ def _sign_in(page: Page, app: RunningApp, username: str, password: str | None = 
     page.get_by_role("textbox", name="Username", exact=True).fill(username)
     page.get_by_role("textbox", name="Password", exact=True).fill(password)
     page.get_by_role("button", name="Sign in").click()
-    page.get_by_text(f"Signed in as {username}").wait_for()
+    try:
+        page.get_by_text(f"Signed in as {username}").wait_for()
+    except Exception:
+        FAILURE_SHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(FAILURE_SHOTS / f"sign_in_{username}_{int(time.time())}.png"), full_page=True)
+        raise
 
 
 @pytest.fixture

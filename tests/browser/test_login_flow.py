@@ -141,3 +141,19 @@ def test_an_admin_downloads_the_audit_log_as_csv_and_the_download_is_audited(run
     exports = audit_entries(engine, Actor.system(), AuditQuery(action="export", entity="audit_log", username="admin"))
     engine.dispose()
     assert len(exports) >= 1
+
+
+def test_the_first_sign_in_after_a_server_start_is_answered_and_its_refusal_stays_visible(
+    fresh_app, page: Page
+) -> None:
+    page.goto(fresh_app.url)
+    page.get_by_role("textbox", name="Username", exact=True).fill("manager")
+    page.get_by_role("textbox", name="Password", exact=True).fill("not-the-password")
+    page.get_by_role("button", name="Sign in").click()
+    refusal = page.get_by_text("Username or password is incorrect.")
+    expect(refusal).to_be_visible()
+    page.wait_for_timeout(3_000)  # the cookie component's extra run must not wipe the message
+    expect(refusal).to_be_visible()
+    page.get_by_role("textbox", name="Password", exact=True).fill("demo-manager")
+    page.get_by_role("button", name="Sign in").click()
+    expect(page.get_by_text("Signed in as manager")).to_be_visible()
