@@ -64,6 +64,8 @@ MAX_PASSWORD_BYTES = 72
 BCRYPT_ROUNDS = 12
 # How long a "remember me" cookie stays valid without signing in again.
 SESSION_DAYS = 7
+# Expired or revoked session rows are deleted this long after they expire.
+SESSION_RETENTION = timedelta(days=30)
 # Attempts kept: failed ones a while longer than any sensible throttle window, successful ones
 # longer than the known-client period (LoginThrottle.known_client_age).
 FAILURE_RETENTION = timedelta(days=1)
@@ -339,6 +341,8 @@ def start_session(engine: Engine, username: str, secret_key: str, *, now: dateti
             )
         )
         connection.execute(update(users).where(users.c.id == row.id).values(last_login_at=now))
+        # Sessions long past their expiry can never sign in again; the audit log keeps the history.
+        connection.execute(delete(user_sessions).where(user_sessions.c.expires_at < now - SESSION_RETENTION))
         record_audit(connection, Actor(row.id, row.username, row.role), "login", "user", row.id)
     return token
 

@@ -287,3 +287,13 @@ def test_old_attempts_are_pruned_but_recent_successes_are_kept(tiny_shop: TinySh
             select(auth.login_attempts.c.client_key, auth.login_attempts.c.succeeded).order_by(auth.login_attempts.c.id)
         ).all()
     assert [tuple(row) for row in kept] == [("office", True), ("local", False)]
+
+
+def test_sessions_long_expired_are_deleted_at_the_next_sign_in(tiny_shop: TinyShop) -> None:
+    start_session(tiny_shop.engine, "sam", KEY, now=T0)  # expires T0 + 7 days
+    start_session(tiny_shop.engine, "sam", KEY, now=T0 + timedelta(days=20))  # expires T0 + 27 days
+    # At T0 + 40 days the first expired 33 days ago (> 30: deleted), the second 13 days ago (kept).
+    start_session(tiny_shop.engine, "ada", KEY, now=T0 + timedelta(days=40))
+    with tiny_shop.engine.connect() as connection:
+        created = connection.execute(select(user_sessions.c.created_at).order_by(user_sessions.c.id)).scalars().all()
+    assert created == [T0 + timedelta(days=20), T0 + timedelta(days=40)]
