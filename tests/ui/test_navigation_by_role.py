@@ -13,9 +13,9 @@ from sqlalchemy import Engine, select
 from crm.audit import AuditQuery, audit_entries, export_audit_csv
 from crm.auth import active_actor, actor_for_session, create_user, deactivate_user, set_role
 from crm.db import make_engine
-from crm.permissions import Actor, PermissionDeniedError
-from crm.schema import users
-from crm.ui.navigation import pages_for_role
+from crm.permissions import Actor, PermissionDeniedError, allowed
+from crm.schema import ROLES, users
+from crm.ui.navigation import PAGES, PageSpec, pages_for_role
 from tests.ui.apptest_support import TEST_COOKIE_KEY, FrameAppTest, app_as, copy_database, make_demo_database
 
 ADMIN_PAGES = {"Users", "Audit log"}
@@ -220,3 +220,24 @@ def test_the_cookie_key_may_come_from_streamlit_secrets(database_url: str, monke
     app.run()
     assert not _errors(app)
     assert "Users" in app.navigation_titles()
+
+
+# --- every registered page guards itself ---------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", PAGES, ids=[spec.path for spec in PAGES])
+def test_every_page_opened_directly_refuses_visitors_and_roles_without_its_permission(
+    database_url: str, spec: PageSpec
+) -> None:
+    # Runs the page file on its own (as a crafted request would), bypassing Home.py's menu.
+    visitor = app_as(database_url, None).run()
+    visitor.switch_page(spec.path).run()
+    assert _errors(visitor) == ["Please sign in."]
+    assert not visitor.dataframe and not visitor.metric
+    for role in ROLES:
+        if allowed(role, spec.permission):
+            continue
+        app = app_as(database_url, role).run()
+        app.switch_page(spec.path).run()
+        assert _errors(app) == [f"Your role ({role}) may not open this page."], role
+        assert not app.dataframe and not app.metric
