@@ -179,7 +179,10 @@ def fresh_app(running_app: RunningApp, tmp_path: Path) -> Iterator[RunningApp]:
 def browser(playwright: Playwright) -> Iterator[Browser]:
     """Overrides pytest-playwright's ``browser``: Debian's chromium (not a Playwright download), headless."""
     if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
+        message = f"{CHROMIUM} is not installed (scripts/run_tests.sh installs Debian's chromium)"
+        if os.environ.get("CI", "").lower() in {"1", "true", "yes"}:
+            pytest.fail(f"Browser tests are required in CI. {message}")
+        pytest.skip(message)
     launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True)
     yield launched
     launched.close()
