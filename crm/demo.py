@@ -456,7 +456,9 @@ class _Builder:
         created = self.customer_created[buyers].astype("datetime64[s]").astype(np.int64)
         end_s = np.datetime64(self.end, "s").astype(np.int64)
         first = created + (rng.exponential(7, buyers.size) * 86400).astype(np.int64)
-        first = np.minimum(first, end_s - 3600)
+        # Customers whose first order would fall after the end date have not bought yet.
+        before_end = first < end_s
+        buyers, created, first = buyers[before_end], created[before_end], first[before_end]
         horizon_days = (end_s - first) / 86400.0
         value = np.array([SOURCES[s][1] for s in self.customer_source[buyers]])
         # Heterogeneous purchase rates (per day) and drop-out probabilities, as in BG/NBD.
@@ -530,11 +532,13 @@ class _Builder:
                 break
             # Redraw within a month of the original time: seasons shift, each customer's active span stays.
             shifted = original[redo] + rng.integers(-30 * 86400, 30 * 86400, redo.size)
-            times[redo] = np.clip(shifted, lower[redo], upper)
+            # A shift past either end keeps the original time (clipping would pile orders onto the last day).
+            inside = (shifted >= lower[redo]) & (shifted <= upper)
+            times[redo] = np.where(inside, shifted, original[redo])
         day_start = times - times % 86400
         hours = rng.choice(24, size=times.size, p=HOUR_WEIGHTS / HOUR_WEIGHTS.sum())
         seconds = day_start + hours * 3600 + rng.integers(0, 3600, times.size)
-        return np.clip(seconds, lower, upper)
+        return np.where((seconds >= lower) & (seconds <= upper), seconds, times)
 
     def order_rows(self) -> None:
         rng = self.rng
