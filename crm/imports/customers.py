@@ -9,7 +9,7 @@ from sqlalchemy import Connection, bindparam, func, update
 from crm.bulk import bulk_insert
 from crm.imports.core import ImportReport, TypedRows
 from crm.imports.dedupe import database_matches, file_duplicates, matched_key
-from crm.imports.writing import database_value, record_decisions, rejection_reasons
+from crm.imports.writing import database_value, finish_decisions, record_decisions
 from crm.schema import customers, utc_now
 
 __all__ = ["CUSTOMER_COLUMNS", "import_customers", "split_full_names"]
@@ -216,11 +216,4 @@ def import_customers(connection: Connection, rows: TypedRows, report: ImportRepo
         report.skipped_duplicates += len(skipped)
         new = new[~keyless]
     report.inserted += bulk_insert(connection, customers, _insert_frame(new, rows))
-    record_decisions(report, rows, new.index.to_numpy(), "insert")
-    rejected = np.flatnonzero(rows.rejected)
-    record_decisions(report, rows, rejected, "reject", rejection_reasons(rows, rejected))
-    imported = np.zeros(len(rows), dtype=bool)
-    imported[new.index.to_numpy()] = True
-    if policy != "skip":
-        imported[matched_positions] = True
-    return imported
+    return finish_decisions(report, rows, new.index.to_numpy(), matched_positions, policy)

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, select
 from crm.bulk import bulk_insert
 from crm.imports.core import ImportReport, TypedRows
 from crm.imports.lookups import brand_ids, category_ids, supplier_ids
-from crm.imports.writing import existing_ids, record_decisions, rejection_reasons, update_rows
+from crm.imports.writing import existing_ids, finish_decisions, record_decisions, update_rows
 from crm.schema import price_history, products, utc_now
 
 __all__ = ["import_products"]
@@ -130,11 +130,4 @@ def import_products(connection: Connection, rows: TypedRows, report: ImportRepor
     insert["created_at"] = now
     insert["updated_at"] = now
     report.inserted += bulk_insert(connection, products, insert)
-    record_decisions(report, rows, new.index.to_numpy(), "insert")
-    rejected = np.flatnonzero(rows.rejected)
-    record_decisions(report, rows, rejected, "reject", rejection_reasons(rows, rejected))
-    imported = np.zeros(count, dtype=bool)
-    imported[new.index.to_numpy()] = True
-    if policy != "skip":
-        imported[matched.index.to_numpy()] = True
-    return imported
+    return finish_decisions(report, rows, new.index.to_numpy(), matched.index.to_numpy(), policy)

@@ -15,7 +15,14 @@ from sqlalchemy import Connection, delete, func, select
 from crm.bulk import bulk_insert
 from crm.imports.core import ImportReport, TypedRows
 from crm.imports.lookups import as_text, brand_ids, resolve_customers, resolve_products, stable_numbers
-from crm.imports.writing import LOOKUP_CHUNK, existing_ids, record_decisions, rejection_reasons, update_rows
+from crm.imports.writing import (
+    LOOKUP_CHUNK,
+    existing_ids,
+    finish_decisions,
+    record_decisions,
+    rejection_reasons,
+    update_rows,
+)
 from crm.schema import order_items, orders, transactions, utc_now
 
 __all__ = ["import_orders", "import_transactions"]
@@ -338,11 +345,4 @@ def import_transactions(connection: Connection, rows: TypedRows, report: ImportR
     new["created_at"] = now
     new["updated_at"] = now
     report.inserted += bulk_insert(connection, transactions, new)
-    record_decisions(report, rows, new.index.to_numpy(), "insert")
-    rejected = np.flatnonzero(rows.rejected)
-    record_decisions(report, rows, rejected, "reject", rejection_reasons(rows, rejected))
-    imported = np.zeros(count, dtype=bool)
-    imported[new.index.to_numpy()] = True
-    if policy != "skip":
-        imported[matched.index.to_numpy()] = True
-    return imported
+    return finish_decisions(report, rows, new.index.to_numpy(), matched.index.to_numpy(), policy)

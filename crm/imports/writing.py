@@ -9,7 +9,14 @@ from sqlalchemy import Column, Connection, Table, bindparam, func, select, updat
 from crm.imports.core import ImportReport, TypedRows
 from crm.schema import utc_now
 
-__all__ = ["database_value", "existing_ids", "record_decisions", "rejection_reasons", "update_rows"]
+__all__ = [
+    "database_value",
+    "existing_ids",
+    "finish_decisions",
+    "record_decisions",
+    "rejection_reasons",
+    "update_rows",
+]
 
 # Values per IN (...) list when looking up numbers/SKUs: portable and cheap next to the import.
 LOOKUP_CHUNK = 5_000
@@ -31,6 +38,23 @@ def record_decisions(
         {"row": int(rows.row_numbers[position]), "decision": decision, "reason": reason, "target": target}
         for position, reason, target in zip(positions, reasons, targets, strict=True)
     )
+
+
+def finish_decisions(
+    report: ImportReport, rows: TypedRows, inserted: np.ndarray, matched: np.ndarray, policy: str
+) -> np.ndarray:
+    """Record the inserts and the rejected rows; return which rows reached the database.
+
+    Matched duplicates count as imported unless the policy skipped them.
+    """
+    record_decisions(report, rows, inserted, "insert")
+    rejected = np.flatnonzero(rows.rejected)
+    record_decisions(report, rows, rejected, "reject", rejection_reasons(rows, rejected))
+    imported = np.zeros(len(rows), dtype=bool)
+    imported[inserted] = True
+    if policy != "skip":
+        imported[matched] = True
+    return imported
 
 
 def database_value(value: object) -> object:
