@@ -8,6 +8,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from crm.analytics.overview import DEFINITIONS, PeriodComparison
+from crm.ui.views import CHANGE_HELP, change_text
 from crm.ui.widgets import format_money_short, kpi_card
 
 __all__ = [
@@ -22,17 +23,11 @@ __all__ = [
     "transactions_figure",
 ]
 
-CHANGE = "The arrow compares with the equally long period before (" + DEFINITIONS["change"] + ")."
 REFUND_SERIES = {
     "refunded_value": "Refunded orders (value)",
     "cancelled_value": "Cancelled orders (value)",
     "refunded_cash": "Refunded cash (transactions)",
 }
-
-
-def _delta(comparison: PeriodComparison, name: str) -> str | None:
-    change = comparison.change(name)
-    return None if change is None else f"{change:+.1%}"
 
 
 def revenue_cards(comparison: PeriodComparison, refunds: pd.DataFrame) -> None:
@@ -43,15 +38,15 @@ def revenue_cards(comparison: PeriodComparison, refunds: pd.DataFrame) -> None:
         kpi_card(
             "Revenue",
             format_money_short(totals.revenue),
-            f"{DEFINITIONS['revenue']} {CHANGE}",
-            _delta(comparison, "revenue"),
+            f"{DEFINITIONS['revenue']} {CHANGE_HELP}",
+            change_text(comparison, "revenue"),
         )
     with cards[1]:
         kpi_card(
             "Counted orders",
             f"{totals.revenue_orders:,}",
-            f"{DEFINITIONS['counted_orders']} {CHANGE}",
-            _delta(comparison, "revenue_orders"),
+            f"{DEFINITIONS['counted_orders']} {CHANGE_HELP}",
+            change_text(comparison, "revenue_orders"),
         )
     with cards[2]:
         kpi_card(
@@ -61,8 +56,8 @@ def revenue_cards(comparison: PeriodComparison, refunds: pd.DataFrame) -> None:
         kpi_card(
             "Net cash",
             format_money_short(totals.net_cash),
-            f"{DEFINITIONS['net_cash']} {CHANGE}",
-            _delta(comparison, "net_cash"),
+            f"{DEFINITIONS['net_cash']} {CHANGE_HELP}",
+            change_text(comparison, "net_cash"),
         )
     with cards[4]:
         kpi_card(
