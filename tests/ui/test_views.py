@@ -33,3 +33,9 @@ def test_refund_chart_shows_readable_legend_names_for_each_series() -> None:
         "Cancelled orders (value)",
         "Refunded cash (transactions)",
     ]
+
+
+def test_a_segment_name_with_an_apostrophe_becomes_a_safe_file_name() -> None:
+    from crm.ui.views.segmentation import segment_file_name
+
+    assert segment_file_name("Can't Lose Them") == "segment_cant_lose_them"
