@@ -39,3 +39,40 @@ def test_a_segment_name_with_an_apostrophe_becomes_a_safe_file_name() -> None:
     from crm.ui.views.segmentation import segment_file_name
 
     assert segment_file_name("Can't Lose Them") == "segment_cant_lose_them"
+
+
+def test_cohort_heatmap_scales_retention_colours_to_the_months_after_the_first() -> None:
+    from crm.ui.views.cohorts import cohort_heatmap
+
+    cohorts = pd.DataFrame(
+        {
+            "cohort": ["2025-01-01", "2025-01-01", "2025-02-01"],
+            "months_since_first": [0, 1, 0],
+            "retention": [1.0, 0.4, 1.0],
+        }
+    )
+    figure = cohort_heatmap(cohorts, "retention")
+    assert figure.layout.coloraxis.cmax == 0.4
+    assert list(figure.data[0].y) == ["2025-01-01", "2025-02-01"]
+    assert figure.layout.title.text == "% active by first-order month"
+
+
+def test_cohort_heatmap_of_revenue_keeps_the_full_colour_range() -> None:
+    from crm.ui.views.cohorts import cohort_heatmap
+
+    cohorts = pd.DataFrame({"cohort": ["2025-01-01"], "months_since_first": [0], "revenue": [120.0]})
+    figure = cohort_heatmap(cohorts, "revenue")
+    assert figure.layout.coloraxis.cmax is None
+    assert "$,.0f" in figure.data[0].hovertemplate
+
+
+def test_top_products_chart_puts_the_best_seller_on_top_and_counts_them_in_its_title() -> None:
+    from crm.ui.views.behavior import products_figure
+
+    products = pd.DataFrame(
+        {"product": ["Best", "Second"], "item_revenue": [90.0, 40.0], "quantity": [3, 2], "category": ["A", "B"]}
+    )
+    figure = products_figure(products)
+    # Plotly draws horizontal bars bottom-up: the last y value is the top bar.
+    assert list(figure.data[0].y) == ["Second", "Best"]
+    assert figure.layout.title.text == "Top 2 products"
