@@ -15,6 +15,8 @@ COPY . .
 # Run as an unprivileged user; data/ holds the SQLite file when no PostgreSQL is configured.
 RUN useradd --create-home crm && mkdir -p /app/data && chown -R crm /app/data
 USER crm
+# The SQLite file (used only when no PostgreSQL is configured) survives container rebuilds.
+VOLUME /app/data
 
 ENV PYTHONUNBUFFERED=1 \
     CRM_DATABASE_URL=sqlite:////app/data/crm.db
