@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from crm.analytics.scope import counted, month_index, month_label, order_source, order_where
+from crm.analytics.scope import counted, data_end, month_index, month_label, order_source, order_where, period_end
 from crm.filters import Filters
 from crm.schema import orders
 
@@ -24,7 +25,9 @@ def cohort_retention(engine: Engine, filters: Filters) -> pd.DataFrame:
     Columns: cohort ('YYYY-MM-01'), months_since_first (0 = the first month),
     cohort_customers (size of the cohort), active_customers (with a counted order that month),
     retention (% active = active ÷ cohort size), revenue (counted order totals that month),
-    cumulative_value_per_customer (revenue of months 0…n ÷ cohort size).
+    cumulative_value_per_customer (revenue of months 0…n ÷ cohort size), partial (the month
+    ends after the period's end or after today, so it is still running: its retention is not
+    final and ``summarise`` leaves it out of the month-1 retention).
     Every month up to the last month with data is listed (0 active when nobody bought).
     """
     start, end = filters.utc_bounds()
@@ -69,6 +72,7 @@ def cohort_retention(engine: Engine, filters: Filters) -> pd.DataFrame:
         "retention",
         "revenue",
         "cumulative_value_per_customer",
+        "partial",
     ]
     if frame.empty:
         return pd.DataFrame(columns=columns)
@@ -97,7 +101,19 @@ def cohort_retention(engine: Engine, filters: Filters) -> pd.DataFrame:
         frame.groupby("cohort")["revenue"].cumsum() / frame["cohort_customers"]
     ).round(2)
     frame["revenue"] = frame["revenue"].round(2)
+    # A cell is partial when its calendar month ends after the last day data can exist for.
+    last_day = data_end(filters)
+    frame["partial"] = [
+        period_end(date.fromisoformat(_month_after(cohort, offset_)), "month") > last_day
+        for cohort, offset_ in zip(frame["cohort"], frame["months_since_first"], strict=True)
+    ]
     return frame[columns]
+
+
+def _month_after(cohort: str, months: int) -> str:
+    """'YYYY-MM-01' of the month ``months`` after the cohort month 'YYYY-MM-01'."""
+    start = date.fromisoformat(cohort)
+    return month_label(start.year * 12 + start.month + months)
 
 
 @dataclass(frozen=True)
@@ -106,7 +122,9 @@ class CohortSummary:
 
     cohorts: first-order months shown; new_buyers: customers in them; month_one_retention:
     customers who ordered again in the month after their first ÷ customers of the cohorts
-    that have such a month (None without one); largest_cohort and its size.
+    whose month after the first is complete (a month still running or cut by the period's end
+    is left out: one day of a month would read as a collapse; None without a complete one);
+    partial_month_one_cohorts: the cohorts left out for that reason; largest_cohort and its size.
     """
 
     cohorts: int
@@ -114,12 +132,14 @@ class CohortSummary:
     month_one_retention: float | None
     largest_cohort: str | None
     largest_size: int
+    partial_month_one_cohorts: int = 0
 
 
 def summarise(retention: pd.DataFrame) -> CohortSummary:
     """Totals of a ``cohort_retention`` frame (small: cohorts × months)."""
     first_months = retention[retention["months_since_first"] == 0]
-    month_one = retention[retention["months_since_first"] == 1]
+    all_month_one = retention[retention["months_since_first"] == 1]
+    month_one = all_month_one[~all_month_one["partial"].astype(bool)]
     at_risk = int(month_one["cohort_customers"].sum())
     largest = first_months.loc[first_months["cohort_customers"].idxmax()] if len(first_months) else None
     return CohortSummary(
@@ -128,4 +148,5 @@ def summarise(retention: pd.DataFrame) -> CohortSummary:
         month_one_retention=int(month_one["active_customers"].sum()) / at_risk if at_risk else None,
         largest_cohort=None if largest is None else str(largest["cohort"]),
         largest_size=0 if largest is None else int(largest["cohort_customers"]),
+        partial_month_one_cohorts=len(all_month_one) - len(month_one),
     )

@@ -23,6 +23,7 @@ __all__ = [
     "AGE_BUCKETS",
     "age_bucket",
     "counted",
+    "data_end",
     "local_time",
     "money",
     "month_index",
@@ -137,15 +138,22 @@ def period_end(start: date, grain: str) -> date:
     return date(start.year + year, month + 1, 1) - timedelta(days=1)
 
 
+def data_end(filters: Filters) -> date:
+    """The last day data can exist for: the end of the date range, but never after the reference day.
+
+    A period (or cohort month) ending after it is still running, so its numbers are partial.
+    """
+    today = filters.reference_day()
+    return min(filters.end_date, today) if filters.end_date else today
+
+
 def partial_periods(periods: pd.Series, grain: str, filters: Filters) -> pd.Series:
-    """True for periods ('YYYY-MM-DD' starts) that the filters' date range covers only in part."""
+    """True for periods ('YYYY-MM-DD' starts) covered only in part: cut by the date range or still running."""
     starts = [date.fromisoformat(str(label)) for label in periods]
+    last_day = data_end(filters)
     return pd.Series(
         [
-            bool(
-                (filters.start_date and start < filters.start_date)
-                or (filters.end_date and period_end(start, grain) > filters.end_date)
-            )
+            bool((filters.start_date and start < filters.start_date) or period_end(start, grain) > last_day)
             for start in starts
         ],
         index=periods.index,

@@ -1,28 +1,49 @@
-"""Small shared display pieces: KPI cards, the filter sentence, empty states, money formatting."""
+"""Small shared display pieces: KPI cards, the filter sentence, empty states, money formatting, tables."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
+import pandas as pd
 import streamlit as st
 
 from crm.filters import Filters
 
-__all__ = ["empty_state", "filter_caption", "format_money", "format_money_short", "format_percent", "kpi_card"]
+__all__ = [
+    "MISSING",
+    "column_label",
+    "data_table",
+    "empty_state",
+    "filter_caption",
+    "format_money",
+    "format_money_short",
+    "format_percent",
+    "kpi_card",
+    "readable",
+]
+
+# Shown wherever a value is missing or undefined (a rate over zero customers, a city not recorded).
+MISSING = "—"
+# Words that stay as written when a column name becomes a header.
+_HEADER_WORDS = {"aov": "AOV", "rfm": "RFM", "id": "ID", "sku": "SKU", "r": "R", "f": "F", "m": "M"}
+# Column names whose numbers are money or shares: every analytics frame follows these names.
+_PERCENT_ENDINGS = ("share", "rate", "change", "retention")
+_MONEY_WORDS = ("revenue", "value", "amount", "monetary", "cash", "spend")
 
 
 def format_money(value: Decimal | float | int | None) -> str:
     if value is None:
-        return "—"
+        return MISSING
     return f"${Decimal(str(value)):,.2f}"
 
 
 def format_money_short(value: Decimal | float | int | None) -> str:
-    """Money for KPI cards: cents below $100k, else $123.5k / $10.25M so the card never truncates."""
+    """Money for KPI cards: cents below $10k, else $59.4k / $10.25M, so a card in a row of five never truncates."""
     if value is None:
-        return "—"
+        return MISSING
     amount = Decimal(str(value))
-    if abs(amount) < 100_000:
+    if abs(amount) < 10_000:
         return format_money(amount)
     if abs(amount) < 1_000_000:
         return f"${amount / 1000:,.1f}k"
@@ -30,7 +51,7 @@ def format_money_short(value: Decimal | float | int | None) -> str:
 
 
 def format_percent(value: float | None) -> str:
-    return "—" if value is None else f"{value:.1%}"
+    return MISSING if value is None else f"{value:.1%}"
 
 
 def kpi_card(label: str, value: str, help_text: str, delta: str | None = None) -> None:
@@ -45,3 +66,65 @@ def filter_caption(filters: Filters, subject: str = "Orders") -> None:
 
 def empty_state(message: str = "Nothing matches these filters. Widen the period or clear a filter.") -> None:
     st.info(message, icon=":material/search_off:")
+
+
+def readable(value: object) -> str:
+    """'credit_card' → 'Credit card', 'social_media' → 'Social media': raw codes as words for legends and axes."""
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return MISSING
+    words = str(value).split("_")
+    if not words or not words[0]:
+        return str(value)
+    shown = [_HEADER_WORDS.get(word, word) for word in words]
+    first = shown[0] if shown[0] in _HEADER_WORDS.values() else shown[0][:1].upper() + shown[0][1:]
+    return " ".join([first, *shown[1:]])
+
+
+def column_label(name: str) -> str:
+    """The header of an analytics column: 'average_order_value' → 'Average order value'."""
+    return readable(name)
+
+
+def _is_percent(name: str) -> bool:
+    return name.endswith(_PERCENT_ENDINGS)
+
+
+def _is_money(name: str) -> bool:
+    return not _is_percent(name) and any(word in name for word in _MONEY_WORDS)
+
+
+def data_table(
+    frame: pd.DataFrame,
+    *,
+    labels: Mapping[str, str] | None = None,
+    money: Iterable[str] = (),
+    percent: Iterable[str] = (),
+    hidden: Iterable[str] = (),
+    key: str | None = None,
+) -> None:
+    """An analytics table with readable headers, money as dollars, shares as percent and "—" when missing.
+
+    Money and percent columns are recognised by name (revenue…/…value/amount/monetary/cash; …share/rate/
+    change/retention); ``money`` and ``percent`` add others, ``labels`` overrides headers, ``hidden`` drops
+    columns from view (they stay in downloads).
+    """
+    labels = dict(labels or {})
+    extra_money, extra_percent, hide = set(money), set(percent), set(hidden)
+    config: dict[str, object] = {}
+    for name in frame.columns:
+        column = str(name)
+        label = labels.get(column, column_label(column))
+        numeric = pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])
+        if column in hide:
+            config[column] = None
+        elif column in extra_percent or (numeric and _is_percent(column)):
+            config[column] = st.column_config.NumberColumn(label, format="percent")
+        elif column in extra_money or (numeric and _is_money(column)):
+            config[column] = st.column_config.NumberColumn(label, format="dollar")
+        elif numeric and (column == "id" or column.endswith("_id")):
+            config[column] = st.column_config.NumberColumn(label, format="plain")  # an id is no quantity
+        elif numeric:
+            config[column] = st.column_config.NumberColumn(label, format="localized")
+        else:
+            config[column] = st.column_config.Column(label)
+    st.dataframe(frame, hide_index=True, column_config=config, placeholder=MISSING, key=key)

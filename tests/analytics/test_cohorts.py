@@ -55,3 +55,33 @@ def test_summary_counts_cohorts_and_month_one_retention(tiny_shop: TinyShop) -> 
     # Month 1 exists for January (Alice back of Alice and Bob) and February (Chloe not back): 1 of 3.
     assert summary.month_one_retention == 1 / 3
     assert (summary.largest_cohort, summary.largest_size) == ("2025-01-01", 2)
+
+
+def test_months_cut_by_the_period_end_are_partial_and_left_out_of_month_one_retention(tiny_shop: TinyShop) -> None:
+    # 1 Jan – 20 Mar: O8 (28 Mar) is outside, and March is cut on the 20th.
+    frame = cohort_retention(tiny_shop.engine, Filters(start_date=date(2025, 1, 1), end_date=date(2025, 3, 20)))
+    assert [(row.cohort, row.months_since_first, row.active_customers, row.partial) for row in frame.itertuples()] == [
+        ("2025-01-01", 0, 2, False),
+        ("2025-01-01", 1, 1, False),  # Alice back in February: a complete month
+        ("2025-01-01", 2, 0, True),  # March, 20 of 31 days
+        ("2025-02-01", 0, 1, False),
+        ("2025-02-01", 1, 0, True),  # Chloe's month 1 is the cut March
+        ("2025-03-01", 0, 1, True),  # Dan's first month is March itself
+    ]
+    summary = summarise(frame)
+    # Only January has a complete month 1: Alice of Alice and Bob. Counting the cut March would give 1 of 3.
+    assert summary.month_one_retention == 1 / 2
+    assert summary.partial_month_one_cohorts == 1
+
+
+def test_the_month_running_today_is_partial_without_an_end_date(tiny_shop: TinyShop) -> None:
+    frame = cohort_retention(tiny_shop.engine, Filters(today=date(2025, 3, 20)))
+    partial = {(row.cohort, row.months_since_first) for row in frame.itertuples() if row.partial}
+    assert partial == {("2025-01-01", 2), ("2025-02-01", 1), ("2025-03-01", 0)}
+    assert summarise(frame).month_one_retention == 1 / 2
+
+
+def test_a_month_ending_on_the_reference_day_is_complete(tiny_shop: TinyShop) -> None:
+    frame = cohort_retention(tiny_shop.engine, Filters(today=date(2025, 3, 31)))
+    assert not frame["partial"].any()
+    assert summarise(frame).month_one_retention == 1 / 3
