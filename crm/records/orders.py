@@ -9,7 +9,12 @@ cancelled holds nothing (a reservation is released, shipped goods come back in);
 refunded releases any reservation and leaves shipped goods out (a return is a separate
 ``in`` movement). Each difference between what an order holds and what its status says it
 should hold is written as a stock movement linked to the order (``crm.records.inventory``).
-Orders loaded without ledger rows (imports, demo data) are taken to hold what their status says.
+
+Orders loaded without ledger rows of their own (imports, demo data) are taken to hold what
+their status says. Their first change starts their own ledger with *opening rows*: an
+order-linked row for what they held and a shop-wide counterpart of the opposite sign, so
+stock and the ledger's running sums stay unchanged while later changes count from the
+order's own rows (otherwise the second change would forget that starting amount).
 """
 
 from __future__ import annotations
@@ -348,6 +353,11 @@ def stock_positions(connection: Connection, order_ids: Iterable[int]) -> dict[in
             slot[0] += int(row.quantity)
         elif row.movement_type in ("out", "in"):
             slot[1] -= int(row.quantity)
+    for position in positions.values():
+        for slot in position.values():
+            # An order cannot hold less than nothing: a negative sum means its first change was
+            # saved before opening rows existed, when it gave back exactly what it held then.
+            slot[0], slot[1] = max(slot[0], 0), max(slot[1], 0)
     untracked = [order_id for order_id in ids if order_id not in tracked]
     if untracked:
         order_rows = connection.execute(
@@ -402,6 +412,8 @@ def _sync_stock(connection: Connection, order_id: int, current: Position, actor:
             moves.append((2, "out", key, shipped_change))
         if reserved_change > 0:
             moves.append((3, "reserve", key, reserved_change))
+    if moves and order is not None and any(any(slot) for slot in current.values()):
+        _open_ledger_if_untracked(connection, order_id, label, current, actor)
     notes = {"release": "released", "in": "returned to stock", "out": "shipped", "reserve": "reserved"}
     for _rank, movement_type, (product_id, variant_id, warehouse_id), quantity in sorted(moves, key=lambda m: m[0]):
         record_movement(
@@ -416,6 +428,59 @@ def _sync_stock(connection: Connection, order_id: int, current: Position, actor:
             note=f"{label}: {notes[movement_type]}",
             check_available=movement_type == "reserve",
         )
+
+
+def _open_ledger_if_untracked(
+    connection: Connection, order_id: int, label: str, current: Position, actor: Actor
+) -> None:
+    """Give an order without ledger rows its opening rows (what it held), leaving stock as it is.
+
+    Each order-linked row has a shop-wide counterpart of the opposite sign, so on hand and
+    reserved, which are the running sums of the ledger, do not move.
+    """
+    has_rows = connection.execute(
+        select(stock_movements.c.id).where(stock_movements.c.order_id == order_id).limit(1)
+    ).first()
+    if has_rows is not None:
+        return
+    now = utc_now()
+    rows: list[dict[str, Any]] = []
+    for (product_id, variant_id, warehouse_id), (reserved, shipped) in sorted(
+        current.items(), key=lambda item: (item[0][0], item[0][1] or 0, item[0][2])
+    ):
+        for held, linked_type, counterpart_type, sign in (
+            (reserved, "reserve", "release", 1),
+            (shipped, "out", "in", -1),
+        ):
+            if not held:
+                continue
+            common = {
+                "product_id": product_id,
+                "variant_id": variant_id,
+                "warehouse_id": warehouse_id,
+                "created_by": actor.user_id,
+                "created_at": now,
+            }
+            rows.append(
+                common
+                | {
+                    "movement_type": linked_type,
+                    "quantity": sign * held,
+                    "order_id": order_id,
+                    "note": f"{label}: opening position, held before per-order tracking (stock unchanged)",
+                }
+            )
+            rows.append(
+                common
+                | {
+                    "movement_type": counterpart_type,
+                    "quantity": -sign * held,
+                    "order_id": None,
+                    "note": f"{label}: opening position moved onto the order's own rows (stock unchanged)",
+                }
+            )
+    if rows:
+        connection.execute(stock_movements.insert(), rows)
 
 
 def resync_orders(

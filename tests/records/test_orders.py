@@ -5,17 +5,19 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 
 from crm.permissions import Actor, PermissionDeniedError
 from crm.records import RecordQuery, apply_edits, list_records
 from crm.records.orders import NewOrder, OrderError, OrderLine, create_order, order_totals, update_order_status
-from crm.schema import audit_log, inventory, order_items, orders, stock_movements
+from crm.schema import audit_log, inventory, order_items, orders, stock_movements, utc_now, warehouses
 from tests.fixtures.tiny_shop import TinyShop
 
 ADA = Actor(user_id=1, username="ada", role="admin")
 SAM = Actor(user_id=2, username="sam", role="agent")
 ANALYST = Actor(user_id=None, username="ann", role="analyst")
+# The demo data has no user with id 1 of its own before its accounts; no user id keeps the FK out of it.
+ADMIN_ACTOR = Actor(user_id=None, username="admin", role="admin")
 
 
 def _stock(engine: Engine, product_id: int) -> tuple[int, int]:
@@ -182,3 +184,169 @@ def test_only_cancelled_orders_can_be_deleted(tiny_shop: TinyShop) -> None:
     deleted = apply_edits(engine, "orders", shown, {"deleted_rows": [0]}, ADA)
     assert deleted.ok, deleted.problems
     assert _stock(engine, 1) == (50, 1)
+
+
+def _ledger_sums(engine: Engine, product_id: int) -> tuple[int, int]:
+    """(on-hand movements, reservation movements) of a product, summed over the whole ledger."""
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(stock_movements.c.movement_type, stock_movements.c.quantity).where(
+                stock_movements.c.product_id == product_id
+            )
+        ).all()
+    on_hand = sum(row.quantity for row in rows if row.movement_type in ("in", "out", "adjust", "count"))
+    reserved = sum(row.quantity for row in rows if row.movement_type in ("reserve", "release"))
+    return on_hand, reserved
+
+
+def _grid_status(engine: Engine, order_id: int, status: str, actor: Actor = SAM) -> None:
+    shown = list_records(engine, "orders", RecordQuery(equals=(("id", order_id),))).rows
+    outcome = apply_edits(engine, "orders", shown, {"edited_rows": {0: {"status": status}}}, actor)
+    assert outcome.ok, outcome.problems
+
+
+def test_an_imported_order_keeps_its_stock_right_through_many_status_changes(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    # O7 was loaded pending with 5 mugs reserved and no ledger rows of its own: mugs (on hand 8, reserved 5).
+    expected = [
+        ("cancelled", (8, 0)),
+        ("pending", (8, 5)),
+        ("cancelled", (8, 0)),
+        ("pending", (8, 5)),
+        ("shipped", (3, 0)),
+        ("cancelled", (8, 0)),
+        ("processing", (8, 5)),
+        ("delivered", (3, 0)),
+    ]
+    for status, stock in expected:
+        update_order_status(engine, [7], status, SAM)
+        assert _stock(engine, 2) == stock, status
+    # Every movement since the fixture was loaded adds up to the change of stock: opening rows moved nothing.
+    assert _ledger_sums(engine, 2) == (3 - 8, 0 - 5)
+
+
+def test_shipping_an_imported_order_then_cancelling_it_in_the_grid_puts_the_mugs_back(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    update_order_status(engine, [7], "shipped", SAM)
+    assert _stock(engine, 2) == (3, 0)
+    _grid_status(engine, 7, "cancelled")
+    assert _stock(engine, 2) == (8, 0)
+    with engine.connect() as connection:
+        ledger = connection.execute(
+            select(stock_movements.c.movement_type, stock_movements.c.quantity)
+            .where(stock_movements.c.order_id == 7)
+            .order_by(stock_movements.c.id)
+        ).all()
+    # The opening row says what O7 held before its first change, then release, ship, return.
+    assert [tuple(row) for row in ledger] == [("reserve", 5), ("release", -5), ("out", -5), ("in", 5)]
+
+
+def test_an_imported_refunded_order_counts_its_goods_as_shipped_when_it_changes(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    # O6 (refunded, 1 jacket) shipped before it was refunded; jackets: on hand 0, reserved 0.
+    update_order_status(engine, [6], "cancelled", ADA)
+    assert _stock(engine, 3) == (1, 0)  # the jacket comes back
+    update_order_status(engine, [6], "pending", ADA)
+    assert _stock(engine, 3) == (1, 1)
+    update_order_status(engine, [6], "cancelled", ADA)
+    assert _stock(engine, 3) == (1, 0)
+    assert _ledger_sums(engine, 3) == (1, 0)
+
+
+def test_editing_an_imported_orders_items_then_its_status_keeps_stock_right(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    items = list_records(engine, "order_items", RecordQuery(equals=(("order_id", 7),))).rows
+    outcome = apply_edits(engine, "order_items", items, {"edited_rows": {0: {"quantity": 3}}}, SAM)
+    assert outcome.ok, outcome.problems
+    assert _stock(engine, 2) == (8, 3)  # 2 of the 5 reserved mugs released
+    update_order_status(engine, [7], "cancelled", SAM)
+    assert _stock(engine, 2) == (8, 0)
+    update_order_status(engine, [7], "pending", SAM)
+    assert _stock(engine, 2) == (8, 3)
+    items = list_records(engine, "order_items", RecordQuery(equals=(("order_id", 7),))).rows
+    outcome = apply_edits(engine, "order_items", items, {"edited_rows": {0: {"quantity": 4}}}, SAM)
+    assert outcome.ok, outcome.problems
+    assert _stock(engine, 2) == (8, 4)
+    update_order_status(engine, [7], "shipped", SAM)
+    assert _stock(engine, 2) == (4, 0)
+
+
+def test_moving_an_imported_order_between_warehouses_moves_its_reservation(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    with engine.begin() as connection:
+        connection.execute(
+            warehouses.insert().values(id=2, code="W2", name="Second", created_at=utc_now(), updated_at=utc_now())
+        )
+        connection.execute(
+            inventory.insert().values(
+                product_id=2, warehouse_id=2, on_hand=10, reserved=0, created_at=utc_now(), updated_at=utc_now()
+            )
+        )
+
+    def mugs(warehouse_id: int) -> tuple[int, int]:
+        with engine.connect() as connection:
+            row = connection.execute(
+                select(inventory.c.on_hand, inventory.c.reserved).where(
+                    inventory.c.product_id == 2, inventory.c.warehouse_id == warehouse_id
+                )
+            ).one()
+        return row.on_hand, row.reserved
+
+    for warehouse, (first, second) in (("W2", ((8, 0), (10, 5))), ("W1", ((8, 5), (10, 0))), ("W2", ((8, 0), (10, 5)))):
+        shown = list_records(engine, "orders", RecordQuery(equals=(("id", 7),))).rows
+        outcome = apply_edits(engine, "orders", shown, {"edited_rows": {0: {"warehouse": warehouse}}}, SAM)
+        assert outcome.ok, outcome.problems
+        assert (mugs(1), mugs(2)) == (first, second), warehouse
+    _grid_status(engine, 7, "cancelled")
+    assert (mugs(1), mugs(2)) == ((8, 0), (10, 0))
+
+
+def test_a_demo_order_cycled_through_statuses_leaves_stock_and_ledger_sums_equal(engine: Engine) -> None:
+    from crm.demo import DemoSize, generate_demo
+
+    generate_demo(engine, DemoSize(customers=100, orders=1_000), seed=3)
+    with engine.connect() as connection:
+        # Open orders are the most recent few; the first one holds a reservation from the demo totals.
+        order_id, open_status = connection.execute(
+            select(orders.c.id, orders.c.status)
+            .where(orders.c.status.in_(("pending", "processing")))
+            .order_by(orders.c.id)
+            .limit(1)
+        ).one()
+        item = connection.execute(select(order_items).where(order_items.c.order_id == order_id).limit(1)).one()
+        warehouse_id = connection.execute(select(orders.c.warehouse_id).where(orders.c.id == order_id)).scalar_one()
+
+    def level() -> tuple[int, int]:
+        with engine.connect() as connection:
+            row = connection.execute(
+                select(inventory.c.on_hand, inventory.c.reserved).where(
+                    inventory.c.product_id == item.product_id, inventory.c.warehouse_id == warehouse_id
+                )
+            ).one()
+        return row.on_hand, row.reserved
+
+    with engine.connect() as connection:
+        quantity = connection.execute(
+            select(func.sum(order_items.c.quantity)).where(
+                order_items.c.order_id == order_id, order_items.c.product_id == item.product_id
+            )
+        ).scalar_one()
+    on_hand, reserved = level()
+    for status, expected in (
+        ("cancelled", (on_hand, reserved - quantity)),
+        (open_status, (on_hand, reserved)),
+        ("cancelled", (on_hand, reserved - quantity)),
+        (open_status, (on_hand, reserved)),
+    ):
+        update_order_status(engine, [order_id], status, ADMIN_ACTOR)
+        assert level() == expected, status
+    # The demo ledger's running sums are the inventory levels, before and after.
+    with engine.connect() as connection:
+        sums = connection.execute(
+            select(stock_movements.c.movement_type, func.sum(stock_movements.c.quantity))
+            .where(stock_movements.c.product_id == item.product_id, stock_movements.c.warehouse_id == warehouse_id)
+            .group_by(stock_movements.c.movement_type)
+        ).all()
+    totals = dict(sums)
+    assert sum(totals.get(kind, 0) for kind in ("in", "out", "adjust", "count")) == on_hand
+    assert totals.get("reserve", 0) + totals.get("release", 0) == reserved
