@@ -41,6 +41,16 @@ class Filters:
 
     ``start_date``/``end_date`` are inclusive calendar days in ``timezone_name``; empty
     tuples mean "all"; age is computed on ``today`` (default: the current date).
+
+    The brand rule: a brand filter keeps the *orders* of those brands (``orders.brand_id``:
+    revenue, order counts, buyers) and, wherever customers are counted as people (new
+    customers, conversion denominators, demographics customers, loyalty tiers, the customer
+    total), the *customers of those brands* (``customers.brand_id``, the brand a customer
+    belongs to; customers without a brand are left out). A customer of the brand converts
+    with a counted order of the brand. So conversion stays "customers of the brand who bought
+    the brand ÷ customers of the brand" and never mixes one brand's buyers with every brand's
+    customers. ``customer_clauses`` are the attributes (used for order scopes, where the brand
+    is on the order); ``customer_count_clauses`` add the brand rule for counting people.
     """
 
     start_date: date | None = None
@@ -130,9 +140,18 @@ class Filters:
         return clauses
 
     def brand_clauses(self, brand_id_column: ColumnElement[Any]) -> list[ColumnElement[bool]]:
+        """``brand_id_column`` (an order's or a customer's brand) is one of the chosen brands."""
         if not self.brands:
             return []
         return [brand_id_column.in_(select(brands.c.id).where(brands.c.name.in_(self.brands)))]
+
+    def customer_count_clauses(self, customers: FromClause) -> list[ColumnElement[bool]]:
+        """Conditions on the customers counted as people: attributes plus the brand rule (``customers.brand_id``).
+
+        Use them for new customers, conversion denominators, demographics customers, loyalty
+        counts and customer totals; order scopes use ``order_clauses`` (brand on the order).
+        """
+        return self.customer_clauses(customers) + self.brand_clauses(customers.c.brand_id)
 
     def has_customer_filters(self) -> bool:
         return bool(

@@ -99,3 +99,19 @@ def test_impossible_filters_are_refused(kwargs: dict[str, object]) -> None:
 
 def test_filters_hash_equal_when_equal_so_they_work_as_cache_keys() -> None:
     assert hash(Filters(sources=["website"])) == hash(Filters(sources=("website",)))
+
+
+def test_the_brand_rule_counts_the_brands_customers_but_leaves_order_scopes_to_the_order_brand() -> None:
+    aurora = Filters(brands=("Aurora",), sources=("website",))
+
+    def compiled(clauses: list) -> list[str]:  # type: ignore[type-arg]
+        return [str(clause.compile(compile_kwargs={"literal_binds": True})) for clause in clauses]
+
+    people = compiled(aurora.customer_count_clauses(customers))
+    assert "customers.source IN ('website')" in people
+    assert any(clause.startswith("customers.brand_id IN (SELECT brands.id") for clause in people)
+    # Orders keep the brand on the order: a customer of another brand buying Aurora is Aurora revenue.
+    order_scope = compiled(aurora.order_clauses(orders, customers))
+    assert any(clause.startswith("orders.brand_id IN (SELECT brands.id") for clause in order_scope)
+    assert not any("customers.brand_id" in clause for clause in order_scope)
+    assert Filters().customer_count_clauses(customers) == []

@@ -20,8 +20,9 @@ def age_gender_distribution(engine: Engine, filters: Filters) -> pd.DataFrame:
     """Customers and spending by age group and gender (age on the filters' reference day).
 
     Columns: age_group ('18–24' … '65+', 'unknown' without a birth date), gender ('unknown'
-    when empty), customers (customers matching the customer filters, created up to the end
-    of the period), buying_customers (with ≥1 counted order in the period), orders (counted),
+    when empty), customers (customers matching the customer filters and the brand rule of
+    ``Filters``, created up to the end of the period), buying_customers (with ≥1 counted order
+    in the period), orders (counted),
     revenue (totals of orders not cancelled/refunded, by order date), revenue_per_buyer
     (revenue ÷ buying customers). Sorted by age group, then gender.
     """
@@ -30,7 +31,7 @@ def age_gender_distribution(engine: Engine, filters: Filters) -> pd.DataFrame:
     _start, end = filters.utc_bounds()
     customer_query = (
         select(group, gender, func.count(customers.c.id))
-        .where(*filters.customer_clauses(customers), *([customers.c.created_at < end] if end else []))
+        .where(*filters.customer_count_clauses(customers), *([customers.c.created_at < end] if end else []))
         .group_by(group, gender)
     )
     # Orders are summed per customer first, so the age CASE runs once per customer, not per order.

@@ -44,7 +44,10 @@ DEFINITIONS: dict[str, str] = {
     "revenue": "Revenue = totals of orders not cancelled/refunded, by order date.",
     "orders": "Orders placed in the period, any status.",
     "counted_orders": "Orders counted in revenue: status pending, processing, shipped or delivered.",
-    "new_customers": "Customers created in the period (customer filters apply).",
+    "new_customers": (
+        "Customers created in the period (customer filters apply; with a brand filter, customers whose brand "
+        "is that brand)."
+    ),
     "buying_customers": "Customers with at least one order not cancelled/refunded in the period.",
     "completed_transactions": "Transactions with status completed, by processed date.",
     "average_order_value": "AOV = revenue ÷ counted orders (orders not cancelled/refunded).",
@@ -52,7 +55,8 @@ DEFINITIONS: dict[str, str] = {
     "purchase_frequency": "Purchase frequency = counted orders ÷ buying customers.",
     "conversion_rate": (
         "Conversion rate = customers created in the period who placed at least one counted order in it "
-        "÷ customers created in the period (never above 100 %)."
+        "÷ customers created in the period (never above 100 %). With a brand filter both sides are the "
+        "brand's customers (customer record's brand) and the order must be of the brand."
     ),
     "net_cash": (
         "Net cash = completed sale + payment transactions − completed refund + chargeback transactions, "
@@ -71,7 +75,8 @@ CASH_OUT_TYPES = ("refund", "chargeback")
 class PeriodTotals:
     """Totals of one period.
 
-    * new_customers: customers created in the period (customer filters applied).
+    * new_customers: customers created in the period (customer filters and the brand rule of
+      ``Filters`` applied: with a brand filter, customers whose brand is that brand).
     * converted_customers: of those, the ones with at least one counted order in the period.
     * orders: orders placed in the period, any status.
     * revenue: sum of order totals, excluding cancelled and refunded orders, by order date.
@@ -166,7 +171,7 @@ def period_totals(engine: Engine, filters: Filters) -> PeriodTotals:
         *filters.brand_clauses(orders.c.brand_id),
     )
     customer_query = select(func.count(customers.c.id), func.count(customers.c.id).filter(bought)).where(
-        *filters.customer_clauses(customers), *filters.period_clauses(customers.c.created_at)
+        *filters.customer_count_clauses(customers), *filters.period_clauses(customers.c.created_at)
     )
     order_query = (
         select(
@@ -255,7 +260,7 @@ def growth_trends(engine: Engine, filters: Filters, *, grain: Grain = "month") -
     customer_period = period_start(local_time(customers.c.created_at, filters), grain).label("period")
     customer_query = (
         select(customer_period, func.count(customers.c.id).label("new_customers"))
-        .where(*filters.customer_clauses(customers), *filters.period_clauses(customers.c.created_at))
+        .where(*filters.customer_count_clauses(customers), *filters.period_clauses(customers.c.created_at))
         .group_by(customer_period)
     )
     with engine.connect() as connection:
@@ -279,7 +284,7 @@ def overview_kpis(engine: Engine, filters: Filters, *, now: datetime | None = No
     next_month = (month_start + timedelta(days=32)).replace(day=1)
     with engine.connect() as connection:
         total_customers = connection.execute(
-            select(func.count(customers.c.id)).where(*filters.customer_clauses(customers))
+            select(func.count(customers.c.id)).where(*filters.customer_count_clauses(customers))
         ).scalar_one()
     return OverviewKpis(
         today=period_totals(engine, filters.with_dates(today, today)),

@@ -331,9 +331,10 @@ def segment_source_matrix(engine: Engine, filters: Filters) -> pd.DataFrame:
 def source_effectiveness(engine: Engine, filters: Filters) -> pd.DataFrame:
     """How well each acquisition source turns into customers and revenue.
 
-    Columns: source, new_customers (created in the period), converted_customers (of those,
-    with ≥1 counted order in the period), conversion_rate (converted ÷ new, never > 100 %),
-    buying_customers (any customer of the source with a counted order in the period),
+    Columns: source, new_customers (created in the period; with a brand filter, customers of the
+    brand), converted_customers (of those, with ≥1 counted order of the brand in the period),
+    conversion_rate (converted ÷ new, never > 100 %), buying_customers (any customer of the
+    source with a counted order in the period),
     orders (counted), revenue (totals of orders not cancelled/refunded, by order date),
     average_order_value (revenue ÷ counted orders), revenue_per_buyer. Largest revenue first.
     """
@@ -346,7 +347,7 @@ def source_effectiveness(engine: Engine, filters: Filters) -> pd.DataFrame:
     )
     acquisition = (
         select(source, func.count(customers.c.id), func.count(customers.c.id).filter(bought))
-        .where(*filters.customer_clauses(customers), *filters.period_clauses(customers.c.created_at))
+        .where(*filters.customer_count_clauses(customers), *filters.period_clauses(customers.c.created_at))
         .group_by(source)
     )
     spending = (
@@ -389,8 +390,9 @@ def loyalty_tier_distribution(engine: Engine, filters: Filters) -> pd.DataFrame:
     """Customers per loyalty tier (points balance now; tiers from the loyalty_tiers table).
 
     Columns: tier (bronze < 1000 ≤ silver < 5000 ≤ gold < 10000 ≤ platinum by default),
-    min_points, customers (matching the customer filters), share, average_points,
-    buying_customers and revenue (counted orders in the period, brand filter applied).
+    min_points, customers (matching the customer filters; with a brand filter, customers of the
+    brand), share, average_points, buying_customers and revenue (their counted orders of the brand
+    in the period).
     """
     tier_expression, tiers = _tier_case(engine)
     tier = tier_expression.label("tier")
@@ -409,7 +411,7 @@ def loyalty_tier_distribution(engine: Engine, filters: Filters) -> pd.DataFrame:
             func.sum(spend.c.revenue),
         )
         .select_from(customers.outerjoin(spend, spend.c.customer_id == customers.c.id))
-        .where(*filters.customer_clauses(customers))
+        .where(*filters.customer_count_clauses(customers))
         .group_by(tier)
     )
     found = _frame(engine, query, ["tier", "customers", "average_points", "buying_customers", "revenue"])
