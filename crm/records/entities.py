@@ -600,7 +600,9 @@ VISITS = EntitySpec(
     ),
     default_sort="visited_at",
     date_column="visited_at",
+    # Payments are checked by VisitHooks.before_delete, which names them (the generic check only counts).
     delete_ignores=("visit_payments",),
+    note="Visits with payments cannot be deleted: delete the payments first.",
 )
 
 VISIT_PAYMENTS = EntitySpec(

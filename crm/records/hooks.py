@@ -28,7 +28,9 @@ from crm.schema import (
     products,
     stock_movements,
     tickets,
+    transactions,
     utc_now,
+    visit_payments,
 )
 from crm.settings import get_settings
 
@@ -223,13 +225,17 @@ class OrderHooks(EntityHooks):
         return stock_positions(connection, [record_id for record_id, _values in plan.updates])
 
     def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
+        problems = []
         total = (
             Decimal(str(merged.get("subtotal") or 0))
             + Decimal(str(merged.get("tax") or 0))
             + Decimal(str(merged.get("shipping") or 0))
             - Decimal(str(merged.get("discount") or 0))
         )
-        return ["the discount is larger than subtotal + tax + shipping."] if total < 0 else []
+        if total < 0:
+            problems.append("the discount is larger than subtotal + tax + shipping.")
+        problems += _customer_change_problems(connection, merged)
+        return problems
 
     def before_delete(self, connection: Connection, before: dict[str, Any]) -> list[str]:
         if before["status"] != "cancelled":
@@ -238,6 +244,36 @@ class OrderHooks(EntityHooks):
 
     def finish(self, connection: Connection, context: Any, actor: Actor) -> None:
         resync_orders(connection, context, actor, items_changed=False)
+
+
+# Transactions named in a refusal at most (enough to find them in the Transactions grid).
+SHOWN_TRANSACTIONS = 5
+
+
+def _customer_change_problems(connection: Connection, merged: dict[str, Any]) -> list[str]:
+    """A paid order keeps its customer: its transactions would stay with the old one."""
+    order_id = merged.get("id")
+    if order_id is None:
+        return []
+    stored = connection.execute(select(orders.c.customer_id).where(orders.c.id == order_id)).scalar()
+    if stored is None or stored == merged.get("customer_id"):
+        return []
+    numbers = list(
+        connection.execute(
+            select(transactions.c.transaction_number)
+            .where(transactions.c.order_id == order_id)
+            .order_by(transactions.c.id)
+            .limit(SHOWN_TRANSACTIONS + 1)
+        ).scalars()
+    )
+    if not numbers:
+        return []
+    listed = ", ".join(numbers[:SHOWN_TRANSACTIONS]) + (" and more" if len(numbers) > SHOWN_TRANSACTIONS else "")
+    return [
+        f"the customer cannot change from {stored} to {merged.get('customer_id')}: the order's transactions "
+        f"({listed}) belong to customer {stored}. Create the order for the other customer instead, "
+        "or first clear the order id of those transactions."
+    ]
 
 
 class OrderItemHooks(EntityHooks):
@@ -287,6 +323,32 @@ class TransactionHooks(EntityHooks):
         if owner is not None and owner != merged.get("customer_id"):
             return [f"order {order_id} belongs to customer {owner}, not to customer {merged.get('customer_id')}."]
         return []
+
+
+# Payments named in a refusal at most.
+SHOWN_PAYMENTS = 5
+
+
+class VisitHooks(EntityHooks):
+    """A visit with payments is not deleted: the payments (money received) would silently go with it."""
+
+    def before_delete(self, connection: Connection, before: dict[str, Any]) -> list[str]:
+        payments = connection.execute(
+            select(visit_payments.c.id, visit_payments.c.amount, visit_payments.c.method, visit_payments.c.paid_at)
+            .where(visit_payments.c.visit_id == before["id"])
+            .order_by(visit_payments.c.paid_at, visit_payments.c.id)
+            .limit(SHOWN_PAYMENTS + 1)
+        ).all()
+        if not payments:
+            return []
+        listed = "; ".join(
+            f"id {payment.id}: {Decimal(payment.amount):.2f} {payment.method} on {payment.paid_at:%Y-%m-%d}"
+            for payment in payments[:SHOWN_PAYMENTS]
+        ) + ("; and more" if len(payments) > SHOWN_PAYMENTS else "")
+        return [
+            f"the visit has payments ({listed}); it was not deleted. Delete those payments in the Visit payments "
+            "tab first if they really were entered by mistake."
+        ]
 
 
 class TicketHooks(EntityHooks):
@@ -340,6 +402,7 @@ _HOOKS: dict[str, EntityHooks] = {
     "order_items": OrderItemHooks(),
     "transactions": TransactionHooks(),
     "tickets": TicketHooks(),
+    "visits": VisitHooks(),
 }
 _NONE = EntityHooks()
 

@@ -511,13 +511,25 @@ def resync_orders(
         total = subtotal + tax + Decimal(order.shipping) - Decimal(order.discount)
         if total < 0:
             raise OrderError(f"Order {order.order_number}: the discount is larger than the order.")
-        values: dict[str, Any] = {"subtotal": subtotal, "tax": tax, "total": _cents(total)}
+        totals = {"subtotal": subtotal, "tax": tax, "total": _cents(total)}
+        before = {name: _cents(order._mapping[name]) for name in totals}
+        changed = {name: value for name, value in totals.items() if value != before[name]}
+        values: dict[str, Any] = dict(totals)
         if items_changed:
             values |= {"version": orders.c.version + 1, "updated_at": utc_now()}
-        if (subtotal, tax, _cents(total)) != (Decimal(order.subtotal), Decimal(order.tax), Decimal(order.total)) or (
-            items_changed
-        ):
+        if changed or items_changed:
             connection.execute(orders.update().where(orders.c.id == order_id).values(**values))
+        if changed:
+            # Recomputed totals are a change of the order like any other: the audit log says from what to what.
+            record_audit(
+                connection,
+                actor,
+                "update",
+                "orders",
+                order_id,
+                before={name: before[name] for name in changed},
+                after=changed,
+            )
 
 
 @dataclass(frozen=True)

@@ -16,10 +16,13 @@ from crm.schema import (
     customers,
     inventory,
     loyalty_ledger,
+    orders,
     price_history,
     products,
     stock_movements,
     tickets,
+    visit_payments,
+    visits,
 )
 from crm.settings import get_settings
 from tests.fixtures.tiny_shop import TinyShop
@@ -329,3 +332,38 @@ def test_new_tickets_get_the_days_number_and_resolving_stamps_the_time(tiny_shop
     shown = list_records(engine, "tickets", RecordQuery(equals=(("id", added.created[0]),))).rows
     refused = apply_edits(engine, "tickets", shown, _changes(edited={0: {"satisfaction": 7}}), SAM)
     assert refused.problems == ("Row 1 (id 3): satisfaction must be between 1 and 5, not 7.",)
+
+
+def test_a_visit_with_payments_is_not_deleted_and_the_message_names_them(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    refused = apply_edits(engine, "visits", _page(engine, "visits"), _changes(deleted=[0]), ADA)
+    assert refused.problems == (
+        "Row 1 (id 1): the visit has payments (id 1: 100.00 paypal on 2025-02-14); it was not deleted. "
+        "Delete those payments in the Visit payments tab first if they really were entered by mistake.",
+    )
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(visit_payments)).scalar_one() == 1
+    payment_gone = apply_edits(engine, "visit_payments", _page(engine, "visit_payments"), _changes(deleted=[0]), ADA)
+    assert payment_gone.ok, payment_gone.problems
+    deleted = apply_edits(engine, "visits", _page(engine, "visits"), _changes(deleted=[0]), ADA)
+    assert deleted.ok, deleted.problems
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(visits)).scalar_one() == 0
+
+
+def test_an_order_with_transactions_keeps_its_customer(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    shown = list_records(engine, "orders", RecordQuery(equals=(("id", 7),))).rows
+    # O7 belongs to Dan (4) and has the pending payment T8.
+    refused = apply_edits(engine, "orders", shown, _changes(edited={0: {"customer_id": 2}}), SAM)
+    assert refused.problems == (
+        "Row 1 (id 7): the customer cannot change from 4 to 2: the order's transactions (T8) belong to customer 4. "
+        "Create the order for the other customer instead, or first clear the order id of those transactions.",
+    )
+    with engine.connect() as connection:
+        assert connection.execute(select(orders.c.customer_id).where(orders.c.id == 7)).scalar_one() == 4
+    # Without transactions the customer may change: T8 unlinked first, then O7 moves to Bob.
+    payments = list_records(engine, "transactions", RecordQuery(equals=(("id", 8),))).rows
+    assert apply_edits(engine, "transactions", payments, _changes(edited={0: {"order_id": None}}), SAM).ok
+    moved = apply_edits(engine, "orders", shown, _changes(edited={0: {"customer_id": 2}}), SAM)
+    assert moved.ok, moved.problems

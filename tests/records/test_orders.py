@@ -350,3 +350,41 @@ def test_a_demo_order_cycled_through_statuses_leaves_stock_and_ledger_sums_equal
     totals = dict(sums)
     assert sum(totals.get(kind, 0) for kind in ("in", "out", "adjust", "count")) == on_hand
     assert totals.get("reserve", 0) + totals.get("release", 0) == reserved
+
+
+def _order_audits(engine: Engine, order_id: int) -> list[tuple[dict, dict]]:
+    import json
+
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(audit_log.c.before_json, audit_log.c.after_json)
+            .where(audit_log.c.entity == "orders", audit_log.c.entity_id == str(order_id))
+            .order_by(audit_log.c.id)
+        ).all()
+    return [(json.loads(row.before_json or "{}"), json.loads(row.after_json or "{}")) for row in rows]
+
+
+def test_totals_recomputed_after_an_item_edit_are_audited_with_before_and_after(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    items = list_records(engine, "order_items", RecordQuery(equals=(("order_id", 7),))).rows
+    outcome = apply_edits(engine, "order_items", items, {"edited_rows": {0: {"quantity": 3}}}, SAM)
+    assert outcome.ok, outcome.problems
+    # O7: 3 mugs × 10.00 = 30.00, tax 10 % = 3.00, total 30 + 3 + 0 − 5 = 28.00 (was 50 / 5 / 50).
+    assert _order_audits(engine, 7) == [
+        (
+            {"subtotal": "50.00", "tax": "5.00", "total": "50.00"},
+            {"subtotal": "30.00", "tax": "3.00", "total": "28.00"},
+        )
+    ]
+
+
+def test_a_total_recomputed_after_a_shipping_edit_is_audited(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    shown = list_records(engine, "orders", RecordQuery(equals=(("id", 7),))).rows
+    outcome = apply_edits(engine, "orders", shown, {"edited_rows": {0: {"shipping": 7.5}}}, SAM)
+    assert outcome.ok, outcome.problems
+    # The edit itself, then the total it changed: 50 + 5 + 7.50 − 5 = 57.50.
+    assert _order_audits(engine, 7) == [
+        ({"shipping": "0.00"}, {"shipping": "7.50"}),
+        ({"total": "50.00"}, {"total": "57.50"}),
+    ]
