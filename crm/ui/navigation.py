@@ -1,17 +1,37 @@
-"""The page registry: every page, its section, and the permission needed to open it.
+"""The page registry (every page, its section, the permission needed to open it) and the
+``st.navigation`` that Home.py builds from it.
 
-Home.py builds ``st.navigation`` from this list, showing each role only the pages it may
-open; each page also checks its permission itself (``require_page_permission``), so a
-deep link or crafted session state cannot get around the menu.
+Each role's menu lists only the pages it may open; each page also checks its permission
+itself (``require_page_permission``), so a deep link or crafted session state cannot get
+around the menu.
+
+Every page has its own address (``/overview``, ``/customers`` …) for every role that may
+open it. Streamlit serves the default page only at ``/``, so the default is a hidden
+landing page that switches to the role's first page: ``/`` ends up on ``/overview`` (or
+``/customers`` for agents), and that address can be bookmarked, shared and reloaded.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
+
+import streamlit as st
 
 from crm.permissions import Permission, allowed
 
-__all__ = ["PAGES", "PageSpec", "pages_for_role"]
+__all__ = [
+    "LANDING_URL_PATH",
+    "PAGES",
+    "PageSpec",
+    "pages_for_role",
+    "register_role_navigation",
+    "register_signed_out_navigation",
+    "spec_of",
+]
+
+# Address of the hidden default page; it only forwards to the role's first page.
+LANDING_URL_PATH = "start"
 
 
 @dataclass(frozen=True)
@@ -23,6 +43,11 @@ class PageSpec:
     permission: Permission
     # Pages that read the shared filter sidebar (analytics) show it; record pages don't.
     uses_filters: bool = False
+
+    @property
+    def url_path(self) -> str:
+        """The page's address below the app's root, the same before and after sign-in."""
+        return Path(self.path).stem
 
 
 PAGES: tuple[PageSpec, ...] = (
@@ -54,3 +79,48 @@ PAGES: tuple[PageSpec, ...] = (
 def pages_for_role(role: str | None) -> list[PageSpec]:
     """The pages ``role`` may open, in menu order."""
     return [page for page in PAGES if allowed(role, page.permission)]
+
+
+def spec_of(page: st.Page) -> PageSpec | None:
+    """The registry entry of a page ``st.navigation`` selected (None for the landing page)."""
+    return next((spec for spec in PAGES if spec.url_path == page.url_path), None)
+
+
+def register_signed_out_navigation() -> None:
+    """A hidden navigation for visitors who are not signed in (or when the app cannot start).
+
+    Without any ``st.navigation`` call Streamlit lists the raw ``pages/`` files in the
+    sidebar. It holds every page's address (running nothing), so a deep link keeps its
+    address through the sign-in form and opens that page right after sign-in.
+    """
+    st.navigation(
+        [st.Page(_nothing, title="Sign in", url_path="sign-in", default=True)]
+        + [st.Page(_nothing, title=spec.title, url_path=spec.url_path) for spec in PAGES],
+        position="hidden",
+    )
+
+
+def register_role_navigation(role: str) -> st.Page | None:
+    """The sidebar menu of ``role``'s pages by section; returns the page to run (None: no pages)."""
+    specs = pages_for_role(role)
+    if not specs:
+        return None
+    sections: dict[str, list[st.Page]] = {}
+    for spec in specs:
+        sections.setdefault(spec.section, []).append(
+            st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path)
+        )
+    first_page = sections[specs[0].section][0]
+    sections[specs[0].section].insert(0, _landing_page(first_page))
+    return st.navigation(sections, expanded=True)  # every allowed page visible, no "View more"
+
+
+def _nothing() -> None:
+    """Body of the signed-out placeholders: Home.py stops before any page runs."""
+
+
+def _landing_page(first_page: st.Page) -> st.Page:
+    def open_first_page() -> None:
+        st.switch_page(first_page)
+
+    return st.Page(open_first_page, title="Pulse CRM", url_path=LANDING_URL_PATH, default=True, visibility="hidden")

@@ -104,6 +104,28 @@ def test_deep_link_survives_reload_and_sign_out_revokes_the_cookie(
         replay.close()
 
 
+@pytest.mark.parametrize(
+    ("username", "path", "heading"), [("manager", "overview", "Overview"), ("agent", "customers", "Customers")]
+)
+def test_each_roles_first_page_has_its_own_address_through_sign_in_and_reload(
+    running_app, page: Page, sign_in, username: str, path: str, heading: str
+) -> None:
+    # Before the fix the first page was served only at "/": /overview answered "Page not found".
+    sign_in(page, username, path=f"/{path}")
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    assert page.url.rstrip("/").endswith(f"/{path}")
+    _session_cookie(page.context)
+    page.reload()
+    expect(page.get_by_text(f"Signed in as {username}")).to_be_visible()
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+    assert page.url.rstrip("/").endswith(f"/{path}")
+    # The root address forwards to that same address.
+    page.goto(running_app.url)
+    expect(page.get_by_role("heading", name=heading, exact=True)).to_be_visible()
+    page.wait_for_url(f"**/{path}")
+
+
 def test_wrong_password_is_refused_without_signing_in(running_app, page: Page) -> None:
     page.goto(running_app.url)
     page.get_by_role("textbox", name="Username", exact=True).fill("manager")

@@ -79,9 +79,18 @@ class FrameAppTest(AppTest):
         return self
 
     def navigation_titles(self) -> list[str]:
-        """Titles of the pages ``st.navigation`` registered on the last run (menu order)."""
+        """Titles of the menu entries ``st.navigation`` registered on the last run (menu order).
+
+        The default page (served at ``/``, so its url_pathname is empty) is no menu entry: signed
+        in it is the hidden landing page that forwards to the role's first page, signed out the
+        sign-in placeholder.
+        """
         # AppTest keeps the registry privately; the sidebar menu itself is not in its element tree.
-        return [str(info.get("page_name", "")) for info in self._registered_pages.values()]
+        return [str(info.get("page_name", "")) for info in self._registered_pages.values() if info.get("url_pathname")]
+
+    def current_page_url_path(self) -> str:
+        """The address (url_path) of the page the last run showed."""
+        return str(self._registered_pages.get(self._finished_page_script_hash, {}).get("url_pathname", ""))
 
     def _run(self, widget_state: Any = None, timeout: float | None = None) -> AppTest:
         if self._direct_page is not None:

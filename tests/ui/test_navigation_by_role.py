@@ -63,6 +63,23 @@ def test_each_role_sees_exactly_the_pages_it_may_open(database_url: str, role: s
     assert f"Signed in as **{role}** ({role})" in [caption.value for caption in app.sidebar.caption]
 
 
+@pytest.mark.parametrize(
+    ("role", "first_page", "title"),
+    [("admin", "overview", "Overview"), ("analyst", "overview", "Overview"), ("agent", "customers", "Customers")],
+)
+def test_the_root_address_forwards_to_the_roles_first_page_at_its_own_address(
+    database_url: str, role: str, first_page: str, title: str
+) -> None:
+    app = app_as(database_url, role).run()
+    assert not app.exception
+    assert app.current_page_url_path() == first_page  # not "" (served only at /)
+    assert app.title[0].value == title
+    # The same page opened by its address (a bookmark, a reload) is that page, not "page not found".
+    app.switch_page(f"pages/{first_page}.py").run()
+    assert app.current_page_url_path() == first_page
+    assert app.title[0].value == title
+
+
 def test_a_crafted_role_in_session_state_grants_nothing(database_url: str) -> None:
     app = app_as(database_url, "agent")
     app.session_state["roles"] = ["admin"]  # streamlit-authenticator's key; never read for permissions
