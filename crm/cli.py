@@ -14,11 +14,14 @@ from datetime import date
 
 from sqlalchemy import Engine
 
-from crm.db import DatabaseUnavailable, init_database, is_empty, make_engine
+from crm.db import UNAVAILABLE_ERRORS, describe_database_error, init_database, is_empty, make_engine
 
 __all__ = ["build_parser", "main"]
 
 Handler = Callable[[argparse.Namespace, Engine], int]
+
+# One line that scripts (scripts/run_app.sh) may rely on: --if-empty found data and changed nothing.
+SKIPPED_DEMO_MESSAGE = "skipped: database already holds data"
 
 
 def _init(args: argparse.Namespace, engine: Engine) -> int:
@@ -32,7 +35,7 @@ def _demo(args: argparse.Namespace, engine: Engine) -> int:
 
     init_database(engine)
     if args.if_empty and not is_empty(engine):
-        print("The database already holds customers; demo data not loaded.")
+        print(SKIPPED_DEMO_MESSAGE)
         return 0
     try:
         summary = generate_demo(
@@ -43,6 +46,9 @@ def _demo(args: argparse.Namespace, engine: Engine) -> int:
             replace=args.replace,
         )
     except DemoDataExistsError as error:
+        if args.if_empty:  # data arrived between the check and the load: still nothing to do
+            print(SKIPPED_DEMO_MESSAGE)
+            return 0
         print(f"error: {error}", file=sys.stderr)
         return 1
     for table, count in summary.rows.items():
@@ -73,7 +79,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     demo.add_argument("--seed", type=int, default=7)
     demo.add_argument("--end-date", type=date.fromisoformat, default=None, help="last day of the data (YYYY-MM-DD)")
     demo.add_argument("--replace", action="store_true", help="delete existing business data first (keeps users)")
-    demo.add_argument("--if-empty", action="store_true", help="do nothing when the database already has customers")
+    demo.add_argument("--if-empty", action="store_true", help="skip (exit 0) when the database already holds data")
     handlers["demo"] = _demo
 
     for register in _feature_registrations():
@@ -100,11 +106,14 @@ def _feature_registrations() -> list[Callable[[argparse._SubParsersAction, dict[
 def main(argv: Sequence[str] | None = None) -> int:
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
-    engine = make_engine(args.database_url) if args.database_url else make_engine()
+    engine: Engine | None = None
     try:
+        # A bad URL, an unusable SQLite folder or a database that goes away mid-command: one line, exit 2.
+        engine = make_engine(args.database_url) if args.database_url else make_engine()
         return handlers[args.command](args, engine)
-    except DatabaseUnavailable as error:
-        print(f"error: {error}", file=sys.stderr)
+    except UNAVAILABLE_ERRORS as error:
+        print(f"error: {describe_database_error(error, engine)}", file=sys.stderr)
         return 2
     finally:
-        engine.dispose()
+        if engine is not None:
+            engine.dispose()

@@ -6,24 +6,40 @@ between them are confined to this module and ``crm.dialect``.
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, Integer, create_engine, event, inspect, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy import Connection, Engine, Integer, create_engine, event, inspect, select, text
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import (
+    ArgumentError,
+    DBAPIError,
+    DisconnectionError,
+    InterfaceError,
+    NoSuchModuleError,
+    OperationalError,
+    SQLAlchemyError,
+)
 from sqlalchemy.pool import NullPool
 
+from crm.dialect import register_sqlite_functions
 from crm.settings import get_settings
 
 __all__ = [
+    "NON_BUSINESS_TABLES",
     "PROJECT_ROOT",
+    "UNAVAILABLE_ERRORS",
     "DatabaseUnavailable",
+    "MigrationBlocked",
     "check_connection",
+    "describe_database_error",
+    "holds_business_data",
     "init_database",
     "is_empty",
     "make_engine",
+    "normalize_url",
     "reset_sequences",
 ]
 
@@ -34,8 +50,64 @@ MIGRATIONS_DIR = PROJECT_ROOT / "sql" / "migrations"
 SQLITE_BUSY_TIMEOUT_MS = 15_000
 
 
+# Tables whose rows don't make a database "hold data": sign-in accounts and their sessions, the
+# reference rows every database gets (loyalty tiers), the log of what happened and saved import settings.
+# Everything else is business data that demo loading must not mix with (DESIGN.md "Database").
+NON_BUSINESS_TABLES = frozenset(
+    {"users", "user_sessions", "login_attempts", "loyalty_tiers", "audit_log", "import_mappings"}
+)
+
+# `postgresql://` alone means psycopg (3) to SQLAlchemy 2.1, which is not installed; Heroku-style
+# `postgres://` is no dialect name at all. Both mean the psycopg2 driver Pulse CRM ships with.
+_POSTGRES_ALIASES = {"postgresql": "postgresql+psycopg2", "postgres": "postgresql+psycopg2"}
+# user:password@ in a URL SQLAlchemy could not parse, so its password can still be hidden.
+_PASSWORD_IN_URL = re.compile(r"(://[^:/@]*:)[^@]*@")
+
+
 class DatabaseUnavailable(RuntimeError):  # noqa: N818 - reads as the condition it reports
-    """The database cannot be reached; the message is one line a user can act on."""
+    """The database cannot be reached or used; the message is one line a user can act on."""
+
+
+class MigrationBlocked(DatabaseUnavailable):
+    """Stored rows break a rule the next migration adds; the message names them and how to fix them."""
+
+
+# What a running app or command gets when its database goes away (server stopped, file removed,
+# socket closed): catch these and show ``describe_database_error`` instead of a traceback.
+UNAVAILABLE_ERRORS: tuple[type[BaseException], ...] = (
+    DatabaseUnavailable,
+    OperationalError,
+    InterfaceError,
+    DisconnectionError,
+)
+
+
+def _first_line(error: BaseException) -> str:
+    original = getattr(error, "orig", None) or error
+    lines = str(original).strip().splitlines()
+    return lines[0].strip() if lines else type(original).__name__
+
+
+def _hide_password(url: str) -> str:
+    return _PASSWORD_IN_URL.sub(r"\1***@", url)
+
+
+def normalize_url(url: str) -> URL:
+    """``url`` parsed, with the PostgreSQL driver made explicit (psycopg2).
+
+    Raises ``DatabaseUnavailable`` naming the URL (password hidden) when it cannot be parsed.
+    """
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise DatabaseUnavailable(
+            f"The database URL {_hide_password(url)!r} is not valid: "
+            "expected e.g. sqlite:///data/crm.db or postgresql://user:password@host/crm"
+        ) from None
+    driver = _POSTGRES_ALIASES.get(parsed.drivername)
+    if driver is None and parsed.drivername.startswith("postgres+"):
+        driver = "postgresql+" + parsed.drivername.removeprefix("postgres+")
+    return parsed.set(drivername=driver) if driver else parsed
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -50,6 +122,8 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")  # readers don't block the writer
         cursor.execute("PRAGMA synchronous=NORMAL")  # safe with WAL, much faster commits
         cursor.close()
+        # SQLite has no time-zone database: local-time grouping calls a Python zoneinfo function.
+        register_sqlite_functions(dbapi_connection)
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
@@ -57,31 +131,82 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
+def _prepare_sqlite_folder(parsed: URL) -> None:
+    """Create the folder of a SQLite file on first use, or say in one line why it can't be."""
+    database = parsed.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    folder = Path(database).expanduser().parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except FileExistsError as error:
+        raise DatabaseUnavailable(
+            f"Cannot open the database {_describe_url(parsed)}: {error.filename or folder} is a file, not a folder"
+        ) from None
+    except OSError as error:
+        raise DatabaseUnavailable(
+            f"Cannot open the database {_describe_url(parsed)}: cannot create the folder {folder} "
+            f"({error.strerror or type(error).__name__})"
+        ) from None
+
+
 def make_engine(url: str | None = None, **kwargs: Any) -> Engine:
     """Engine for ``url`` (default ``CRM_DATABASE_URL``), configured for its dialect.
 
-    A SQLite file's folder is created on first use.
+    A SQLite file's folder is created on first use. A URL that cannot be parsed, a SQLite folder
+    that cannot be created or a database without its driver raise ``DatabaseUnavailable`` with
+    one line naming the problem (password hidden).
     """
-    url = url or get_settings().database_url
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "sqlite":
-        database = parsed.database
-        if database and database != ":memory:" and not database.startswith("file:"):
-            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        if database in (None, "", ":memory:"):
+    parsed = normalize_url(url or get_settings().database_url)
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        _prepare_sqlite_folder(parsed)
+        if parsed.database in (None, "", ":memory:"):
             kwargs.setdefault("poolclass", NullPool)
-        engine = create_engine(url, **kwargs)
-        _configure_sqlite(engine)
-        return engine
-    kwargs.setdefault("pool_pre_ping", True)  # survive PostgreSQL restarts / idle disconnects
-    if parsed.get_backend_name() == "postgresql" and "options" not in parsed.query:
+    else:
+        kwargs.setdefault("pool_pre_ping", True)  # survive PostgreSQL restarts / idle disconnects
+    if backend == "postgresql" and "options" not in parsed.query:
         # JIT compilation costs ~0.4 s per analytics query and saves less than that at CRM sizes.
         kwargs.setdefault("connect_args", {"options": "-c jit=off"})
-    return create_engine(url, **kwargs)
+    try:
+        engine = create_engine(parsed, **kwargs)
+    except (NoSuchModuleError, ModuleNotFoundError) as error:
+        raise DatabaseUnavailable(
+            f"Cannot use the database {_describe_url(parsed)}: no driver for {parsed.drivername!r} is installed "
+            "(Pulse CRM supports sqlite:/// and postgresql://)"
+        ) from error
+    except (ArgumentError, TypeError, ValueError) as error:
+        raise DatabaseUnavailable(f"Cannot use the database {_describe_url(parsed)}: {_first_line(error)}") from None
+    if backend == "sqlite":
+        _configure_sqlite(engine)
+    return engine
 
 
-def _describe(engine: Engine) -> str:
-    return engine.url.render_as_string(hide_password=True)
+def _describe_url(url: URL) -> str:
+    return url.render_as_string(hide_password=True)
+
+
+def _unavailable_message(url: URL | None, error: BaseException) -> str:
+    if url is None:
+        return f"Cannot reach the database: {_first_line(error)}"
+    verb = "open" if url.get_backend_name() == "sqlite" else "reach"
+    return f"Cannot {verb} the database {_describe_url(url)}: {_first_line(error)}"
+
+
+def describe_database_error(error: BaseException, engine: Engine | None = None) -> str:
+    """One line for a user about a database failure, e.g. the server went away after the app started.
+
+    ``DatabaseUnavailable`` keeps its message; an ``OperationalError`` or ``InterfaceError`` (lost
+    connection, locked or unreadable file) reads like ``check_connection``'s message, naming the
+    database of ``engine`` with its password hidden. Other errors give their first line.
+    """
+    if isinstance(error, DatabaseUnavailable):
+        return str(error).strip().splitlines()[0] if str(error).strip() else "The database is unavailable"
+    url = None if engine is None else engine.url
+    if isinstance(error, UNAVAILABLE_ERRORS) or (isinstance(error, DBAPIError) and error.connection_invalidated):
+        return _unavailable_message(url, error)
+    where = "" if url is None else f" {_describe_url(url)}"
+    return f"The database{where} reported an error: {_first_line(error)}"
 
 
 def check_connection(engine: Engine) -> None:
@@ -89,9 +214,8 @@ def check_connection(engine: Engine) -> None:
     try:
         with engine.connect() as connection:
             connection.execute(text("SELECT 1"))
-    except (OperationalError, SQLAlchemyError) as error:
-        reason = str(getattr(error, "orig", error)).strip().splitlines()[0] if str(error) else type(error).__name__
-        raise DatabaseUnavailable(f"Cannot reach the database {_describe(engine)}: {reason}") from None
+    except SQLAlchemyError as error:
+        raise DatabaseUnavailable(_unavailable_message(engine.url, error)) from None
 
 
 def _alembic_config(engine: Engine) -> Any:
@@ -114,12 +238,28 @@ def init_database(engine: Engine) -> None:
     ensure_reference_data(engine)
 
 
+def holds_business_data(connection: Connection) -> bool:
+    """True when any business table (every table but ``NON_BUSINESS_TABLES``) has a row.
+
+    The one rule for "is the database empty?": demo loading refuses, and ``demo --if-empty``
+    and the first-run offer skip, exactly when this is true. Call it inside the writing
+    transaction to decide and write atomically.
+    """
+    from crm.schema import metadata
+
+    existing = set(inspect(connection).get_table_names())
+    for table in metadata.sorted_tables:
+        if table.name in NON_BUSINESS_TABLES or table.name not in existing:
+            continue
+        if connection.execute(select(1).select_from(table).limit(1)).first() is not None:
+            return True
+    return False
+
+
 def is_empty(engine: Engine) -> bool:
-    """True when the schema is missing or holds no customers yet."""
-    if not inspect(engine).has_table("customers"):
-        return True
+    """True when the schema is missing or holds no business data (see ``holds_business_data``)."""
     with engine.connect() as connection:
-        return connection.execute(text("SELECT 1 FROM customers LIMIT 1")).first() is None
+        return not holds_business_data(connection)
 
 
 def reset_sequences(engine: Engine) -> None:

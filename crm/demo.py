@@ -27,10 +27,10 @@ from datetime import UTC, date, datetime, timedelta
 import bcrypt
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, Engine, func, select
+from sqlalchemy import Connection, Engine, select
 
 from crm.bulk import bulk_insert, indexes_deferred, money, truncate_all
-from crm.db import reset_sequences
+from crm.db import holds_business_data, reset_sequences
 from crm.reference import ensure_reference_data
 from crm.schema import (
     audit_log,
@@ -1106,7 +1106,7 @@ def generate_demo(
 ) -> DemoSummary:
     """Fill the database with a demo shop ending on ``end_date`` (default: today, UTC).
 
-    Raises ``DemoDataExistsError`` when customers exist and ``replace`` is false.
+    Raises ``DemoDataExistsError`` when business data exists and ``replace`` is false.
     One transaction: a failure leaves the database as it was.
     """
     import time
@@ -1117,10 +1117,7 @@ def generate_demo(
     frames = _Builder(size, seed, end_date or datetime.now(UTC).date()).build()
     rows: dict[str, int] = {}
     with engine.begin() as connection:
-        has_data = any(
-            connection.execute(select(func.count()).select_from(table)).scalar_one() > 0
-            for table in (customers, products, brands, categories, orders)
-        )
+        has_data = holds_business_data(connection)  # the one "is it empty?" rule, shared with demo --if-empty
         if has_data and not replace:
             raise DemoDataExistsError("The database already holds data; use --replace to start over.")
         if has_data:
