@@ -522,11 +522,13 @@ STOCK_MOVEMENTS = EntitySpec(
         Derived("note", "Note", _self("note")),
     ),
     default_sort="id",
+    # Insert-only, through crm.records.inventory.add_stock_movement (the "Add a movement" form).
+    can_add=False,
     can_edit=False,
     can_delete=False,
     type_column="movement_type",
     date_column="created_at",
-    note="The stock ledger is insert-only: correct a mistake with an adjust movement.",
+    note="The stock ledger is insert-only: add movements with the form above; correct a mistake with a correction.",
 )
 
 PRICE_HISTORY = EntitySpec(

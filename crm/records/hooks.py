@@ -16,7 +16,6 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from crm.permissions import Actor
-from crm.records.inventory import StockError, apply_to_inventory, signed_quantity
 from crm.records.orders import resync_orders, stock_positions
 from crm.schema import (
     inventory,
@@ -142,21 +141,31 @@ class InventoryHooks(EntityHooks):
     ) -> dict[str, Any]:
         return {"reserved": 0} if before is None else {}
 
+    def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
+        problems = []
+        on_hand, reserved = merged.get("on_hand"), merged.get("reserved") or 0
+        if on_hand is not None and int(on_hand) < int(reserved):
+            problems.append(
+                f"on hand {on_hand} is below the {reserved} reserved for open orders; "
+                "ship or cancel those orders first."
+            )
+        if merged.get("id") is None and merged.get("product_id") is not None and merged.get("warehouse_id") is not None:
+            variant_id = merged.get("variant_id")
+            twin = connection.execute(
+                select(inventory.c.id).where(
+                    inventory.c.product_id == merged["product_id"],
+                    inventory.c.warehouse_id == merged["warehouse_id"],
+                    inventory.c.variant_id.is_(None) if variant_id is None else inventory.c.variant_id == variant_id,
+                )
+            ).scalar()
+            if twin is not None:
+                problems.append(
+                    f"product {merged['product_id']} already has an inventory row in that warehouse (id {twin}): "
+                    "edit that row instead."
+                )
+        return problems
+
     def after_insert(self, connection: Connection, new_id: int, values: dict[str, Any], actor: Actor) -> None:
-        variant_id = values.get("variant_id")
-        twins = connection.execute(
-            select(func.count())
-            .select_from(inventory)
-            .where(
-                inventory.c.product_id == values["product_id"],
-                inventory.c.warehouse_id == values["warehouse_id"],
-                inventory.c.variant_id.is_(None) if variant_id is None else inventory.c.variant_id == variant_id,
-            )
-        ).scalar_one()
-        if twins > 1:  # the unique constraint cannot see rows whose variant is NULL
-            raise ValueError(
-                f"Product {values['product_id']} already has an inventory row in that warehouse: edit that row instead."
-            )
         if values.get("on_hand"):
             _count_movement(connection, values, int(values["on_hand"]), actor, "Opening count")
 
@@ -186,36 +195,6 @@ def _count_movement(connection: Connection, row: dict[str, Any], quantity: int, 
             created_at=utc_now(),
         )
     )
-
-
-class StockMovementHooks(EntityHooks):
-    """Insert-only ledger rows: the sign follows the type and inventory follows the row."""
-
-    def normalize(
-        self, connection: Connection, values: dict[str, Any], before: dict[str, Any] | None, actor: Actor
-    ) -> dict[str, Any]:
-        extra: dict[str, Any] = {"created_by": actor.user_id, "created_at": utc_now()}
-        if values.get("movement_type") and values.get("quantity") is not None:
-            extra["quantity"] = signed_quantity(values["movement_type"], values["quantity"])
-        return extra
-
-    def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
-        if merged.get("quantity") == 0:
-            return ["quantity must not be zero."]
-        return []
-
-    def after_insert(self, connection: Connection, new_id: int, values: dict[str, Any], actor: Actor) -> None:
-        try:
-            apply_to_inventory(
-                connection,
-                product_id=values["product_id"],
-                variant_id=values.get("variant_id"),
-                warehouse_id=values["warehouse_id"],
-                movement_type=values["movement_type"],
-                quantity=values["quantity"],
-            )
-        except StockError as error:
-            raise ValueError(str(error)) from None
 
 
 class OrderHooks(EntityHooks):
@@ -397,7 +376,6 @@ _HOOKS: dict[str, EntityHooks] = {
     "customers": CustomerHooks(),
     "products": ProductHooks(),
     "inventory": InventoryHooks(),
-    "stock_movements": StockMovementHooks(),
     "orders": OrderHooks(),
     "order_items": OrderItemHooks(),
     "transactions": TransactionHooks(),

@@ -14,7 +14,6 @@ from crm.records import RecordQuery, apply_edits, list_records
 from crm.schema import (
     audit_log,
     customers,
-    inventory,
     loyalty_ledger,
     orders,
     price_history,
@@ -208,38 +207,25 @@ def test_a_price_change_writes_price_history(tiny_shop: TinyShop) -> None:
     assert history[0]["changed_by"] == 1
 
 
-def test_price_history_is_read_only_and_stock_movements_insert_only(tiny_shop: TinyShop) -> None:
+def test_price_history_and_the_stock_ledger_are_read_only_in_the_grid(tiny_shop: TinyShop) -> None:
     engine = tiny_shop.engine
     refused = apply_edits(engine, "price_history", _page(engine, "price_history"), _changes(added=[{"x": 1}]), ADA)
     assert refused.problems == (
         "Price history cannot be added here. Written automatically whenever a product's price changes.",
     )
-    # A movement of 5 out of the Mug (on hand 8) is stored as −5 and takes on hand to 3.
     added = apply_edits(
         engine,
         "stock_movements",
         _page(engine, "stock_movements"),
-        _changes(
-            added=[{"product_id": 2, "warehouse": "W1", "movement_type": "out", "quantity": 5, "note": "breakage"}]
-        ),
+        _changes(added=[{"product_id": 2, "warehouse": "W1", "movement_type": "out", "quantity": 5}]),
         SAM,
     )
-    assert added.ok, added.problems
+    assert added.problems == (
+        "Stock movements cannot be added here. The stock ledger is insert-only: add movements with the form above; "
+        "correct a mistake with a correction.",
+    )
     with engine.connect() as connection:
-        quantity = connection.execute(select(stock_movements.c.quantity)).scalar_one()
-        on_hand = connection.execute(select(inventory.c.on_hand).where(inventory.c.product_id == 2)).scalar_one()
-    assert (quantity, on_hand) == (-5, 3)
-    shown = _page(engine, "stock_movements")
-    edit = apply_edits(engine, "stock_movements", shown, _changes(edited={0: {"note": "changed"}}), ADA)
-    assert edit.problems[0].startswith("Stock movements cannot be edited.")
-    too_many = apply_edits(
-        engine,
-        "stock_movements",
-        shown,
-        _changes(added=[{"product_id": 2, "warehouse": "W1", "movement_type": "out", "quantity": 4}]),
-        SAM,
-    )
-    assert too_many.problems == ("Not enough stock of Mug (MUG-1) in W1: 3 on hand, 4 needed.",)
+        assert connection.execute(select(func.count()).select_from(stock_movements)).scalar_one() == 0
 
 
 def test_an_on_hand_edit_is_recorded_as_a_stock_count(tiny_shop: TinyShop) -> None:
@@ -253,6 +239,17 @@ def test_an_on_hand_edit_is_recorded_as_a_stock_count(tiny_shop: TinyShop) -> No
     assert count == 1
 
 
+def test_on_hand_cannot_be_counted_below_what_open_orders_reserved(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    # Mug (row 2): on hand 8, 5 reserved by O7.
+    refused = apply_edits(engine, "inventory", _page(engine, "inventory"), _changes(edited={1: {"on_hand": 4}}), SAM)
+    assert refused.problems == (
+        "Row 2 (id 2): on hand 4 is below the 5 reserved for open orders; ship or cancel those orders first.",
+    )
+    counted = apply_edits(engine, "inventory", _page(engine, "inventory"), _changes(edited={1: {"on_hand": 5}}), SAM)
+    assert counted.ok, counted.problems
+
+
 def test_a_second_inventory_row_for_the_same_product_and_warehouse_is_refused(tiny_shop: TinyShop) -> None:
     engine = tiny_shop.engine
     outcome = apply_edits(
@@ -262,7 +259,9 @@ def test_a_second_inventory_row_for_the_same_product_and_warehouse_is_refused(ti
         _changes(added=[{"product_id": 1, "warehouse": "W1", "on_hand": 5}]),
         SAM,
     )
-    assert outcome.problems == ("Product 1 already has an inventory row in that warehouse: edit that row instead.",)
+    assert outcome.problems == (
+        "New row 1: product 1 already has an inventory row in that warehouse (id 1): edit that row instead.",
+    )
     assert list_records(engine, "inventory").total == 3
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-from crm.schema import customers, inventory, orders, users, utc_now
+from crm.schema import customers, inventory, orders, stock_movements, users, utc_now, warehouses
 from tests.fixtures.tiny_shop import load_tiny_shop
 from tests.ui.apptest_support import app_as, make_demo_database
 
@@ -235,3 +235,52 @@ def test_record_grids_offer_downloads_of_every_matching_row_by_role(tmp_path: Pa
     agent.switch_page("pages/products.py").run()
     assert not agent.exception
     assert "Download CSV" in [button.label for button in agent.get("download_button")]
+
+
+def test_stock_movements_are_added_with_the_form_and_the_ledger_grid_is_read_only(
+    shop_url: str, sqlite_engine: Engine
+) -> None:
+    app = _open(shop_url, "sam", "pages/inventory.py")
+    assert "stock_movements__save" not in [button.key for button in app.button]
+    app.text_input(key="stock_movement_search").input("mug").run()
+    app.selectbox(key="stock_movement_type").set_value("out").run()
+    app.number_input(key="stock_movement_quantity").set_value(4).run()
+    app.button(key="stock_movement_add").click().run()
+    # Mug: 8 on hand, 5 reserved by O7, so 4 may not go; the message says why and nothing is saved.
+    assert "5 of them reserved for open orders, 4 needed" in app.error[0].value
+    app.number_input(key="stock_movement_quantity").set_value(3).run()
+    app.text_input(key="stock_movement_note").input("Broken in transit").run()
+    app.button(key="stock_movement_add").click().run()
+    assert not app.exception, app.exception
+    assert any(success.value.startswith("Movement 1 recorded: Mug") for success in app.success)
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(select(inventory.c.on_hand).where(inventory.c.product_id == 2)).scalar_one() == 5
+        assert connection.execute(select(stock_movements.c.note)).scalar_one() == "Broken in transit"
+
+
+def test_analysts_see_the_stock_ledger_without_the_movement_form(shop_url: str) -> None:
+    app = _open(shop_url, "ann", "pages/inventory.py")
+    assert "stock_movement_add" not in [button.key for button in app.button]
+    assert "Your role may not add stock movements." in " ".join(caption.value for caption in app.caption)
+
+
+def test_the_warehouse_filter_narrows_levels_alerts_and_counts(shop_url: str, sqlite_engine: Engine) -> None:
+    now = utc_now()
+    with sqlite_engine.begin() as connection:
+        connection.execute(warehouses.insert().values(id=2, code="W2", name="Second", created_at=now, updated_at=now))
+        connection.execute(
+            inventory.insert().values(
+                product_id=1, warehouse_id=2, on_hand=0, reserved=0, reorder_level=5, created_at=now, updated_at=now
+            )
+        )
+    app = _open(shop_url, "ann", "pages/inventory.py")
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert (metrics["Stock items"], metrics["Out of stock"]) == ("4", "2")
+    app.selectbox(key="inventory_warehouse").set_value("W2").run()
+    metrics = {metric.label: metric.value for metric in app.metric}
+    assert (metrics["Stock items"], metrics["Low stock"], metrics["Out of stock"]) == ("1", "0", "1")
+    assert "1 inventory match" in " ".join(caption.value for caption in app.caption)
+    alerts = app.dataframe[0].value
+    assert list(alerts["warehouse"]) == ["W2"]
+    labels = [button.label for button in app.get("download_button")]
+    assert labels.count("Download CSV") >= 3  # levels, alerts and warehouses
