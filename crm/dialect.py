@@ -7,7 +7,7 @@ Each is a SQLAlchemy construct compiled per dialect, so analytics code writes
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
@@ -23,6 +23,8 @@ __all__ = [
     "hour_of_day",
     "month_of_year",
     "period_start",
+    "register_sqlite_functions",
+    "sqlite_to_local",
     "to_local",
 ]
 
@@ -72,10 +74,12 @@ def _period_start_postgresql(element: period_start, compiler: Any, **kw: Any) ->
 
 
 class to_local(FunctionElement[datetime]):  # noqa: N801
-    """A stored UTC datetime shown in the app's time zone.
+    """A stored UTC datetime shown in the app's time zone, with the zone's full rules (daylight saving
+    included) on both engines.
 
-    PostgreSQL converts with full DST rules. SQLite has no time-zone database, so it
-    shifts by the zone's current UTC offset (exact for zones without DST, such as UTC or Asia/Seoul).
+    PostgreSQL converts with ``AT TIME ZONE``. SQLite has no time-zone database, so it calls
+    ``crm_to_local``, a deterministic Python function (``zoneinfo``) that ``crm.db`` registers on
+    every SQLite connection (``register_sqlite_functions``).
     """
 
     inherit_cache = True
@@ -90,18 +94,52 @@ class to_local(FunctionElement[datetime]):  # noqa: N801
         return (*super()._gen_cache_key(anon_map, bindparams), self.timezone_name)
 
 
-def _utc_offset_minutes(timezone_name: str) -> int:
-    offset = datetime.now(ZoneInfo(timezone_name)).utcoffset()
-    return int(offset.total_seconds() // 60) if offset else 0
+SQLITE_TO_LOCAL = "crm_to_local"
+_UTC = ZoneInfo("UTC")
+# Per zone: UTC 'YYYY-MM-DD HH' → local 'YYYY-MM-DD HH' for hours the zone shifts by whole hours
+# and that hold no offset change. Offsets change at most a few times a year, so one lookup per
+# hour of data replaces the date arithmetic of every row (a 1M-order month grouping stays fast).
+_LOCAL_HOURS: dict[str, dict[str, str]] = {}
+
+
+def _local_text(moment: datetime, zone: ZoneInfo) -> str:
+    return moment.replace(tzinfo=_UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def sqlite_to_local(stored: str | None, timezone_name: str) -> str | None:
+    """A stored naive-UTC datetime text ('YYYY-MM-DD HH:MM:SS[.ffffff]') as local 'YYYY-MM-DD HH:MM:SS'.
+
+    The SQLite implementation of ``to_local``: exact for every instant, daylight saving included.
+    """
+    if stored is None:
+        return None
+    hours = _LOCAL_HOURS.setdefault(timezone_name, {})
+    utc_hour = stored[:13]
+    local_hour = hours.get(utc_hour)
+    if local_hour is not None:
+        return local_hour + stored[13:19]
+    zone = ZoneInfo(timezone_name)
+    moment = datetime.fromisoformat(stored)
+    hour_start = moment.replace(minute=0, second=0, microsecond=0)
+    start_offset = hour_start.replace(tzinfo=_UTC).astimezone(zone).utcoffset()
+    end_offset = (hour_start + timedelta(minutes=59, seconds=59)).replace(tzinfo=_UTC).astimezone(zone).utcoffset()
+    if start_offset == end_offset and start_offset is not None and start_offset % timedelta(hours=1) == timedelta(0):
+        hours[utc_hour] = _local_text(hour_start, zone)[:13]
+    return _local_text(moment, zone)
+
+
+def register_sqlite_functions(dbapi_connection: Any) -> None:
+    """Register the Python functions ``crm.dialect`` compiles to on a new SQLite connection."""
+    dbapi_connection.create_function(SQLITE_TO_LOCAL, 2, sqlite_to_local, deterministic=True)
 
 
 @compiles(to_local, "sqlite")
 def _to_local_sqlite(element: to_local, compiler: Any, **kw: Any) -> str:
     column = compiler.process(next(iter(element.clauses)), **kw)
-    minutes = _utc_offset_minutes(element.timezone_name)
-    if minutes == 0:
+    if element.timezone_name == "UTC":
         return column
-    return f"datetime({column}, '{minutes:+d} minutes')"
+    zone = element.timezone_name.replace("'", "")
+    return f"{SQLITE_TO_LOCAL}({column}, '{zone}')"
 
 
 @compiles(to_local, "postgresql")
