@@ -11,6 +11,12 @@ How the numbers are made (DESIGN.md, metric definitions):
   purchase days (the first purchase is left out, as Gamma-Gamma expects).
 * Customers who bought once stay in the BG/NBD (or Pareto/NBD) fit; Gamma-Gamma is fitted
   on repeat buyers only.
+* Churn risk: P(alive) below 50 %. BG/NBD lets customers drop out only right after a
+  repeat purchase, so it gives every one-time buyer P(alive) = 1 however long ago they
+  bought. For them P(alive) is left empty ("n/a (bought once)") and churn risk is an
+  inactivity rule taken from the data: no purchase for longer than the 90th percentile of
+  repeat buyers' mean days between purchases (``one_time_churn_days``). Pareto/NBD lets
+  customers drop out at any time, so its P(alive) is used for everyone.
 * Predicted CLV = Σ over the horizon's months of (expected purchases in that month ×
   expected purchase value) ÷ (1 + monthly discount rate)^month, like lifetimes'
   ``customer_lifetime_value``. Historic CLV = what the customer has spent up to the as-of date.
@@ -52,6 +58,7 @@ __all__ = [
     "MODELS",
     "MONETARY_CORRELATION_WARNING",
     "MONTHLY_DISCOUNT_RATE",
+    "ONE_TIME_CHURN_QUANTILE",
     "TIERS",
     "UNITS",
     "UNIT_DAYS",
@@ -59,6 +66,7 @@ __all__ = [
     "ClvOverview",
     "CustomerClv",
     "benchmark_clv",
+    "churn_rule",
     "clv_analysis",
     "clv_by_source",
     "clv_overview",
@@ -91,6 +99,10 @@ DEFAULT_HORIZON_MONTHS = 12
 MONTHLY_DISCOUNT_RATE = 0.01
 # A customer whose probability of still being active is below this is flagged as a churn risk.
 CHURN_PROBABILITY = 0.5
+# BG/NBD one-time buyers (P(alive) = 1 by construction) are a churn risk after a silence longer
+# than this quantile of repeat buyers' mean days between purchases: 9 in 10 repeat buyers come
+# back sooner than that, so a longer silence is unusual for a customer who will buy again.
+ONE_TIME_CHURN_QUANTILE = 0.9
 # Without a model (fallback), a customer is a churn risk after this many days without a purchase.
 FALLBACK_CHURN_DAYS = 180
 # Below these counts the maximum-likelihood fit is mostly noise: use historic CLV instead.
@@ -573,6 +585,18 @@ def _expected_order_value(summary: pd.DataFrame, monetary_params: dict[str, floa
     return summary["historic_value"].to_numpy(dtype=float) / summary["purchase_days"].clip(lower=1).to_numpy()
 
 
+def _one_time_churn_days(summary: pd.DataFrame, unit: str) -> float | None:
+    """Days of silence after which a BG/NBD one-time buyer is a churn risk (see ONE_TIME_CHURN_QUANTILE).
+
+    Each repeat buyer's mean days between purchases is (last − first purchase) ÷ repeat purchases.
+    """
+    repeat = summary[summary["frequency"] > 0]
+    if repeat.empty:
+        return None
+    gaps = repeat["recency"].to_numpy(dtype=float) / repeat["frequency"].to_numpy(dtype=float) * UNIT_DAYS[unit]
+    return round(float(np.quantile(gaps, ONE_TIME_CHURN_QUANTILE)), 1)
+
+
 def _score(
     summary: pd.DataFrame, fit: _Fit, *, unit: str, horizon: int, discount_rate: float
 ) -> tuple[pd.DataFrame, str]:
@@ -596,8 +620,17 @@ def _score(
             scored["expected_purchases"] = np.clip(previous, 0.0, None)
             scored["expected_order_value"] = order_value
             scored["predicted_value"] = np.clip(predicted, 0.0, None).round(2)
-            scored["p_alive"] = np.clip(alive, 0.0, 1.0)
-            scored["churn_risk"] = scored["p_alive"] < CHURN_PROBABILITY
+            alive = np.clip(alive, 0.0, 1.0)
+            churn_risk = alive < CHURN_PROBABILITY
+            churn_days = _one_time_churn_days(summary, unit)
+            if fit.model == "bgnbd" and churn_days is not None:
+                # BG/NBD's P(alive) of a one-time buyer is always 1 (see the module docstring).
+                bought_once = frequency == 0
+                silence_days = (age - recency) * UNIT_DAYS[unit]
+                alive = np.where(bought_once, np.nan, alive)
+                churn_risk = np.where(bought_once, silence_days > churn_days, churn_risk)
+            scored["p_alive"] = alive
+            scored["churn_risk"] = churn_risk.astype(bool)
             scored["clv"] = scored["predicted_value"]
             return scored, ""
         message = (
@@ -704,6 +737,8 @@ class ClvAnalysis:
     # Pearson correlation of frequency and mean repeat-purchase value among repeat buyers:
     # Gamma-Gamma assumes they are independent, so a large value (|ρ| > 0.3) deserves a warning.
     monetary_correlation: float | None = None
+    # BG/NBD only: days of silence after which a one-time buyer is flagged (None: P(alive) rule for all).
+    one_time_churn_days: float | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
     @property
@@ -781,6 +816,7 @@ def fit_and_score(
         holdout=holdout,
         holdout_error=holdout_error,
         holdout_end=holdout_end if holdout is not None else None,
+        one_time_churn_days=_one_time_churn_days(summary, unit) if fitted and model == "bgnbd" else None,
         timings=timings,
     )
 
@@ -822,6 +858,23 @@ def clv_analysis(
     return analysis
 
 
+def churn_rule(analysis: ClvAnalysis, *, bought_once: bool | None = None) -> str:
+    """The churn-risk rule of ``analysis`` in words (for one-time buyers, others, or everyone when None)."""
+    if not analysis.fitted:
+        return f"no purchase for more than {FALLBACK_CHURN_DAYS} days (no model could be fitted)"
+    alive_rule = f"P(alive) below {CHURN_PROBABILITY:.0%}"
+    days = analysis.one_time_churn_days
+    if days is None:
+        return alive_rule
+    silence_rule = (
+        f"bought once and no purchase for more than {days:,.0f} days (9 in 10 repeat buyers buy again sooner: "
+        "90th percentile of their mean days between purchases; BG/NBD gives every one-time buyer P(alive) = 100 %)"
+    )
+    if bought_once is None:
+        return f"repeat buyers: {alive_rule}; one-time buyers: {silence_rule}"
+    return silence_rule if bought_once else alive_rule
+
+
 # --- shaped results for the page ---------------------------------------------------------------
 @dataclass(frozen=True)
 class ClvOverview:
@@ -833,7 +886,9 @@ class ClvOverview:
     * average_order_value: historic revenue ÷ revenue orders.
     * purchase_frequency: revenue orders ÷ customers.
     * average_lifespan_days: mean days from first to last purchase of repeat buyers.
-    * churn_risk: customers flagged as churn risk; average_p_alive (None without a model).
+    * churn_risk: customers flagged as churn risk (``churn_rule``).
+    * average_p_alive: mean P(alive) of the customers who have one (under BG/NBD one-time buyers
+      have none); None without a model.
     """
 
     customers: int

@@ -12,11 +12,10 @@ import plotly.express as px
 import streamlit as st
 
 from crm.analytics.clv import (
-    CHURN_PROBABILITY,
-    FALLBACK_CHURN_DAYS,
     MODEL_WORDS,
     MONETARY_CORRELATION_WARNING,
     ClvAnalysis,
+    churn_rule,
     clv_by_source,
     clv_overview,
     cohort_clv_trend,
@@ -53,18 +52,13 @@ def overview_cards(analysis: ClvAnalysis) -> None:
     """Six KPI cards (definitions as help text) and a caption with the fitted parameters."""
     overview = clv_overview(analysis)
     basis = f"predicted over {analysis.horizon} months, discounted" if analysis.fitted else "historic"
-    churn_rule = (
-        f"P(alive) < {CHURN_PROBABILITY:.0%}"
-        if analysis.fitted
-        else f"no purchase for {FALLBACK_CHURN_DAYS} days (no model)"
-    )
     kpis = [
         ("Average CLV", format_money(overview.average_clv), f"Mean CLV per customer ({basis})."),
         ("Total CLV", f"${overview.total_clv:,.0f}", f"Sum of CLV over all customers ({basis})."),
         (
             "Churn risk",
             f"{overview.churn_risk:,} ({format_percent(overview.churn_risk / max(overview.customers, 1))})",
-            f"Customers flagged as churn risk: {churn_rule}.",
+            f"Customers flagged as churn risk: {churn_rule(analysis)}.",
         ),
         ("Average order value", format_money(overview.average_order_value), "Historic revenue ÷ revenue orders."),
         ("Purchase frequency", f"{overview.purchase_frequency:.2f}", "Revenue orders ÷ buying customers."),

@@ -224,9 +224,11 @@ def test_a_plausible_population_gets_predictions_p_alive_and_tiers() -> None:
     assert analysis.fitted, analysis.message
     assert set(analysis.params) == {"r", "alpha", "a", "b"}
     frame = analysis.customers
-    assert frame["p_alive"].between(0, 1).all()
+    repeat = frame[frame["frequency"] > 0]
+    assert repeat["p_alive"].between(0, 1).all()
+    assert frame.loc[frame["frequency"] == 0, "p_alive"].isna().all()  # BG/NBD one-time buyers: n/a
     assert (frame["predicted_value"] >= 0).all()
-    assert (frame["churn_risk"] == (frame["p_alive"] < clv.CHURN_PROBABILITY)).all()
+    assert (repeat["churn_risk"] == (repeat["p_alive"] < clv.CHURN_PROBABILITY)).all()
     # 60 customers: top 10 % = 6, high 20 % = 12, mid 30 % = 18, low 40 % = 24.
     assert value_tiers(analysis).set_index("tier")["customers"].to_dict() == {
         "top": 6,
@@ -234,6 +236,65 @@ def test_a_plausible_population_gets_predictions_p_alive_and_tiers() -> None:
         "mid": 18,
         "low": 24,
     }
+
+
+def _one_time_buyers_summary() -> pd.DataFrame:
+    """20 repeat buyers whose mean gap between purchases is 1, 2, …, 20 weeks, and 10 one-time
+    buyers who bought 5, 10, …, 50 weeks before the as-of date (all times in weeks)."""
+    gap_weeks = np.arange(1, 21)
+    repeat_frequency = 1 + np.arange(20) % 4
+    repeat_recency = repeat_frequency * gap_weeks
+    frequency = np.concatenate([repeat_frequency, np.zeros(10, dtype="int64")])
+    recency = np.concatenate([repeat_recency, np.zeros(10)]).astype(float)
+    age = np.concatenate([repeat_recency + np.array([2, 30] * 10), np.arange(5, 55, 5)]).astype(float)
+    count = len(frequency)
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(1, count + 1),
+            "name": [f"Customer {number}" for number in range(1, count + 1)],
+            "source": "website",
+            "first_purchase": date(2025, 1, 1),
+            "last_purchase": date(2025, 6, 1),
+            "orders": frequency + 1,
+            "purchase_days": frequency + 1,
+            "frequency": frequency,
+            "recency": recency,
+            "T": age,
+            "historic_value": 50.0 * (frequency + 1),
+            "monetary_value": np.where(frequency > 0, 40.0 + np.arange(count) % 7 * 5, 0.0),
+            "holdout_purchases": 0,
+            "holdout_value": 0.0,
+        }
+    )
+
+
+def test_bgnbd_one_time_buyers_get_no_p_alive_and_an_inactivity_churn_rule() -> None:
+    analysis = fit_and_score(_one_time_buyers_summary(), as_of=date(2026, 1, 1), unit="W")
+    assert analysis.fitted, analysis.message
+    # Repeat buyers' mean gaps are 7, 14, …, 140 days; numpy's 90th percentile lies at position
+    # 0.9 × 19 = 17.1 of the sorted gaps: 126 + 0.1 × (133 − 126) = 126.7 days.
+    assert analysis.one_time_churn_days == pytest.approx(126.7)
+    frame = analysis.customers.set_index("customer_id")
+    once = frame[frame["frequency"] == 0]
+    assert once["p_alive"].isna().all()  # BG/NBD would say 100 % for every one of them
+    # Bought 5, 10, 15 weeks ago (35, 70, 105 days): not yet; 20 weeks (140 days) and longer: churn risk.
+    assert list(once["churn_risk"]) == [False] * 3 + [True] * 7
+    repeat = frame[frame["frequency"] > 0]
+    assert (repeat["churn_risk"] == (repeat["p_alive"] < clv.CHURN_PROBABILITY)).all()
+    assert "126 days" in clv.churn_rule(analysis, bought_once=True) or "127 days" in clv.churn_rule(
+        analysis, bought_once=True
+    )
+    assert clv_overview(analysis).churn_risk == 7 + int(repeat["churn_risk"].sum())
+
+
+def test_pareto_nbd_gives_one_time_buyers_a_p_alive_that_falls_with_silence() -> None:
+    analysis = fit_and_score(_synthetic_summary(), as_of=date(2025, 6, 30), model="pareto")
+    assert analysis.fitted, analysis.message
+    assert analysis.one_time_churn_days is None  # Pareto/NBD's own P(alive) covers everyone
+    once = analysis.customers[analysis.customers["frequency"] == 0].sort_values("T")
+    assert once["p_alive"].between(0, 1).all() and (once["p_alive"] < 1).all()
+    assert once["p_alive"].is_monotonic_decreasing  # the longer the silence, the less likely alive
+    assert (once["churn_risk"] == (once["p_alive"] < clv.CHURN_PROBABILITY)).all()
 
 
 def test_a_longer_horizon_never_predicts_less() -> None:
