@@ -19,10 +19,12 @@ from crm.analytics.demographics import AGE_GROUP_ORDER
 from crm.analytics.scope import age_bucket, counted, local_time, order_source, order_where, rate
 from crm.dialect import day_of_week, days_between, hour_of_day, month_of_year
 from crm.filters import Filters
-from crm.schema import categories, order_items, orders, products
+from crm.schema import categories, customers, order_items, orders, products
 
 __all__ = [
     "INTERVAL_BUCKETS",
+    "MIN_AGE_GROUP_BUYERS",
+    "MIN_AGE_GROUP_SHARE",
     "RepeatPurchases",
     "Suggestion",
     "category_by_age_group",
@@ -47,6 +49,11 @@ INTERVAL_BUCKETS: tuple[tuple[str, float | None], ...] = (
 )
 # An age group "over-indexes" on a category when its share is at least this multiple of the overall share.
 OVER_INDEX = 1.2
+# An age group's category mix is suggested from only with enough buyers behind it: with a handful of
+# buyers one person's basket is "the group's favourite". 30 is the usual floor for a share to mean
+# something; 5 % of all buyers keeps marginal groups of a large shop out of the headline.
+MIN_AGE_GROUP_BUYERS = 30
+MIN_AGE_GROUP_SHARE = 0.05
 DAY_NAMES = tuple(calendar.day_name)  # Monday first, matching crm.dialect.day_of_week
 MONTH_NAMES = tuple(calendar.month_abbr)[1:]
 
@@ -194,7 +201,8 @@ def category_by_age_group(engine: Engine, filters: Filters) -> pd.DataFrame:
     """Main category preference per age group (age on the filters' reference day).
 
     Columns: age_group, category, quantity, item_revenue (quantity × unit price of counted
-    orders, by order date), share (of the age group's item revenue).
+    orders, by order date), share (of the age group's item revenue), age_group_buyers
+    (customers of the age group with ≥1 counted order: how much a share can be trusted).
     """
     group = age_bucket(filters).label("age_group")
     query = _with_category(_items_per_product(filters, group, with_customers=True), "age_group")
@@ -202,6 +210,22 @@ def category_by_age_group(engine: Engine, filters: Filters) -> pd.DataFrame:
     frame = _money(frame, "item_revenue").drop(columns="order_lines")
     totals = frame.groupby("age_group")["item_revenue"].transform("sum")
     frame["share"] = frame["item_revenue"] / totals.where(totals > 0)
+    # Buyers per age group: one row per buying customer first, so the age CASE runs once per customer.
+    buyers = (
+        select(orders.c.customer_id)
+        .select_from(order_source(filters))
+        .where(counted(), *order_where(filters))
+        .group_by(orders.c.customer_id)
+        .subquery("buyers")
+    )
+    buyers_query = (
+        select(group, func.count())
+        .select_from(buyers.join(customers, customers.c.id == buyers.c.customer_id))
+        .group_by(group)
+    )
+    per_group = _frame(engine, buyers_query, ["age_group", "age_group_buyers"])
+    frame = frame.merge(per_group, on="age_group", how="left")
+    frame["age_group_buyers"] = frame["age_group_buyers"].fillna(0).astype(int)
     frame["age_group"] = pd.Categorical(frame["age_group"], categories=AGE_GROUP_ORDER, ordered=True)
     frame = frame.sort_values(["age_group", "item_revenue"], ascending=[True, False], ignore_index=True)
     frame["age_group"] = frame["age_group"].astype(str)
@@ -296,9 +320,48 @@ def _percent(value: float) -> str:
     return f"{value:.0%}"
 
 
+def _age_group_suggestion(by_age: pd.DataFrame) -> Suggestion | None:
+    """Top category per age group, for the groups with enough buyers to trust their category mix."""
+    known = by_age[by_age["age_group"] != AGE_GROUP_ORDER[-1]]
+    if known.empty:
+        return None
+    buyers = by_age.drop_duplicates("age_group").set_index("age_group")["age_group_buyers"]
+    minimum = max(MIN_AGE_GROUP_BUYERS, MIN_AGE_GROUP_SHARE * int(buyers.sum()))
+    solid = known[known["age_group"].map(buyers) >= minimum]
+    left_out = [group for group in known["age_group"].unique() if group not in set(solid["age_group"])]
+    if solid.empty:
+        return None
+    top = solid.loc[solid.groupby("age_group", sort=False)["item_revenue"].idxmax()]
+    pairs = "; ".join(
+        f"{row.age_group} ({row.age_group_buyers:,} buyers): {row.category} ({_percent(row.share)})"
+        for row in top.itertuples()
+        if row.item_revenue > 0
+    )
+    # Over-indexing: a category's share in an age group against its share over all known groups.
+    overall = known.groupby("category")["item_revenue"].sum()
+    overall_share = overall / overall.sum() if overall.sum() else overall
+    lift = solid.assign(overall=solid["category"].map(overall_share))
+    lift = lift[(lift["overall"] > 0) & (lift["share"] >= OVER_INDEX * lift["overall"])]
+    stand_outs = lift.loc[lift.groupby("age_group", sort=False)["share"].idxmax()] if len(lift) else lift
+    finding = f"Top category per age group — {pairs}"
+    if left_out:
+        finding += (
+            f" ({', '.join(left_out)} left out: fewer than {minimum:,.0f} buyers; a group needs "
+            f"{MIN_AGE_GROUP_BUYERS} buyers and {MIN_AGE_GROUP_SHARE:.0%} of all buyers)"
+        )
+    action = "Personalise recommendations and campaign creatives by age group with these categories"
+    if len(stand_outs):
+        action += "; feature " + "; ".join(
+            f"{row.category} for {row.age_group} ({_percent(row.share)} vs {_percent(row.overall)} overall)"
+            for row in stand_outs.itertuples()
+        )
+    return Suggestion("Age groups", finding + ".", action + ".")
+
+
 def strategy_suggestions(engine: Engine, filters: Filters) -> list[Suggestion]:
     """Suggestions derived from the behaviour results (peak month and day, top category per age group,
-    repeat interval). Empty when the filters match no orders.
+    repeat interval). Empty when the filters match no orders. Age groups are described only with at
+    least ``MIN_AGE_GROUP_BUYERS`` buyers and ``MIN_AGE_GROUP_SHARE`` of all buyers.
     """
     return suggestions_from(
         seasonal_pattern(engine, filters),
@@ -353,27 +416,9 @@ def suggestions_from(
                 "and staff support for that window.",
             )
         )
-    known = by_age[by_age["age_group"] != AGE_GROUP_ORDER[-1]]
-    if not known.empty:
-        top = known.loc[known.groupby("age_group", sort=False)["item_revenue"].idxmax()]
-        pairs = "; ".join(
-            f"{row.age_group}: {row.category} ({_percent(row.share)})"
-            for row in top.itertuples()
-            if row.item_revenue > 0
-        )
-        # Over-indexing: a category's share in an age group against its share over all groups.
-        overall = known.groupby("category")["item_revenue"].sum()
-        overall_share = overall / overall.sum() if overall.sum() else overall
-        lift = known.assign(overall=known["category"].map(overall_share))
-        lift = lift[(lift["overall"] > 0) & (lift["share"] >= OVER_INDEX * lift["overall"])]
-        stand_outs = lift.loc[lift.groupby("age_group", sort=False)["share"].idxmax()] if len(lift) else lift
-        action = "Personalise recommendations and campaign creatives by age group with these categories"
-        if len(stand_outs):
-            action += "; feature " + "; ".join(
-                f"{row.category} for {row.age_group} ({_percent(row.share)} vs {_percent(row.overall)} overall)"
-                for row in stand_outs.itertuples()
-            )
-        suggestions.append(Suggestion("Age groups", f"Top category per age group — {pairs}.", action + "."))
+    age_suggestion = _age_group_suggestion(by_age)
+    if age_suggestion is not None:
+        suggestions.append(age_suggestion)
     if repeat.buying_customers:
         repeat_share = repeat.repeat_rate or 0.0
         if repeat.average_days is not None:

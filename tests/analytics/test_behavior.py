@@ -5,15 +5,18 @@ from __future__ import annotations
 
 from datetime import date
 
+import pandas as pd
 import pytest
 
 from crm.analytics.behavior import (
+    RepeatPurchases,
     category_by_age_group,
     category_preference,
     product_preference,
     repeat_purchases,
     seasonal_pattern,
     strategy_suggestions,
+    suggestions_from,
     weekly_pattern,
 )
 from crm.filters import Filters
@@ -76,6 +79,8 @@ def test_category_by_age_group(tiny_shop: TinyShop) -> None:
     top = frame.groupby("age_group", sort=False).first()["category"].to_dict()
     # Chloe 18–24 T-shirt 20 > Mug 10; Alice 25–34 Apparel only; Bob 35–44 and Dan 45–54 mugs.
     assert top == {"18–24": "Apparel", "25–34": "Apparel", "35–44": "Home", "45–54": "Home"}
+    # One buyer in each age group (Chloe, Alice, Bob, Dan).
+    assert frame.groupby("age_group")["age_group_buyers"].first().to_dict() == dict.fromkeys(top, 1)
 
 
 def test_repeat_purchases_measure_days_between_orders(tiny_shop: TinyShop) -> None:
@@ -93,10 +98,49 @@ def test_strategy_suggestions_are_derived_from_the_data(tiny_shop: TinyShop) -> 
     assert "Feb" in suggestions["Seasonality"].finding  # Feb: 130 of 270 item revenue
     assert "48%" in suggestions["Seasonality"].finding
     assert "Friday" in suggestions["Timing"].finding
-    assert "25–34: Apparel" in suggestions["Age groups"].finding
-    # Bob (35–44) spends all on Home against 90 / 270 = 33 % overall: he over-indexes on it.
-    assert "Home for 35–44 (100% vs 33% overall)" in suggestions["Age groups"].action
+    # Every age group holds one buyer: one basket is no group's taste, so no age-group suggestion.
+    assert "Age groups" not in suggestions
     assert "38 days" in suggestions["Repeat purchases"].finding or "39 days" in suggestions["Repeat purchases"].finding
     boreal = {s.topic: s for s in strategy_suggestions(tiny_shop.engine, Filters(brands=("Boreal",), today=TODAY))}
     assert "Mar" in boreal["Seasonality"].finding  # O7: 50 in March beats O3: 30 in January
     assert strategy_suggestions(tiny_shop.engine, Filters(sources=("nowhere",))) == []
+
+
+def _age_mix(rows: list[tuple[str, str, float, int]]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=["age_group", "category", "item_revenue", "age_group_buyers"])
+    frame["share"] = frame["item_revenue"] / frame.groupby("age_group")["item_revenue"].transform("sum")
+    return frame
+
+
+NO_REPEATS = RepeatPurchases(pd.DataFrame(columns=["interval", "customers"]), 0, 0, None)
+NOTHING = pd.DataFrame()
+
+
+def test_age_groups_with_too_few_buyers_are_left_out_of_the_suggestion() -> None:
+    by_age = _age_mix(
+        [
+            ("25–34", "Apparel", 600.0, 40),
+            ("25–34", "Home", 400.0, 40),
+            ("35–44", "Apparel", 100.0, 35),
+            ("35–44", "Home", 400.0, 35),
+            ("under 18", "Toys", 50.0, 1),  # one child's basket: 100 % Toys
+        ]
+    )
+    (suggestion,) = suggestions_from(NOTHING, NOTHING, by_age, NO_REPEATS, timezone_name="UTC")
+    assert suggestion.finding == (
+        "Top category per age group — 25–34 (40 buyers): Apparel (60%); 35–44 (35 buyers): Home (80%) "
+        "(under 18 left out: fewer than 30 buyers; a group needs 30 buyers and 5% of all buyers)."
+    )
+    # Overall: Apparel 700, Home 800, Toys 50 of 1550 → 45 %, 52 %; 60 % ≥ 1.2 × 45 %, 80 % ≥ 1.2 × 52 %.
+    assert "Apparel for 25–34 (60% vs 45% overall); Home for 35–44 (80% vs 52% overall)" in suggestion.action
+    assert "Toys" not in suggestion.action
+
+
+def test_in_a_large_shop_an_age_group_needs_five_percent_of_the_buyers() -> None:
+    # 2,000 buyers: 5 % is 100, so the 60 buyers aged 65+ are left out though they pass the floor of 30.
+    by_age = _age_mix([("25–34", "Apparel", 900.0, 1_940), ("65+", "Home", 100.0, 60)])
+    (suggestion,) = suggestions_from(NOTHING, NOTHING, by_age, NO_REPEATS, timezone_name="UTC")
+    assert suggestion.finding.startswith("Top category per age group — 25–34 (1,940 buyers): Apparel (100%)")
+    assert "65+ left out: fewer than 100 buyers" in suggestion.finding
+    only_small = _age_mix([("65+", "Home", 100.0, 29)])
+    assert suggestions_from(NOTHING, NOTHING, only_small, NO_REPEATS, timezone_name="UTC") == []
