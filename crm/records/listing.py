@@ -11,21 +11,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, FromClause, Select, and_, func, or_, select
 
 from crm.dialect import month_of_year
+from crm.filters import Filters
 from crm.records.entities import EntitySpec, Field, entity_spec
 
 __all__ = [
+    "EXPORT_ROW_LIMIT",
     "LIKE_ESCAPE",
     "RecordPage",
     "RecordQuery",
     "distinct_values",
     "escape_like",
+    "export_records",
     "get_record",
     "list_records",
     "lookup_options",
@@ -35,6 +38,9 @@ __all__ = [
 LIKE_ESCAPE = "\\"
 # A grid page larger than this gets slow to render in the browser; the UI offers 25–200.
 MAX_PAGE_SIZE = 500
+# Rows one download holds at most (the frame and its file live in one request's memory);
+# ``python -m crm export`` writes any size.
+EXPORT_ROW_LIMIT = 200_000
 
 
 @dataclass(frozen=True)
@@ -45,9 +51,10 @@ class RecordQuery:
     statuses: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
-    # Inclusive UTC days on the entity's date column.
+    # Inclusive calendar days in ``timezone_name`` (the app's CRM_TIMEZONE) on the entity's date column.
     date_from: date | None = None
     date_to: date | None = None
+    timezone_name: str = "UTC"
     # 1–12: customers whose birthday falls in that month.
     birthday_month: int | None = None
     # Exact matches on the entity's own columns, e.g. (("customer_id", 3),) or (("order_id", 7),).
@@ -140,10 +147,6 @@ def _column_expression(sources: _Sources, name: str) -> ColumnElement[Any]:
     raise KeyError(f"{spec.name} has no column {name!r}")
 
 
-def _day_start(day: date) -> datetime:
-    return datetime.combine(day, time.min)
-
-
 def _where(spec: EntitySpec, query: RecordQuery, sources: _Sources) -> list[ColumnElement[bool]]:
     table = spec.table
     clauses: list[ColumnElement[bool]] = []
@@ -174,10 +177,13 @@ def _where(spec: EntitySpec, query: RecordQuery, sources: _Sources) -> list[Colu
     ):
         if values and column:
             clauses.append(table.c[column].in_(values))
-    if spec.date_column and query.date_from is not None:
-        clauses.append(table.c[spec.date_column] >= _day_start(query.date_from))
-    if spec.date_column and query.date_to is not None:
-        clauses.append(table.c[spec.date_column] < _day_start(query.date_to + timedelta(days=1)))
+    if spec.date_column and (query.date_from is not None or query.date_to is not None):
+        # Local calendar days become UTC bounds exactly as the analytics filters do it.
+        start, end = query.date_from, query.date_to
+        if start is not None and end is not None and start > end:
+            start, end = end, start
+        days = Filters(start_date=start, end_date=end, timezone_name=query.timezone_name)
+        clauses += days.period_clauses(table.c[spec.date_column])
     if spec.birthday_column and query.birthday_month is not None:
         clauses.append(month_of_year(table.c[spec.birthday_column]) == int(query.birthday_month))
     for column, value in query.equals:
@@ -218,15 +224,14 @@ def _base_select(spec: EntitySpec, sources: _Sources) -> Select[Any]:
     return select(*(_column_expression(sources, name).label(name) for name in spec.column_names))
 
 
-def list_records(engine: Engine, entity: str | EntitySpec, query: RecordQuery | None = None) -> RecordPage:
-    """One page of ``entity`` matching ``query``, sorted server-side, and the total count."""
-    spec = entity_spec(entity)
-    query = query or RecordQuery()
-    page_size = max(1, min(int(query.page_size), MAX_PAGE_SIZE))
-    count_sources = _Sources(spec)
-    count_clauses = _where(spec, query, count_sources)
-    count_statement = select(func.count()).select_from(count_sources.from_clause()).where(and_(True, *count_clauses))
+def _count_statement(spec: EntitySpec, query: RecordQuery) -> Select[Any]:
+    sources = _Sources(spec)
+    clauses = _where(spec, query, sources)
+    return select(func.count()).select_from(sources.from_clause()).where(and_(True, *clauses))
 
+
+def _sorted_statement(spec: EntitySpec, query: RecordQuery) -> Select[Any]:
+    """Every row matching ``query``, in the grid's order (no LIMIT yet)."""
     sources = _Sources(spec)
     statement = _base_select(spec, sources)
     clauses = _where(spec, query, sources)
@@ -239,19 +244,33 @@ def list_records(engine: Engine, entity: str | EntitySpec, query: RecordQuery | 
     # walk their index backwards for a descending sort (NULLS LAST would force a full sort).
     nullable = not (sort_by in spec.table.c and not spec.table.c[sort_by].nullable)
     order = [ordered.nulls_last() if nullable else ordered, tie_breaker.desc() if descending else tie_breaker.asc()]
+    return statement.select_from(sources.from_clause()).where(and_(True, *clauses)).order_by(*order)
+
+
+def list_records(engine: Engine, entity: str | EntitySpec, query: RecordQuery | None = None) -> RecordPage:
+    """One page of ``entity`` matching ``query``, sorted server-side, and the total count."""
+    spec = entity_spec(entity)
+    query = query or RecordQuery()
+    page_size = max(1, min(int(query.page_size), MAX_PAGE_SIZE))
     with engine.connect() as connection:
-        total = int(connection.execute(count_statement).scalar_one())
+        total = int(connection.execute(_count_statement(spec, query)).scalar_one())
         pages = max(1, math.ceil(total / page_size))
         page = max(1, min(int(query.page), pages))
-        statement = (
-            statement.select_from(sources.from_clause())
-            .where(and_(True, *clauses))
-            .order_by(*order)
-            .limit(page_size)
-            .offset((page - 1) * page_size)
-        )
+        statement = _sorted_statement(spec, query).limit(page_size).offset((page - 1) * page_size)
         rows = connection.execute(statement).all()
     return RecordPage(rows=_frame(spec, rows), total=total, page=page, page_size=page_size)
+
+
+def export_records(
+    engine: Engine, entity: str | EntitySpec, query: RecordQuery | None = None, *, limit: int = EXPORT_ROW_LIMIT
+) -> pd.DataFrame:
+    """Every row of ``entity`` matching ``query`` (its page and page size ignored), in the grid's
+    order and columns, at most ``limit`` rows: what the grid's downloads hold."""
+    spec = entity_spec(entity)
+    statement = _sorted_statement(spec, query or RecordQuery()).limit(max(0, int(limit)))
+    with engine.connect() as connection:
+        rows = connection.execute(statement).all()
+    return _frame(spec, rows)
 
 
 def get_record(engine: Engine, entity: str | EntitySpec, record_id: int) -> dict[str, Any] | None:

@@ -6,11 +6,16 @@ returns the ``RecordQuery``; ``record_grid(engine, actor, entity, page, key=...)
 changes to ``crm.records.apply_edits`` (validated server-side, one transaction, optimistic
 locking), shows refusals and conflicts, asks before deleting, and clears the cache.
 Analysts see the grid read-only; agents may add and edit but not delete.
+
+The editor's widget key carries a per-grid *generation* (``editor_key``), bumped on Discard,
+after a save and on "Reload the latest data": a new key is a new widget, so the browser drops
+its pending edits too (removing the old key from session state does not).
+Columns set no browser-side limits (minimum, length, pattern, step, required): the browser
+would silently drop or alter such input, while the server names the row, field and problem.
 """
 
 from __future__ import annotations
 
-from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
@@ -21,12 +26,12 @@ from sqlalchemy import Engine
 from crm.permissions import Actor, Permission, PermissionDeniedError, allowed
 from crm.records import RecordPage, RecordQuery, apply_edits, entity_spec, has_changes, lookup_options
 from crm.records.entities import EntitySpec, Field
-from crm.records.listing import distinct_values, list_records
+from crm.records.listing import EXPORT_ROW_LIMIT, distinct_values, export_records
 from crm.settings import get_settings
 from crm.ui.cache import cached, invalidate
 from crm.ui.charts import table_downloads
 
-__all__ = ["PAGE_SIZES", "record_grid", "record_query"]
+__all__ = ["PAGE_SIZES", "editor_key", "record_grid", "record_query"]
 
 # Rows per grid page: larger pages make the browser grid sluggish.
 PAGE_SIZES = (25, 50, 100, 200)
@@ -34,8 +39,6 @@ PAGE_SIZES = (25, 50, 100, 200)
 NON_PERSONAL_ENTITIES = frozenset(
     {"products", "categories", "brands", "warehouses", "variants", "inventory", "stock_movements", "price_history"}
 )
-# Grid downloads stop here (memory of one request); the CLI export streams any size.
-EXPORT_ROW_LIMIT = 200_000
 FLAG_LABELS = {
     "low_stock": "Low stock",
     "out_of_stock": "Out of stock",
@@ -70,9 +73,9 @@ def record_query(
     spec = entity_spec(entity)
     searched = ", ".join(term.label.lower() for term in spec.search)
     columns = st.columns([3, 2, 2, 2])
-    search = columns[0].text_input(
-        "Search", key=f"{key}_search", placeholder=f"Search {searched}" if searched else "", max_chars=200
-    )
+    search = ""
+    if spec.search:  # an entity without search terms gets no search box that would find nothing
+        search = columns[0].text_input("Search", key=f"{key}_search", placeholder=f"Search {searched}", max_chars=200)
     statuses: tuple[str, ...] = ()
     types: tuple[str, ...] = ()
     sources: tuple[str, ...] = ()
@@ -93,8 +96,11 @@ def record_query(
         sources = tuple(columns[slot].multiselect("Source", options, key=f"{key}_sources"))
         slot += 1
     more = st.columns([3, 2, 2, 2])
+    zone = get_settings().timezone_name
     if show_filters and spec.date_column:
-        picked = more[0].date_input("Date range (UTC days)", value=(), key=f"{key}_dates")
+        picked = more[0].date_input(
+            "Date range", value=(), key=f"{key}_dates", help=f"Calendar days in {zone}, the app's time zone."
+        )
         if isinstance(picked, tuple) and len(picked) == 2:
             date_from, date_to = picked
         elif isinstance(picked, tuple) and len(picked) == 1:
@@ -141,6 +147,7 @@ def record_query(
         sources=sources,
         date_from=date_from,
         date_to=date_to,
+        timezone_name=zone,
         birthday_month=birthday_month,
         equals=equals,
         flags=flags,
@@ -156,22 +163,21 @@ def record_query(
 
 def _column(engine: Engine, spec: EntitySpec, field: Field) -> Any:
     config = st.column_config
-    common: dict[str, Any] = {"label": field.label, "help": field.help, "disabled": not field.editable}
+    # No min_value/max_chars/validate/step/required: the browser would drop a typed minus, cut long
+    # text, round decimals or refuse an empty cell without a word; apply_edits says what is wrong.
+    help_text = field.help
     if field.required and field.editable:
-        common["required"] = True
+        help_text = f"Required. {help_text}" if help_text else "Required."
+    common: dict[str, Any] = {"label": field.label, "help": help_text, "disabled": not field.editable}
     if field.kind in ("text", "email"):
-        length = getattr(spec.table.c[field.column].type, "length", None)
-        validate = r"^[^@\s]+@[^@\s]+\.[^@\s]+$" if field.kind == "email" else None
-        return config.TextColumn(max_chars=length, validate=validate, **common)
+        return config.TextColumn(**common)
     if field.kind in ("int", "ref"):
-        minimum = 0 if field.non_negative or field.kind == "ref" else None
-        return config.NumberColumn(min_value=minimum, step=1, format="%d", **common)
+        return config.NumberColumn(format="%d", **common)
     if field.kind == "money":
-        return config.NumberColumn(min_value=0 if field.non_negative else None, step=0.01, format="%.2f", **common)
+        return config.NumberColumn(format="%.2f", **common)
     if field.kind == "decimal":
         scale = getattr(spec.table.c[field.column].type, "scale", None) or 2
-        minimum = 0 if field.non_negative else None
-        return config.NumberColumn(min_value=minimum, step=10**-scale, format=f"%.{scale}f", **common)
+        return config.NumberColumn(format=f"%.{scale}f", **common)
     if field.kind == "date":
         return config.DateColumn(format="YYYY-MM-DD", **common)
     if field.kind == "datetime":
@@ -211,25 +217,46 @@ def _num_rows(spec: EntitySpec, may_add: bool, may_delete: bool) -> str:
     return "fixed"
 
 
+def editor_key(key: str) -> str:
+    """The data_editor's widget key of grid ``key`` in its current generation."""
+    return f"{key}__edits{int(st.session_state.get(f'{key}__generation', 0))}"
+
+
 def _forget(key: str) -> None:
-    for name in (key, f"{key}__shown", f"{key}__confirm", f"{key}__conflict"):
+    """Drop the grid's pending edits, in session state and in the browser (a new widget generation)."""
+    for name in (editor_key(key), f"{key}__shown", f"{key}__conflict"):
         st.session_state.pop(name, None)
+    st.session_state[f"{key}__generation"] = int(st.session_state.get(f"{key}__generation", 0)) + 1
 
 
 def _downloads(
     engine: Engine, actor: Actor, spec: EntitySpec, query: RecordQuery | None, total: int, *, name: str
 ) -> None:
-    """CSV/XLSX of every row matching the search and filters (built only when clicked)."""
+    """CSV/XLSX of every row matching the search and filters, not just this page (built only when clicked)."""
     if query is None or total == 0:
         return
-    everything = replace(query, page=1, page_size=min(total, EXPORT_ROW_LIMIT))
 
     def _all_matching_rows() -> pd.DataFrame:
-        return list_records(engine, spec, everything).rows
+        return export_records(engine, spec, query, limit=EXPORT_ROW_LIMIT)
 
     table_downloads(_all_matching_rows, name=spec.name, personal=spec.name not in NON_PERSONAL_ENTITIES, actor=actor)
     if total > EXPORT_ROW_LIMIT:
         st.caption(f"Downloads hold the first {EXPORT_ROW_LIMIT:,} rows; `python -m crm export` writes them all.")
+
+
+def _conflict_notice(key: str) -> None:
+    """The refusal of a save that met someone else's change, with the reload button right under it."""
+    problems = st.session_state.get(f"{key}__conflict")
+    if not problems:
+        return
+    st.error(
+        "Someone else changed these rows since you loaded them. Nothing was saved.\n\n"
+        + "\n".join(f"- {problem}" for problem in problems)
+    )
+    if st.button("Reload the latest data (drops your unsaved edits)", key=f"{key}__reload", icon=":material/refresh:"):
+        invalidate()
+        _forget(key)
+        st.rerun()
 
 
 def record_grid(engine: Engine, actor: Actor, entity: str, page: RecordPage, *, key: str) -> None:
@@ -241,13 +268,8 @@ def record_grid(engine: Engine, actor: Actor, entity: str, page: RecordPage, *, 
     flash = st.session_state.pop(f"{key}__flash", None)
     if flash:
         st.success(flash, icon=":material/check_circle:")
-    if st.session_state.get(f"{key}__conflict") and st.button(
-        "Reload the latest data (drops your unsaved edits)", key=f"{key}__reload"
-    ):
-        invalidate()
-        _forget(key)
-        st.rerun()
-    state = st.session_state.get(key)
+    edits_key = editor_key(key)
+    state = st.session_state.get(edits_key)
     # While edits are pending, keep showing (and saving against) the rows they were made on,
     # even if the cache was refreshed meanwhile: row positions then still mean the same rows.
     shown = st.session_state.get(f"{key}__shown") if has_changes(state) else None
@@ -262,7 +284,7 @@ def record_grid(engine: Engine, actor: Actor, entity: str, page: RecordPage, *, 
         st.caption(":material/lock: Read-only for your role.")
     st.data_editor(
         shown,
-        key=key,
+        key=edits_key,
         hide_index=True,
         width="stretch",
         column_config=_column_config(engine, spec),
@@ -282,12 +304,19 @@ def record_grid(engine: Engine, actor: Actor, entity: str, page: RecordPage, *, 
     _downloads(engine, actor, spec, st.session_state.get(f"{key}__query"), page.total, name=key)
     if not (may_edit or may_delete):
         return
-    state = st.session_state.get(key) or {}
+    _save_controls(engine, actor, spec, shown, key)
+    _conflict_notice(key)
+
+
+def _save_controls(engine: Engine, actor: Actor, spec: EntitySpec, shown: pd.DataFrame, key: str) -> None:
+    """Delete confirmation, Save and Discard; a save's outcome (flash, refusal or conflict)."""
+    state = st.session_state.get(editor_key(key)) or {}
     deleting = len(state.get("deleted_rows") or [])
     confirmed = True
+    generation = int(st.session_state.get(f"{key}__generation", 0))
     if deleting:
         st.warning(f"{deleting} row(s) marked for deletion. Deleting cannot be undone.", icon=":material/warning:")
-        confirmed = st.checkbox(f"Yes, delete {deleting} row(s)", key=f"{key}__confirm")
+        confirmed = st.checkbox(f"Yes, delete {deleting} row(s)", key=f"{key}__confirm{generation}")
     buttons = st.columns([1, 1, 6])
     save = buttons[0].button("Save", type="primary", key=f"{key}__save", disabled=not has_changes(state))
     if buttons[1].button("Discard", key=f"{key}__discard", disabled=not has_changes(state)):
@@ -309,10 +338,8 @@ def record_grid(engine: Engine, actor: Actor, entity: str, page: RecordPage, *, 
         st.session_state[f"{key}__flash"] = outcome.summary()
         st.rerun()
     if outcome.conflict:
-        st.error(
-            "Someone else changed these rows since you loaded them. Nothing was saved.\n\n"
-            + "\n".join(f"- {problem}" for problem in outcome.problems)
-        )
-        st.session_state[f"{key}__conflict"] = True
+        # The cached page is what went stale: forget it now, so "Reload" (or any rerun) reads the database.
+        invalidate()
+        st.session_state[f"{key}__conflict"] = list(outcome.problems)
         return
     st.error("Nothing was saved. Fix these and save again:\n\n" + "\n".join(f"- {p}" for p in outcome.problems))

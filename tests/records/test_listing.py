@@ -8,6 +8,7 @@ import pytest
 from sqlalchemy import Engine
 
 from crm.records import ENTITIES, RecordQuery, escape_like, get_record, list_records, lookup_options
+from crm.records.listing import MAX_PAGE_SIZE, export_records
 from crm.schema import customers, utc_now
 from tests.fixtures.tiny_shop import TinyShop
 
@@ -148,3 +149,44 @@ def test_grids_show_a_joined_name_right_after_its_id_column() -> None:
     assert ENTITIES["orders"].display_order[:4] == ("id", "order_number", "customer_id", "customer")
     assert ENTITIES["inventory"].display_order[:4] == ("id", "product_id", "sku", "product")
     assert set(ENTITIES["orders"].display_order) == set(ENTITIES["orders"].column_names) - {"version"}
+
+
+def test_date_filters_are_local_calendar_days_of_the_app(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    # O2 was placed 2025-02-14 12:00 UTC: 21:00 the same day in Seoul (UTC+9), 01:00 on the 15th in Auckland (UTC+13).
+    seoul = RecordQuery(date_from=date(2025, 2, 14), date_to=date(2025, 2, 14), timezone_name="Asia/Seoul")
+    assert _names(engine, seoul, "orders", "order_number") == ["O2"]
+    auckland_14 = RecordQuery(date_from=date(2025, 2, 14), date_to=date(2025, 2, 14), timezone_name="Pacific/Auckland")
+    assert _names(engine, auckland_14, "orders", "order_number") == []
+    auckland_15 = RecordQuery(date_from=date(2025, 2, 15), date_to=date(2025, 2, 15), timezone_name="Pacific/Auckland")
+    assert _names(engine, auckland_15, "orders", "order_number") == ["O2"]
+    # One picked day alone is "from that day on".
+    from_march = RecordQuery(date_from=date(2025, 3, 20), sort_by="order_date", descending=False)
+    assert _names(engine, from_march, "orders", "order_number") == ["O7", "O8"]
+
+
+def test_an_export_holds_every_matching_row_in_the_grid_order_past_the_page_size_limit(engine: Engine) -> None:
+    now = utc_now()
+    with engine.begin() as connection:
+        connection.execute(
+            customers.insert(),
+            [
+                {
+                    "first_name": f"Many{number:04d}",
+                    "company": "Busan Co" if number % 3 else "Seoul Co",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for number in range(1, 1_201)
+            ],
+        )
+    # Page 2 of 25 rows on screen; a page never holds more than MAX_PAGE_SIZE rows.
+    query = RecordQuery(search="busan co", sort_by="first_name", descending=False, page=2, page_size=25)
+    assert len(list_records(engine, "customers", query).rows) == 25
+    assert len(list_records(engine, "customers", RecordQuery(page_size=100_000)).rows) == MAX_PAGE_SIZE
+    # The export: all 800 customers of Busan Co (numbers not divisible by 3), from the first, in the grid's order.
+    exported = export_records(engine, "customers", query)
+    assert len(exported) == 800
+    assert list(exported["first_name"][:3]) == ["Many0001", "Many0002", "Many0004"]
+    assert list(exported.columns) == list(ENTITIES["customers"].column_names)
+    assert list(export_records(engine, "customers", query, limit=2)["first_name"]) == ["Many0001", "Many0002"]

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, select
 from streamlit.testing.v1 import AppTest
 
-from crm.schema import customers, inventory, orders, stock_movements, users, utc_now, warehouses
+from crm.schema import customers, inventory, orders, products, stock_movements, users, utc_now, warehouses
 from tests.fixtures.tiny_shop import load_tiny_shop
 from tests.ui.apptest_support import app_as, make_demo_database
 
@@ -68,7 +70,11 @@ def test_every_records_page_opens_for_admin_agent_and_analyst(shop_url: str, pag
 def test_an_edited_cell_is_saved_and_the_grid_reloads(shop_url: str, sqlite_engine: Engine) -> None:
     app = _open(shop_url, "sam", "pages/customers.py")
     # Newest first: row 0 is Eve (id 5).
-    app.session_state["customers"] = {"edited_rows": {0: {"city": "Busan"}}, "added_rows": [], "deleted_rows": []}
+    app.session_state["customers__edits0"] = {
+        "edited_rows": {0: {"city": "Busan"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     app.run()
     app.button(key="customers__save").click().run()
     assert not app.exception, app.exception
@@ -78,7 +84,7 @@ def test_an_edited_cell_is_saved_and_the_grid_reloads(shop_url: str, sqlite_engi
 
 def test_invalid_edits_are_listed_by_row_and_field_and_not_saved(shop_url: str, sqlite_engine: Engine) -> None:
     app = _open(shop_url, "sam", "pages/customers.py")
-    app.session_state["customers"] = {
+    app.session_state["customers__edits0"] = {
         "edited_rows": {0: {"email": "nope", "city": "Busan"}},
         "added_rows": [],
         "deleted_rows": [],
@@ -92,40 +98,84 @@ def test_invalid_edits_are_listed_by_row_and_field_and_not_saved(shop_url: str, 
 
 def test_a_delete_waits_for_confirmation(shop_url: str, sqlite_engine: Engine) -> None:
     app = _open(shop_url, "ada", "pages/customers.py")
-    app.session_state["customers"] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [0]}
+    app.session_state["customers__edits0"] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [0]}
     app.run()
     app.button(key="customers__save").click().run()
     assert "Tick the confirmation box" in app.error[0].value
-    app.checkbox(key="customers__confirm").check().run()
+    app.checkbox(key="customers__confirm0").check().run()
     app.button(key="customers__save").click().run()
     assert not app.exception, app.exception
     with sqlite_engine.connect() as connection:
         assert connection.execute(select(customers.c.id).where(customers.c.id == 5)).first() is None
 
 
+def _grid_rows(app: AppTest) -> Any:
+    """The frame the (single) record grid of the page shows."""
+    return app.dataframe[0].value
+
+
 def test_a_row_changed_by_someone_else_meanwhile_is_refused_with_a_reload_offer(
     shop_url: str, sqlite_engine: Engine
 ) -> None:
     app = _open(shop_url, "sam", "pages/customers.py")
-    with sqlite_engine.begin() as connection:  # another user saves Eve first
+    # The page is cached now; another process saves Eve first (this server's cache knows nothing of it).
+    with sqlite_engine.begin() as connection:
         connection.execute(customers.update().where(customers.c.id == 5).values(city="Daegu", version=2))
-    app.session_state["customers"] = {"edited_rows": {0: {"city": "Busan"}}, "added_rows": [], "deleted_rows": []}
+    app.session_state["customers__edits0"] = {
+        "edited_rows": {0: {"city": "Busan"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     app.run()
+    assert _grid_rows(app).loc[0, "city"] == "Seoul"  # still the cached page
     app.button(key="customers__save").click().run()
     assert "Someone else changed these rows" in app.error[0].value
     assert "version 1, now 2" in app.error[0].value
+    # The reload button is right under the refusal, in the same run.
+    keys = [button.key for button in app.button]
+    assert keys.index("customers__reload") == keys.index("customers__discard") + 1
     assert _city(sqlite_engine, 5) == "Daegu"
-    app.run()
     app.button(key="customers__reload").click().run()
     assert not app.exception, app.exception
     assert "customers__reload" not in [button.key for button in app.button]
+    assert not app.error
+    assert _grid_rows(app).loc[0, "city"] == "Daegu"  # the other process's change, read afresh
+
+
+def test_discard_starts_a_fresh_editor_so_the_browser_drops_its_edits_too(shop_url: str, sqlite_engine: Engine) -> None:
+    app = _open(shop_url, "sam", "pages/customers.py")
+    app.session_state["customers__edits0"] = {
+        "edited_rows": {0: {"city": "Busan"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    app.run()
+    assert not app.button(key="customers__discard").disabled
+    app.button(key="customers__discard").click().run()
+    assert not app.exception, app.exception
+    # A new widget key: the browser's grid is a new widget, without the typed-in Busan.
+    assert app.session_state["customers__generation"] == 1
+    assert "customers__edits0" not in app.session_state
+    assert app.button(key="customers__save").disabled
+    assert _city(sqlite_engine, 5) == "Seoul"
+    # After a save the generation moves on as well.
+    app.session_state["customers__edits1"] = {
+        "edited_rows": {0: {"city": "Ulsan"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    app.run()
+    app.button(key="customers__save").click().run()
+    assert _city(sqlite_engine, 5) == "Ulsan"
+    assert app.session_state["customers__generation"] == 2
+    assert _grid_rows(app).loc[0, "city"] == "Ulsan"
 
 
 def test_agents_cannot_delete_even_with_a_crafted_editor_state(shop_url: str, sqlite_engine: Engine) -> None:
     app = _open(shop_url, "sam", "pages/customers.py")
-    app.session_state["customers"] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [0]}
+    app.session_state["customers__edits0"] = {"edited_rows": {}, "added_rows": [], "deleted_rows": [0]}
     app.run()
-    app.checkbox(key="customers__confirm").check().run()
+    app.checkbox(key="customers__confirm0").check().run()
     app.button(key="customers__save").click().run()
     assert "may not delete records" in app.error[0].value
     with sqlite_engine.connect() as connection:
@@ -183,7 +233,11 @@ def test_new_order_form_shows_live_totals_and_creates_the_order(shop_url: str, s
 def test_editing_an_orders_items_on_the_orders_page_recomputes_its_total(shop_url: str, sqlite_engine: Engine) -> None:
     app = _open(shop_url, "sam", "pages/orders.py")
     app.selectbox(key="orders_items_order").set_value("O7").run()
-    app.session_state["order_items_7"] = {"edited_rows": {0: {"quantity": 3}}, "added_rows": [], "deleted_rows": []}
+    app.session_state["order_items_7__edits0"] = {
+        "edited_rows": {0: {"quantity": 3}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
     app.run()
     app.button(key="order_items_7__save").click().run()
     assert not app.exception, app.exception
@@ -284,3 +338,32 @@ def test_the_warehouse_filter_narrows_levels_alerts_and_counts(shop_url: str, sq
     assert list(alerts["warehouse"]) == ["W2"]
     labels = [button.label for button in app.get("download_button")]
     assert labels.count("Download CSV") >= 3  # levels, alerts and warehouses
+
+
+def test_grid_columns_leave_checking_to_the_server_so_a_typed_minus_is_reported(
+    shop_url: str, sqlite_engine: Engine
+) -> None:
+    app = _open(shop_url, "sam", "pages/products.py")
+    columns = json.loads(app.dataframe[0].proto.columns)
+    limits = {"min_value", "max_value", "max_chars", "validate", "step", "required"}
+    assert {name: sorted(limits & set(column.get("type_config", {}))) for name, column in columns.items()} == {
+        name: [] for name in columns
+    }
+    assert not any(column.get("required") for column in columns.values())
+    assert columns["price"]["help"] == "Required. Changes are kept in price history."
+    app.session_state["products__edits0"] = {"edited_rows": {0: {"price": -5}}, "added_rows": [], "deleted_rows": []}
+    app.run()
+    app.button(key="products__save").click().run()
+    assert "Row 1 (id 1), Price: -5 is negative; it must be 0 or more." in app.error[0].value
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(select(products.c.price).where(products.c.id == 1)).scalar_one() == Decimal("20.00")
+
+
+def test_grids_without_search_terms_show_no_search_box_and_dates_are_the_apps_days(shop_url: str) -> None:
+    app = _open(shop_url, "sam", "pages/activities.py")
+    keys = [box.key for box in app.text_input]
+    assert "visits_search" in keys
+    assert "visit_payments_search" not in keys  # payments have no text to search
+    dates = {date_input.key: date_input for date_input in app.date_input}
+    assert dates["visit_payments_dates"].label == "Date range"
+    assert dates["visit_payments_dates"].help == "Calendar days in UTC, the app's time zone."
