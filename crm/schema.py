@@ -29,6 +29,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    func,
 )
 
 __all__ = [
@@ -147,11 +148,13 @@ categories = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(120), nullable=False),
     Column("parent_id", Integer, ForeignKey("categories.id", ondelete="RESTRICT"), index=True),
-    UniqueConstraint("parent_id", "name", name="uq_categories_parent_name"),
     CheckConstraint("parent_id IS NULL OR parent_id <> id", name="not_own_parent"),
     *_timestamps(),
     _version(),
 )
+# Sibling names are unique. A plain UNIQUE (parent_id, name) lets root categories repeat, because
+# NULL parents never compare equal; COALESCE makes every root share parent 0 (ids start at 1).
+Index("uq_categories_parent_name", func.coalesce(categories.c.parent_id, 0), categories.c.name, unique=True)
 
 warehouses = Table(
     "warehouses",
@@ -223,8 +226,9 @@ customers = Table(
     Column("address", String(250)),
     Column("city", String(80)),
     Column("country", String(80)),
-    Column("birth_date", Date),
-    Column("gender", String(10)),
+    # Indexed for the age and gender filters of every analytics page.
+    Column("birth_date", Date, index=True),
+    Column("gender", String(10), index=True),
     Column("source", String(40), index=True),
     Column("customer_type", String(12), nullable=False, server_default="individual"),
     Column("status", String(12), nullable=False, server_default="active"),
@@ -303,8 +307,17 @@ inventory = Table(
     *_timestamps(),
     _version(),
     *_non_negative("on_hand", "reserved", "reorder_level"),
-    UniqueConstraint("product_id", "variant_id", "warehouse_id", name="uq_inventory_item_place"),
+    # Only goods on hand can be promised to open orders (available = on_hand - reserved >= 0).
+    CheckConstraint("reserved <= on_hand", name="reserved_within_on_hand"),
     Index("ix_inventory_warehouse", "warehouse_id"),
+)
+# One row per product, variant and warehouse; COALESCE so rows without a variant (NULL) collide too.
+Index(
+    "uq_inventory_item_place",
+    inventory.c.product_id,
+    func.coalesce(inventory.c.variant_id, 0),
+    inventory.c.warehouse_id,
+    unique=True,
 )
 
 stock_movements = Table(
@@ -337,6 +350,7 @@ price_history = Table(
     Column("changed_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     Column("changed_at", DateTime, nullable=False, default=utc_now),
     CheckConstraint("new_price >= 0", name="new_price_non_negative"),
+    CheckConstraint("old_price IS NULL OR old_price >= 0", name="old_price_non_negative"),
 )
 
 # --- sales -------------------------------------------------------------------------------
@@ -484,6 +498,12 @@ tickets = Table(
     CheckConstraint("satisfaction IS NULL OR satisfaction BETWEEN 1 AND 5", name="satisfaction_range"),
     CheckConstraint("first_response_at IS NULL OR first_response_at >= created_at", name="response_after_creation"),
     CheckConstraint("resolved_at IS NULL OR resolved_at >= created_at", name="resolution_after_creation"),
+    # CS + 8 date digits + 4 sequence digits; ltrim with a character set is portable (SQLite, PostgreSQL).
+    CheckConstraint(
+        "length(ticket_number) = 14 AND substr(ticket_number, 1, 2) = 'CS' "
+        "AND ltrim(substr(ticket_number, 3), '0123456789') = ''",
+        name="ticket_number_format",
+    ),
     Index("ix_tickets_created_at", "created_at"),
 )
 
@@ -505,10 +525,11 @@ kb_categories = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(120), nullable=False),
     Column("parent_id", Integer, ForeignKey("kb_categories.id", ondelete="RESTRICT")),
-    UniqueConstraint("parent_id", "name", name="uq_kb_categories_parent_name"),
     *_timestamps(),
     _version(),
 )
+# As for categories: root names must not repeat either (NULL parents would escape a plain UNIQUE).
+Index("uq_kb_categories_parent_name", func.coalesce(kb_categories.c.parent_id, 0), kb_categories.c.name, unique=True)
 
 kb_articles = Table(
     "kb_articles",
