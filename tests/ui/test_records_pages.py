@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, func, select
 from streamlit.testing.v1 import AppTest
 
-from crm.schema import customers, inventory, orders, products, stock_movements, users, utc_now, warehouses
+from crm.schema import customers, inventory, order_items, orders, products, stock_movements, users, utc_now, warehouses
 from tests.fixtures.tiny_shop import load_tiny_shop
 from tests.ui.apptest_support import app_as, make_demo_database
 
@@ -208,17 +208,22 @@ def test_batch_status_update_ships_orders_and_moves_stock(shop_url: str, sqlite_
     assert "2 order(s) set to shipped." in [success.value for success in app.success]
 
 
+def _add_product(app: AppTest, search: str) -> None:
+    app.text_input(key="new_order_product_search").input(search).run()
+    app.button(key="new_order_add_line").click().run()
+
+
 def test_new_order_form_shows_live_totals_and_creates_the_order(shop_url: str, sqlite_engine: Engine) -> None:
     app = _open(shop_url, "sam", "pages/orders.py")
-    app.session_state["new_order_lines"] = {
-        "edited_rows": {},
-        "added_rows": [
-            {"product": "T-shirt (TS-1) · 20.00", "quantity": 2},
-            {"product": "Mug (MUG-1) · 10.00", "quantity": 1},
-        ],
-        "deleted_rows": [],
-    }
-    app.run()
+    _add_product(app, "shirt")
+    # A new search shows other products; the T-shirt line stays, with the default quantity 1.
+    _add_product(app, "mug")
+    assert app.session_state["new_order_quantity_1"] == 1
+    assert [line["label"] for line in app.session_state["new_order_lines"]] == [
+        "T-shirt (TS-1) · 20.00",
+        "Mug (MUG-1) · 10.00",
+    ]
+    app.number_input(key="new_order_quantity_1").set_value(2).run()
     app.number_input(key="new_order_shipping").set_value(5.0).run()
     metrics = {metric.label: metric.value for metric in app.metric}
     # 2 × 20 + 10 = 50.00; tax 10 % = 5.00; shipping 5.00; total 60.00
@@ -227,7 +232,30 @@ def test_new_order_form_shows_live_totals_and_creates_the_order(shop_url: str, s
     assert not app.exception, app.exception
     with sqlite_engine.connect() as connection:
         newest = connection.execute(select(orders).order_by(orders.c.id.desc()).limit(1)).mappings().one()
+        items = connection.execute(
+            select(order_items.c.product_id, order_items.c.quantity).where(order_items.c.order_id == newest["id"])
+        ).all()
     assert (newest["total"], newest["status"], newest["customer_id"]) == (Decimal("60.00"), "pending", 5)
+    assert sorted(tuple(item) for item in items) == [(1, 2), (2, 1)]
+    assert app.session_state["new_order_lines"] == []
+
+
+def test_a_line_without_quantity_is_named_instead_of_silently_dropped(shop_url: str, sqlite_engine: Engine) -> None:
+    app = _open(shop_url, "sam", "pages/orders.py")
+    _add_product(app, "shirt")
+    _add_product(app, "mug")
+    app.number_input(key="new_order_quantity_2").set_value(None).run()
+    assert "Item 2 (Mug (MUG-1) · 10.00): enter a quantity of 1 or more." in app.error[0].value
+    assert app.button(key="new_order_create").disabled
+    # Adding the same product again adds one to its line; removing a line keeps the others.
+    _add_product(app, "shirt")
+    assert app.session_state["new_order_quantity_1"] == 2
+    app.button(key="new_order_remove_2").click().run()
+    assert [line["product_id"] for line in app.session_state["new_order_lines"]] == [1]
+    assert not app.error
+    assert not app.button(key="new_order_create").disabled
+    with sqlite_engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(orders)).scalar_one() == 8
 
 
 def test_editing_an_orders_items_on_the_orders_page_recomputes_its_total(shop_url: str, sqlite_engine: Engine) -> None:
