@@ -1,10 +1,11 @@
 """Who is signed in. The role always comes from the database, never from session state.
 
-streamlit-authenticator keeps ``authentication_status`` and ``username`` in session state.
-A browser that signed in also holds a session token (``SESSION_TOKEN_STATE``), which must
-still be live in ``user_sessions`` on every run: signing out in another tab, a password
-reset or a deactivation ends it at once. Session state can therefore name a user but never
-grant a role that user lacks, and an inactive or unknown user is treated as signed out.
+streamlit-authenticator keeps ``authentication_status`` and ``username`` in session state,
+but those keys alone sign nobody in: a signed-in browser also holds a session token
+(``SESSION_TOKEN_STATE``, the value of its cookie), which must still be live in
+``user_sessions`` on every run and belong to that username. Signing out in another tab, a
+password reset or a deactivation ends it at once. So crafted session state can neither sign
+someone in without a revocable session nor grant a role; the role comes from the database.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import streamlit as st
 from sqlalchemy import Engine
 from streamlit.runtime.pages_manager import PagesManager
 
-from crm.auth import active_actor, actor_for_session
+from crm.auth import actor_for_session
 from crm.permissions import Actor, Permission, allowed
 
 __all__ = [
@@ -73,22 +74,19 @@ def forget_sign_in() -> None:
 
 
 def current_actor(engine: Engine) -> Actor | None:
-    """The signed-in, active user as an ``Actor`` (role read from the database now), or None."""
+    """The signed-in, active user as an ``Actor`` (role read from the database now), or None.
+
+    Signed in means: a live session token for the username in session state. Without the
+    token (state set by hand, or a session ended elsewhere) the sign-in is forgotten.
+    """
     if st.session_state.get("authentication_status") is not True:
         return None
     username = st.session_state.get("username")
-    if not username:
-        return None
     token = st.session_state.get(SESSION_TOKEN_STATE)
-    if token:
-        actor = actor_for_session(engine, token, cookie_key())
-        if actor is None or actor.username != username:
-            forget_sign_in()
-            return None
-        return actor
-    actor = active_actor(engine, username)
-    if actor is None:
+    actor = actor_for_session(engine, token, cookie_key()) if username and isinstance(token, str) else None
+    if actor is None or actor.username != username:
         forget_sign_in()
+        return None
     return actor
 
 

@@ -1,10 +1,12 @@
 """Run the app in Streamlit's AppTest as a signed-in user.
 
 ``app_as(db_url, username)`` returns an ``AppTest`` for Home.py pointed at ``db_url`` with
-the sign-in already done the way streamlit-authenticator leaves it (``authentication_status``
-and ``username`` in session state). The role is NOT seeded: the app reads it from the
-database on every run, which is exactly what the role tests check. Pass ``username=None``
-for a signed-out visitor.
+the sign-in already done the way the sign-in form leaves it: a real, revocable session row
+(``crm.auth.start_session``) whose token is in session state, next to the
+``authentication_status`` and ``username`` keys streamlit-authenticator sets. The role is
+NOT seeded: the app reads it from the database on every run, which is exactly what the role
+tests check. Pass ``username=None`` for a signed-out visitor, and ``with_session=False`` for
+crafted session state without a session (which the app must refuse).
 
 Usage::
 
@@ -29,9 +31,21 @@ from unittest import mock
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.testing.v1 import AppTest
 
+from crm.auth import start_session
+from crm.db import make_engine
 from crm.settings import get_settings
+from crm.ui.session import SESSION_TOKEN_STATE
 
-__all__ = ["HOME", "TEST_COOKIE_KEY", "FrameAppTest", "app_as", "copy_database", "make_demo_database", "use_database"]
+__all__ = [
+    "HOME",
+    "TEST_COOKIE_KEY",
+    "FrameAppTest",
+    "app_as",
+    "copy_database",
+    "make_demo_database",
+    "start_test_session",
+    "use_database",
+]
 
 HOME = Path(__file__).resolve().parents[2] / "Home.py"
 # 32 random-looking characters: long enough for crm.ui.login and not a library default.
@@ -120,14 +134,30 @@ def app_as(
     *,
     demo_mode: bool = False,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
+    with_session: bool = True,
 ) -> FrameAppTest:
-    """An AppTest of Home.py on ``db_url`` signed in as ``username`` (None: signed out). Not yet run."""
+    """An AppTest of Home.py on ``db_url`` signed in as ``username`` (None: signed out). Not yet run.
+
+    The user must exist and be active (``crm.auth.UserError`` otherwise) unless
+    ``with_session=False``, which only writes the session-state keys, as a crafted request would.
+    """
     use_database(db_url, demo_mode=demo_mode)
     app = FrameAppTest(str(HOME), default_timeout=timeout)
     if username is not None:
         app.session_state["authentication_status"] = True
         app.session_state["username"] = username
+        if with_session:
+            app.session_state[SESSION_TOKEN_STATE] = start_test_session(db_url, username)
     return app
+
+
+def start_test_session(db_url: str, username: str) -> str:
+    """A live session of ``username`` (as a successful sign-in starts it); returns its token."""
+    engine = make_engine(db_url)
+    try:
+        return start_session(engine, username, TEST_COOKIE_KEY)
+    finally:
+        engine.dispose()
 
 
 def copy_database(source: Path, target_dir: Path) -> str:
@@ -142,14 +172,14 @@ def make_demo_database(path: Path, *, customers: int = 300, orders: int = 3_000,
 
     The demo accounts are admin, manager, analyst and agent (passwords ``demo-<role>``).
     """
-    from crm.db import init_database, make_engine
+    from crm.db import init_database
     from crm.demo import DemoSize, generate_demo
 
     url = f"sqlite:///{path}"
     engine = make_engine(url)
     try:
         init_database(engine)
-        generate_demo(engine, DemoSize(customers=customers, orders=orders), seed=seed)
+        generate_demo(engine, DemoSize(customers=customers, orders=orders), seed=seed, with_demo_accounts=True)
     finally:
         engine.dispose()
     return url

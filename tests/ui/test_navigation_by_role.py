@@ -16,7 +16,14 @@ from crm.db import make_engine
 from crm.permissions import Actor, PermissionDeniedError, allowed
 from crm.schema import ROLES, users
 from crm.ui.navigation import PAGES, PageSpec, pages_for_role
-from tests.ui.apptest_support import TEST_COOKIE_KEY, FrameAppTest, app_as, copy_database, make_demo_database
+from tests.ui.apptest_support import (
+    TEST_COOKIE_KEY,
+    FrameAppTest,
+    app_as,
+    copy_database,
+    make_demo_database,
+    start_test_session,
+)
 
 ADMIN_PAGES = {"Users", "Audit log"}
 ANALYTICS_PAGES = {"Overview", "Lifetime value"}
@@ -105,18 +112,40 @@ def test_opening_an_admin_page_without_the_role_is_refused_by_the_page_itself(
     assert not app.exception
 
 
-def test_a_seeded_username_of_a_deactivated_user_is_signed_out(database_url: str) -> None:
+def test_a_deactivated_users_open_session_is_signed_out_on_its_next_run(database_url: str) -> None:
+    app = app_as(database_url, "manager")  # a live session, as the sign-in form leaves it
     deactivate_user(make_engine(database_url), Actor.system(), "manager")
-    app = app_as(database_url, "manager").run()
+    app.run()
     assert _shows_sign_in_form(app)
     assert app.session_state["authentication_status"] is None
     assert app.session_state["username"] is None
 
 
-def test_a_seeded_unknown_username_is_signed_out(database_url: str) -> None:
-    app = app_as(database_url, "mallory").run()
+@pytest.mark.parametrize("username", ["admin", "mallory"])
+def test_crafted_sign_in_state_without_a_session_token_signs_nobody_in(database_url: str, username: str) -> None:
+    # streamlit-authenticator's keys alone, for an active admin and for an unknown name.
+    app = app_as(database_url, username, with_session=False).run()
     assert _shows_sign_in_form(app)
-    assert not app.sidebar.button
+    assert not app.sidebar.button  # no "Sign out": nobody is signed in
+    assert app.session_state["authentication_status"] is None
+    assert not [caption for caption in app.sidebar.caption if "Signed in as" in caption.value]
+    crafted = app_as(database_url, username, with_session=False).run()
+    crafted.switch_page("pages/users.py").run()
+    assert _errors(crafted) == ["Please sign in."]
+    assert not crafted.dataframe
+
+
+def test_a_made_up_or_someone_elses_session_token_signs_nobody_in(database_url: str) -> None:
+    made_up = app_as(database_url, "admin", with_session=False)
+    made_up.session_state["pulse_session_token"] = "not-a-token-the-server-issued"
+    made_up.run()
+    assert _shows_sign_in_form(made_up)
+    # The agent's real token does not make the state's username (admin) signed in either.
+    borrowed = app_as(database_url, "admin", with_session=False)
+    borrowed.session_state["pulse_session_token"] = start_test_session(database_url, "agent")
+    borrowed.run()
+    assert _shows_sign_in_form(borrowed)
+    assert not borrowed.sidebar.button
 
 
 def test_a_role_change_applies_on_the_next_run_without_signing_in_again(database_url: str) -> None:
