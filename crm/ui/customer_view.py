@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from crm.records.customer360 import Customer360, Prediction
+from crm.ui.charts import table_downloads
 from crm.ui.widgets import format_money, format_percent, kpi_card
 
 __all__ = ["activity_tabs", "customer_header", "value_cards"]
@@ -46,17 +47,20 @@ LABELS = {
 MONEY = {"subtotal", "total", "amount", "paid"}
 
 
-def _table(container: st.delta_generator.DeltaGenerator, frame: pd.DataFrame, empty: str) -> None:
+def _table(container: st.delta_generator.DeltaGenerator, frame: pd.DataFrame, empty: str, *, name: str) -> None:
     if frame.empty:
         container.caption(empty)
         return
     config = {
-        name: st.column_config.NumberColumn(LABELS.get(name, name), format="%.2f")
-        if name in MONEY
-        else st.column_config.Column(LABELS.get(name, name))
-        for name in frame.columns
+        column: st.column_config.NumberColumn(LABELS.get(column, column), format="%.2f")
+        if column in MONEY
+        else st.column_config.Column(LABELS.get(column, column))
+        for column in frame.columns
     }
     container.dataframe(frame, hide_index=True, width="stretch", column_config=config)
+    with container:
+        # One customer's rows are personal data: EXPORT_PERSONAL_DATA, formula-safe and audited.
+        table_downloads(frame, name=name, personal=True)
 
 
 def customer_header(view: Customer360) -> None:
@@ -103,11 +107,12 @@ def value_cards(view: Customer360, prediction: Prediction) -> None:
 
 def activity_tabs(view: Customer360) -> None:
     tabs = st.tabs(["Orders", "Transactions", "Visits & payments", "Interactions", "Follow-ups", "Tickets", "Notes"])
-    _table(tabs[0], view.orders, "No orders yet.")
-    _table(tabs[1], view.transactions, "No transactions yet.")
-    _table(tabs[2], view.visits, "No visits yet.")
-    _table(tabs[2], view.visit_payments, "No payments on visits.")
-    _table(tabs[3], view.interactions, "No interactions yet.")
-    _table(tabs[4], view.follow_ups, "No follow-ups scheduled.")
-    _table(tabs[5], view.tickets, "No tickets.")
+    prefix = f"customer_{view.profile['id']}"
+    _table(tabs[0], view.orders, "No orders yet.", name=f"{prefix}_orders")
+    _table(tabs[1], view.transactions, "No transactions yet.", name=f"{prefix}_transactions")
+    _table(tabs[2], view.visits, "No visits yet.", name=f"{prefix}_visits")
+    _table(tabs[2], view.visit_payments, "No payments on visits.", name=f"{prefix}_visit_payments")
+    _table(tabs[3], view.interactions, "No interactions yet.", name=f"{prefix}_interactions")
+    _table(tabs[4], view.follow_ups, "No follow-ups scheduled.", name=f"{prefix}_follow_ups")
+    _table(tabs[5], view.tickets, "No tickets.", name=f"{prefix}_tickets")
     tabs[6].write(view.profile["notes"] or "No notes.")

@@ -395,3 +395,25 @@ def test_grids_without_search_terms_show_no_search_box_and_dates_are_the_apps_da
     dates = {date_input.key: date_input for date_input in app.date_input}
     assert dates["visit_payments_dates"].label == "Date range"
     assert dates["visit_payments_dates"].help == "Calendar days in UTC, the app's time zone."
+
+
+def test_customer_360_tables_download_for_roles_that_may_export_personal_data(shop_url: str) -> None:
+    admin = _open(shop_url, "ada", "pages/customer_360.py")
+    admin.text_input(key="c360_search").input("alice").run()
+    assert not admin.exception, admin.exception
+    # Alice has orders, transactions, a visit with its payment, an interaction and a ticket.
+    keys = [button.proto.id.rsplit("-", 1)[-1] for button in admin.get("download_button")]
+    # Alice has no follow-up due: six tables, CSV and XLSX each.
+    assert sorted(key.removeprefix("download_csv_") for key in keys if key.startswith("download_csv_")) == [
+        "customer_1_interactions",
+        "customer_1_orders",
+        "customer_1_tickets",
+        "customer_1_transactions",
+        "customer_1_visit_payments",
+        "customer_1_visits",
+    ]
+    assert len(keys) == 12
+    agent = _open(shop_url, "sam", "pages/customer_360.py")
+    agent.text_input(key="c360_search").input("alice").run()
+    assert not agent.get("download_button")
+    assert any("may not export personal data" in caption.value for caption in agent.caption)
