@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, Integer, String
+from sqlalchemy import Boolean, Float, Integer, String
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 
@@ -20,6 +20,7 @@ __all__ = [
     "Grain",
     "day_of_week",
     "days_between",
+    "folded_like",
     "hour_of_day",
     "month_of_year",
     "period_start",
@@ -131,6 +132,7 @@ def sqlite_to_local(stored: str | None, timezone_name: str) -> str | None:
 def register_sqlite_functions(dbapi_connection: Any) -> None:
     """Register the Python functions ``crm.dialect`` compiles to on a new SQLite connection."""
     dbapi_connection.create_function(SQLITE_TO_LOCAL, 2, sqlite_to_local, deterministic=True)
+    dbapi_connection.create_function(SQLITE_CASEFOLD, 1, _casefold, deterministic=True)
 
 
 @compiles(to_local, "sqlite")
@@ -261,3 +263,35 @@ def _month_number_sqlite(element: month_number, compiler: Any, **kw: Any) -> str
 def _month_number_postgresql(element: month_number, compiler: Any, **kw: Any) -> str:
     column = compiler.process(element.clauses, **kw)
     return f"(CAST(EXTRACT(YEAR FROM {column}) AS INTEGER) * 12 + CAST(EXTRACT(MONTH FROM {column}) AS INTEGER))"
+
+
+SQLITE_CASEFOLD = "crm_casefold"
+
+
+def _casefold(text: Any) -> Any:
+    return text.casefold() if isinstance(text, str) else text
+
+
+class folded_like(FunctionElement[bool]):  # noqa: N801 - reads as a SQL operator
+    """``column LIKE pattern`` ignoring case for every alphabet, ``\\`` escaping ``%`` and ``_`` in it.
+
+    PostgreSQL: ``ILIKE`` (its case rules come from the database's locale). SQLite's own LIKE
+    and ``lower()`` fold ASCII only ("élodie" would not find "Élodie"), so both sides go through
+    ``crm_casefold``, Python's ``str.casefold`` registered on every connection. Casefolding is a
+    little wider than lowercase: "STRASSE" finds "Straße" on SQLite, not on PostgreSQL.
+    """
+
+    type = Boolean()
+    inherit_cache = True
+
+
+@compiles(folded_like, "sqlite")
+def _folded_like_sqlite(element: folded_like, compiler: Any, **kw: Any) -> str:
+    column, pattern = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({SQLITE_CASEFOLD}({column}) LIKE {SQLITE_CASEFOLD}({pattern}) ESCAPE '\\')"
+
+
+@compiles(folded_like, "postgresql")
+def _folded_like_postgresql(element: folded_like, compiler: Any, **kw: Any) -> str:
+    column, pattern = (compiler.process(clause, **kw) for clause in element.clauses)
+    return f"({column} ILIKE {pattern} ESCAPE '\\')"

@@ -114,7 +114,7 @@ class EntitySpec:
     fields: tuple[Field, ...]
     derived: tuple[Derived, ...] = ()
     joins: tuple[Join, ...] = ()
-    # Searched case-insensitively with ILIKE '%text%' (bound, %/_ escaped).
+    # Searched for "contains", ignoring case in every alphabet (crm.dialect.folded_like; bound, %/_ escaped).
     search: tuple[Derived, ...] = ()
     default_sort: str = "id"
     default_descending: bool = True

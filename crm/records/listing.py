@@ -2,9 +2,10 @@
 
 A grid shows one page (``LIMIT``/``OFFSET`` ordered by an indexed column with ``id`` as the
 tie-breaker, so pages are stable); the total comes from a ``COUNT(*)`` that joins only the
-tables its WHERE clause needs. Search is ``ILIKE '%text%'`` with a bound parameter and
-``%``, ``_`` and ``\\`` escaped, so it is case-insensitive on both engines and matches those
-characters (and quotes) literally.
+tables its WHERE clause needs. Search is "contains" (``crm.dialect.folded_like``: ILIKE on
+PostgreSQL, casefolded LIKE on SQLite) with a bound parameter and ``%``, ``_`` and ``\\``
+escaped, so it ignores case in every alphabet on both engines ("élodie" finds "Élodie") and
+matches those characters (and quotes) literally.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import ColumnElement, Engine, FromClause, Select, and_, func, or_, select
 
-from crm.dialect import month_of_year
+from crm.dialect import folded_like, month_of_year
 from crm.filters import Filters
 from crm.records.entities import EntitySpec, Field, entity_spec
 
@@ -161,11 +162,11 @@ def _where(spec: EntitySpec, query: RecordQuery, sources: _Sources) -> list[Colu
                 # Terms on a joined table become "fk IN (SELECT id FROM that table WHERE ...)": the
                 # small table is scanned once instead of joining it to every row (1M orders).
                 join = joins[term.joins[0]]
-                condition = term.expression({join.name: join.table}).ilike(pattern, escape=LIKE_ESCAPE)
+                condition = folded_like(term.expression({join.name: join.table}), pattern)
                 by_join.setdefault(join.name, []).append(condition)
             else:
                 sources.use(*term.joins)
-                matches.append(term.expression(sources.aliases).ilike(pattern, escape=LIKE_ESCAPE))
+                matches.append(folded_like(term.expression(sources.aliases), pattern))
         for name, conditions in by_join.items():
             join = joins[name]
             matches.append(table.c[join.local_column].in_(select(join.table.c.id).where(or_(*conditions))))

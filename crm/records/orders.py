@@ -31,9 +31,10 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, func, select
 
 from crm.audit import record_audit
+from crm.dialect import folded_like
 from crm.permissions import Actor, Permission, require
 from crm.records.inventory import StockError, record_movement
-from crm.records.listing import LIKE_ESCAPE, search_pattern
+from crm.records.listing import search_pattern
 from crm.schema import (
     ORDER_STATUSES,
     PAYMENT_METHODS,
@@ -612,10 +613,10 @@ def customer_choices(engine: Engine, search: str = "", *, limit: int = 20) -> pd
     if search.strip():
         pattern = search_pattern(search)
         statement = statement.where(
-            name.ilike(pattern, escape=LIKE_ESCAPE)
-            | customers.c.email.ilike(pattern, escape=LIKE_ESCAPE)
-            | customers.c.company.ilike(pattern, escape=LIKE_ESCAPE)
-            | customers.c.phone.ilike(pattern, escape=LIKE_ESCAPE)
+            folded_like(name, pattern)
+            | folded_like(customers.c.email, pattern)
+            | folded_like(customers.c.company, pattern)
+            | folded_like(customers.c.phone, pattern)
         )
     with engine.connect() as connection:
         rows = connection.execute(statement).all()
@@ -633,9 +634,7 @@ def product_choices(engine: Engine, search: str = "", *, limit: int = 50) -> pd.
     )
     if search.strip():
         pattern = search_pattern(search)
-        statement = statement.where(
-            products.c.name.ilike(pattern, escape=LIKE_ESCAPE) | products.c.sku.ilike(pattern, escape=LIKE_ESCAPE)
-        )
+        statement = statement.where(folded_like(products.c.name, pattern) | folded_like(products.c.sku, pattern))
     with engine.connect() as connection:
         rows = connection.execute(statement).all()
     frame = pd.DataFrame(rows, columns=["id", "sku", "name", "price"])

@@ -9,7 +9,8 @@ from sqlalchemy import Engine
 
 from crm.records import ENTITIES, RecordQuery, escape_like, get_record, list_records, lookup_options
 from crm.records.listing import MAX_PAGE_SIZE, export_records
-from crm.schema import customers, utc_now
+from crm.records.orders import customer_choices, product_choices
+from crm.schema import customers, products, utc_now
 from tests.fixtures.tiny_shop import TinyShop
 
 
@@ -190,3 +191,37 @@ def test_an_export_holds_every_matching_row_in_the_grid_order_past_the_page_size
     assert list(exported["first_name"][:3]) == ["Many0001", "Many0002", "Many0004"]
     assert list(exported.columns) == list(ENTITIES["customers"].column_names)
     assert list(export_records(engine, "customers", query, limit=2)["first_name"]) == ["Many0001", "Many0002"]
+
+
+def test_search_ignores_case_beyond_ascii_on_both_engines(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    _add_customers(
+        engine,
+        {"first_name": "Élodie", "last_name": "Dupré", "company": "Ça Va SARL"},
+        {"first_name": "Jürgen", "last_name": "Müller", "email": "JUERGEN@EXAMPLE.DE"},
+        {"first_name": "Ирина", "last_name": "Волкова"},
+        {"first_name": "Ola", "last_name": "ÅSTRÖM"},
+    )
+    assert _names(engine, RecordQuery(search="élodie")) == ["Élodie"]
+    assert _names(engine, RecordQuery(search="ÉLODIE DUPRÉ")) == ["Élodie"]
+    assert _names(engine, RecordQuery(search="MÜLLER")) == ["Jürgen"]
+    assert _names(engine, RecordQuery(search="müller")) == ["Jürgen"]
+    assert _names(engine, RecordQuery(search="ça va")) == ["Élodie"]
+    assert _names(engine, RecordQuery(search="ирина")) == ["Ирина"]
+    assert _names(engine, RecordQuery(search="åström")) == ["Ola"]
+    # Wildcards stay literal with folding too: "m_ller" is not "müller".
+    assert _names(engine, RecordQuery(search="m_ller")) == []
+    assert _names(engine, RecordQuery(search="%ller")) == []
+    # The pickers of the order form and the 360 view fold the same way.
+    assert list(customer_choices(engine, "MÜLLER")["label"]) == ["Jürgen Müller · JUERGEN@EXAMPLE.DE"]
+
+
+def test_product_picker_search_ignores_case_beyond_ascii(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    now = utc_now()
+    with engine.begin() as connection:
+        connection.execute(
+            products.insert().values(sku="CAFÉ-1", name="Café Crème", price=5, cost=1, created_at=now, updated_at=now)
+        )
+    assert list(product_choices(engine, "café crème")["sku"]) == ["CAFÉ-1"]
+    assert list(product_choices(engine, "CAFÉ")["sku"]) == ["CAFÉ-1"]
