@@ -5,10 +5,17 @@ A signed-in browser holds a random session token in a cookie; the database keeps
 HMAC of it (``user_sessions.token_hash``), so signing out, resetting a password or
 deactivating a user revokes the cookie for good, server-side.
 
-Throttling counts failed sign-ins in a sliding time window, per username and per client.
-Old failures simply age out of the window, and a client that has signed in as a user
-before is not held back by failures other clients caused for that user, so an attacker
-can slow guessing down but cannot lock a real user out permanently.
+Throttling counts failed sign-ins in a sliding 15-minute window, per username (5) and per
+client (30). A client is the connection's IP address plus the browser's device cookie: a
+long-lived random id, signed with the cookie key, that a browser receives at its first
+successful sign-in. Behind a proxy every user has the proxy's IP, so the IP alone would let
+one person's failures lock everyone out; with the device id each signed-in-before browser
+is its own client. A device that signed in as user U within 30 days is exempt from both
+locks for U: other people's failures never hold it back (only its own failed guesses at U
+count, 5 per window, so a copied device cookie is no licence to guess). Browsers without a
+valid device cookie (new ones, and scripts that drop or forge cookies) share their IP's
+client, so forging device ids gains an attacker nothing. Old failures simply age out, so a
+real user is never locked out for good.
 
 Every function that changes users takes the acting ``Actor``, checks
 ``Permission.MANAGE_USERS`` first and writes an audit row in the same transaction.
@@ -33,8 +40,10 @@ from crm.schema import ROLES, login_attempts, user_sessions, users, utc_now
 
 __all__ = [
     "DEFAULT_THROTTLE",
+    "DEVICE_DAYS",
     "MIN_PASSWORD_LENGTH",
     "SESSION_DAYS",
+    "LoginClient",
     "LoginThrottle",
     "ThrottleDecision",
     "UserError",
@@ -44,9 +53,11 @@ __all__ = [
     "check_login_allowed",
     "create_user",
     "deactivate_user",
+    "device_id_from_token",
     "has_users",
     "hash_password",
     "list_users",
+    "new_device_token",
     "reactivate_user",
     "record_login_attempt",
     "reset_password",
@@ -64,6 +75,9 @@ MAX_PASSWORD_BYTES = 72
 BCRYPT_ROUNDS = 12
 # How long a "remember me" cookie stays valid without signing in again.
 SESSION_DAYS = 7
+# How long a browser keeps its device cookie (renewed at every sign-in); it only identifies
+# the browser for throttling, it never signs anyone in.
+DEVICE_DAYS = 365
 # Expired or revoked session rows are deleted this long after they expire.
 SESSION_RETENTION = timedelta(days=30)
 # Attempts kept: failed ones a while longer than any sensible throttle window, successful ones
@@ -398,12 +412,34 @@ def _revoke_user_sessions(connection: Connection, user_id: int) -> None:
 class LoginThrottle:
     # Failures older than this no longer count: every lock lifts by itself.
     window: timedelta = timedelta(minutes=15)
-    # Failed attempts on one username (from clients that never signed in as it) within the window.
+    # Failed attempts on one username (from devices that have not signed in as it) within the window.
     max_failures_per_user: int = 5
-    # Failed attempts from one client within the window; generous because offices share an IP.
+    # Failed attempts from one client (IP + device) within the window; browsers without a device
+    # cookie share their IP's count, so offices behind one address need some headroom.
     max_failures_per_client: int = 30
-    # A client that signed in as a user within this time is trusted for that user's lock.
+    # A device that signed in as a user within this time is exempt from both locks for that user.
     known_client_age: timedelta = timedelta(days=30)
+
+
+@dataclass(frozen=True)
+class LoginClient:
+    """Who is trying to sign in: the connection's IP address and the browser's device id."""
+
+    # None when the app is served on localhost (Streamlit reports no address).
+    ip_address: str | None
+    # From a valid device cookie (``device_id_from_token``); None for a browser without one.
+    device_id: str | None = None
+
+    @property
+    def key(self) -> str:
+        """The ``login_attempts.client_key`` of this client: ``device:<id>|ip:<address>``."""
+        where = f"ip:{self.ip_address}" if self.ip_address else "local"
+        return f"device:{self.device_id}|{where}" if self.device_id else where
+
+    @property
+    def device_prefix(self) -> str | None:
+        """The start of every client key of this device, whatever its IP address."""
+        return f"device:{self.device_id}|" if self.device_id else None
 
 
 DEFAULT_THROTTLE = LoginThrottle()
@@ -439,57 +475,86 @@ def _retry_at(connection: Connection, condition: Any, limit: int, window_start: 
     return times[-1] + window if len(times) >= limit else None
 
 
+def _device_signature(device_id: str, secret_key: str) -> str:
+    # Keyed like the session tokens: only this server can issue device ids the throttle trusts.
+    return hmac.new(secret_key.encode(), f"pulse-device:{device_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+def new_device_token(secret_key: str) -> str:
+    """A new device cookie value: a random device id and its signature, ``<id>.<signature>``."""
+    device_id = secrets.token_urlsafe(16)  # 22 characters of A-Z a-z 0-9 - _ (never a dot)
+    return f"{device_id}.{_device_signature(device_id, secret_key)}"
+
+
+def device_id_from_token(token: str | None, secret_key: str) -> str | None:
+    """The device id of a device cookie this server issued, or None (missing, forged, other key)."""
+    device_id, separator, signature = (token or "").partition(".")
+    if not device_id or not separator or len(device_id) > 43:
+        return None
+    return device_id if hmac.compare_digest(signature, _device_signature(device_id, secret_key)) else None
+
+
+def _is_known_device(connection: Connection, username: str, client: LoginClient, since: datetime) -> bool:
+    """Did this device (from any IP address) sign in as ``username`` after ``since``?"""
+    if client.device_prefix is None:
+        return False  # an IP address alone is shared (proxies, offices): it is nobody's known client
+    return (
+        connection.execute(
+            select(login_attempts.c.id)
+            .where(
+                login_attempts.c.username == username,
+                login_attempts.c.client_key.startswith(client.device_prefix, autoescape=True),
+                login_attempts.c.succeeded.is_(True),
+                login_attempts.c.attempted_at > since,
+            )
+            .limit(1)
+        ).first()
+        is not None
+    )
+
+
 def check_login_allowed(
     engine: Engine,
     username: str,
-    client_key: str,
+    client: LoginClient,
     *,
     now: datetime | None = None,
     policy: LoginThrottle = DEFAULT_THROTTLE,
 ) -> ThrottleDecision:
-    """May ``client_key`` try a password for ``username`` now? Refused attempts are not counted."""
+    """May ``client`` try a password for ``username`` now? Refused attempts are not counted."""
     now = now or utc_now()
     username = username.strip().lower()
     window_start = now - policy.window
     failed = login_attempts.c.succeeded.is_(False)
+    of_user = login_attempts.c.username == username
     with engine.connect() as connection:
+        # Failures before the user's latest successful sign-in no longer count against them.
+        last_success = connection.execute(
+            select(func.max(login_attempts.c.attempted_at)).where(of_user, login_attempts.c.succeeded.is_(True))
+        ).scalar()
+        user_window_start = max(window_start, last_success) if last_success is not None else window_start
+        if client.device_prefix is not None and _is_known_device(
+            connection, username, client, now - policy.known_client_age
+        ):
+            own_retry = _retry_at(
+                connection,
+                and_(failed, of_user, login_attempts.c.client_key.startswith(client.device_prefix, autoescape=True)),
+                policy.max_failures_per_user,
+                user_window_start,
+                policy.window,
+            )
+            return ThrottleDecision(True) if own_retry is None else ThrottleDecision(False, own_retry, "for this user")
         client_retry = _retry_at(
             connection,
-            and_(failed, login_attempts.c.client_key == client_key),
+            and_(failed, login_attempts.c.client_key == client.key),
             policy.max_failures_per_client,
             window_start,
             policy.window,
         )
         if client_retry is not None:
             return ThrottleDecision(False, client_retry, "from this computer")
-        known_client = (
-            connection.execute(
-                select(login_attempts.c.id)
-                .where(
-                    login_attempts.c.username == username,
-                    login_attempts.c.client_key == client_key,
-                    login_attempts.c.succeeded.is_(True),
-                    login_attempts.c.attempted_at > now - policy.known_client_age,
-                )
-                .limit(1)
-            ).first()
-            is not None
-        )
-        if known_client:
-            return ThrottleDecision(True)
-        # Failures before the user's latest successful sign-in no longer count against them.
-        last_success = connection.execute(
-            select(func.max(login_attempts.c.attempted_at)).where(
-                login_attempts.c.username == username, login_attempts.c.succeeded.is_(True)
-            )
-        ).scalar()
-        start = max(window_start, last_success) if last_success is not None else window_start
         user_retry = _retry_at(
-            connection,
-            and_(failed, login_attempts.c.username == username),
-            policy.max_failures_per_user,
-            start,
-            policy.window,
+            connection, and_(failed, of_user), policy.max_failures_per_user, user_window_start, policy.window
         )
     if user_retry is not None:
         return ThrottleDecision(False, user_retry, "for this user")
@@ -497,7 +562,7 @@ def check_login_allowed(
 
 
 def record_login_attempt(
-    engine: Engine, username: str, client_key: str, succeeded: bool, *, now: datetime | None = None
+    engine: Engine, username: str, client: LoginClient, succeeded: bool, *, now: datetime | None = None
 ) -> None:
     """Remember one password check (the throttle counts these); rows older than a day are pruned."""
     now = now or utc_now()
@@ -505,7 +570,7 @@ def record_login_attempt(
         connection.execute(
             login_attempts.insert().values(
                 username=username.strip().lower()[:60],
-                client_key=client_key[:128],
+                client_key=client.key[:128],
                 succeeded=succeeded,
                 attempted_at=now,
             )

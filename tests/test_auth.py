@@ -10,6 +10,7 @@ from sqlalchemy import Engine, func, select
 
 import crm.auth as auth
 from crm.auth import (
+    LoginClient,
     LoginThrottle,
     UserError,
     active_actor,
@@ -17,7 +18,9 @@ from crm.auth import (
     check_login_allowed,
     create_user,
     deactivate_user,
+    device_id_from_token,
     list_users,
+    new_device_token,
     reactivate_user,
     record_login_attempt,
     reset_password,
@@ -200,7 +203,7 @@ def test_a_deactivated_user_cannot_start_a_session(tiny_shop: TinyShop) -> None:
         start_session(tiny_shop.engine, "sam", KEY)
 
 
-# --- throttling -------------------------------------------------------------------------
+# --- throttling ---------------------------------------------------------------------------
 
 POLICY = LoginThrottle(
     window=timedelta(minutes=15),
@@ -208,85 +211,169 @@ POLICY = LoginThrottle(
     max_failures_per_client=30,
     known_client_age=timedelta(days=30),
 )
+PROXY = "198.51.100.1"  # a TLS-terminating proxy: every browser behind it has this address
+ATTACKER = LoginClient("203.0.113.9")
+ADAS_LAPTOP = LoginClient(PROXY, device_id="ada-laptop")
+NEW_BROWSER_BEHIND_PROXY = LoginClient(PROXY)
 
 
-def _fail(engine: Engine, username: str, client: str, at: datetime, times: int = 1) -> None:
+def _fail(engine: Engine, username: str, client: LoginClient, at: datetime, times: int = 1) -> None:
     for offset in range(times):
         record_login_attempt(engine, username, client, False, now=at + timedelta(minutes=offset))
 
 
+def _allowed(engine: Engine, username: str, client: LoginClient, at: datetime) -> bool:
+    return check_login_allowed(engine, username, client, now=at, policy=POLICY).allowed
+
+
+def test_a_client_is_keyed_by_ip_address_and_device() -> None:
+    assert LoginClient("198.51.100.1", "d3v1ce").key == "device:d3v1ce|ip:198.51.100.1"
+    assert LoginClient("198.51.100.1").key == "ip:198.51.100.1"
+    assert LoginClient(None, "d3v1ce").key == "device:d3v1ce|local"
+    assert LoginClient(None).key == "local"
+
+
+def test_a_device_token_carries_its_id_only_with_this_servers_signature() -> None:
+    token = new_device_token(KEY)
+    device_id, signature = token.split(".")
+    assert len(device_id) == 22 and len(signature) == 32
+    assert device_id_from_token(token, KEY) == device_id
+    assert new_device_token(KEY) != token  # random per browser
+    assert device_id_from_token(token, KEY + "-rotated") is None
+    assert device_id_from_token(f"{device_id}x.{signature}", KEY) is None  # forged id
+    assert device_id_from_token(f"{device_id}.{'0' * 32}", KEY) is None  # forged signature
+    assert device_id_from_token(device_id, KEY) is None
+    assert device_id_from_token(None, KEY) is None
+
+
 def test_five_failures_hold_a_username_back_until_the_oldest_leaves_the_window(tiny_shop: TinyShop) -> None:
     # Failures at 9:00, 9:01, 9:02, 9:03, 9:04 from an attacker.
-    _fail(tiny_shop.engine, "ada", "ip:203.0.113.9", T0, times=5)
-    decision = check_login_allowed(tiny_shop.engine, "ada", "ip:198.51.100.1", now=T0 + timedelta(minutes=5))
+    _fail(tiny_shop.engine, "ada", ATTACKER, T0, times=5)
+    decision = check_login_allowed(tiny_shop.engine, "ada", NEW_BROWSER_BEHIND_PROXY, now=T0 + timedelta(minutes=5))
     assert not decision.allowed
     # The 9:00 failure leaves the 15-minute window at 9:15; then only 4 remain.
     assert decision.retry_at == T0 + timedelta(minutes=15)
     assert "for this user" in decision.message(now=T0 + timedelta(minutes=5))
     assert "10 minutes" in decision.message(now=T0 + timedelta(minutes=5))
-    assert check_login_allowed(tiny_shop.engine, "ada", "ip:198.51.100.1", now=T0 + timedelta(minutes=15)).allowed
+    assert _allowed(tiny_shop.engine, "ada", NEW_BROWSER_BEHIND_PROXY, T0 + timedelta(minutes=15))
 
 
 def test_four_failures_do_not_hold_anyone_back(tiny_shop: TinyShop) -> None:
-    _fail(tiny_shop.engine, "ada", "ip:203.0.113.9", T0, times=4)
-    assert check_login_allowed(tiny_shop.engine, "ada", "ip:203.0.113.9", now=T0 + timedelta(minutes=4)).allowed
+    _fail(tiny_shop.engine, "ada", ATTACKER, T0, times=4)
+    assert _allowed(tiny_shop.engine, "ada", ATTACKER, T0 + timedelta(minutes=4))
 
 
-def test_a_client_that_signed_in_before_is_not_locked_out_by_someone_elses_failures(tiny_shop: TinyShop) -> None:
-    office = "ip:198.51.100.1"
-    record_login_attempt(tiny_shop.engine, "ada", office, True, now=T0 - timedelta(days=3))
-    _fail(tiny_shop.engine, "ada", "ip:203.0.113.9", T0, times=10)
-    assert check_login_allowed(tiny_shop.engine, "ada", office, now=T0 + timedelta(minutes=10)).allowed
-    assert not check_login_allowed(tiny_shop.engine, "ada", "ip:192.0.2.44", now=T0 + timedelta(minutes=10)).allowed
+def test_a_device_that_signed_in_as_a_user_is_exempt_from_both_locks_for_that_user(tiny_shop: TinyShop) -> None:
+    record_login_attempt(tiny_shop.engine, "ada", ADAS_LAPTOP, True, now=T0 - timedelta(days=3))
+    # Someone behind the same proxy fails 10 times on ada and 30 times on other names, 9:00-9:29.
+    _fail(tiny_shop.engine, "ada", NEW_BROWSER_BEHIND_PROXY, T0, times=10)
+    for index in range(30):
+        record_login_attempt(
+            tiny_shop.engine, f"guess{index}", NEW_BROWSER_BEHIND_PROXY, False, now=T0 + timedelta(seconds=index)
+        )
+    later = T0 + timedelta(minutes=12)
+    assert _allowed(tiny_shop.engine, "ada", ADAS_LAPTOP, later)
+    # From a café, the same laptop is still ada's device.
+    assert _allowed(tiny_shop.engine, "ada", LoginClient("192.0.2.44", device_id="ada-laptop"), later)
+    assert not _allowed(tiny_shop.engine, "ada", NEW_BROWSER_BEHIND_PROXY, later)
+    assert not _allowed(tiny_shop.engine, "ada", LoginClient(PROXY, device_id="someone-else"), later)
+
+
+def test_a_shared_ip_address_is_no_known_client_for_anyone(tiny_shop: TinyShop) -> None:
+    # ada once signed in behind the proxy from a browser without a device cookie.
+    record_login_attempt(tiny_shop.engine, "ada", NEW_BROWSER_BEHIND_PROXY, True, now=T0 - timedelta(days=3))
+    _fail(tiny_shop.engine, "ada", ATTACKER, T0, times=5)
+    assert not _allowed(tiny_shop.engine, "ada", NEW_BROWSER_BEHIND_PROXY, T0 + timedelta(minutes=5))
+
+
+def test_a_device_is_known_only_for_the_user_it_signed_in_as_and_only_for_30_days(tiny_shop: TinyShop) -> None:
+    # The laptop's last sign-in as ada: 30 days minus 10 minutes before 9:00.
+    record_login_attempt(tiny_shop.engine, "ada", ADAS_LAPTOP, True, now=T0 - timedelta(days=30, minutes=-10))
+    _fail(tiny_shop.engine, "sam", ATTACKER, T0, times=5)
+    _fail(tiny_shop.engine, "ada", ATTACKER, T0, times=5)
+    at_9_05, at_9_11 = T0 + timedelta(minutes=5), T0 + timedelta(minutes=11)
+    assert not _allowed(tiny_shop.engine, "sam", ADAS_LAPTOP, at_9_05)  # ada's laptop is nobody else's device
+    assert _allowed(tiny_shop.engine, "ada", ADAS_LAPTOP, at_9_05)
+    # At 9:11 that sign-in is more than 30 days old: the laptop waits like everyone else.
+    assert not _allowed(tiny_shop.engine, "ada", ADAS_LAPTOP, at_9_11)
+
+
+def test_a_known_devices_own_failed_guesses_still_count_five_per_window(tiny_shop: TinyShop) -> None:
+    record_login_attempt(tiny_shop.engine, "ada", ADAS_LAPTOP, True, now=T0 - timedelta(days=1))
+    _fail(tiny_shop.engine, "ada", ADAS_LAPTOP, T0, times=4)
+    assert _allowed(tiny_shop.engine, "ada", ADAS_LAPTOP, T0 + timedelta(minutes=4))
+    _fail(tiny_shop.engine, "ada", LoginClient("192.0.2.44", device_id="ada-laptop"), T0 + timedelta(minutes=4))
+    decision = check_login_allowed(tiny_shop.engine, "ada", ADAS_LAPTOP, now=T0 + timedelta(minutes=5), policy=POLICY)
+    assert not decision.allowed
+    assert decision.retry_at == T0 + timedelta(minutes=15)
 
 
 def test_a_successful_sign_in_clears_earlier_failures_of_that_user(tiny_shop: TinyShop) -> None:
-    _fail(tiny_shop.engine, "sam", "local", T0, times=4)
-    record_login_attempt(tiny_shop.engine, "sam", "local", True, now=T0 + timedelta(minutes=4))
-    _fail(tiny_shop.engine, "sam", "ip:203.0.113.9", T0 + timedelta(minutes=5), times=4)
+    _fail(tiny_shop.engine, "sam", LoginClient(None), T0, times=4)
+    record_login_attempt(tiny_shop.engine, "sam", LoginClient(None), True, now=T0 + timedelta(minutes=4))
+    _fail(tiny_shop.engine, "sam", ATTACKER, T0 + timedelta(minutes=5), times=4)
     # 8 failures in the window, but only the 4 after the success count.
-    assert check_login_allowed(tiny_shop.engine, "sam", "ip:192.0.2.44", now=T0 + timedelta(minutes=9)).allowed
+    assert _allowed(tiny_shop.engine, "sam", LoginClient("192.0.2.44"), T0 + timedelta(minutes=9))
 
 
-def test_thirty_failures_from_one_client_hold_that_client_back_for_every_username(tiny_shop: TinyShop) -> None:
+def test_thirty_failures_from_one_client_hold_back_that_ip_and_device_only(tiny_shop: TinyShop) -> None:
     for index in range(30):  # 30 different usernames, one failure each, 9:00:00 ... 9:00:29
         record_login_attempt(
-            tiny_shop.engine, f"guess{index}", "ip:203.0.113.9", False, now=T0 + timedelta(seconds=index)
+            tiny_shop.engine, f"guess{index}", NEW_BROWSER_BEHIND_PROXY, False, now=T0 + timedelta(seconds=index)
         )
     later = T0 + timedelta(minutes=1)
-    decision = check_login_allowed(tiny_shop.engine, "ada", "ip:203.0.113.9", now=later)
+    decision = check_login_allowed(tiny_shop.engine, "ada", NEW_BROWSER_BEHIND_PROXY, now=later, policy=POLICY)
     assert not decision.allowed
+    assert decision.retry_at == T0 + timedelta(minutes=15)
     assert "from this computer" in decision.message(now=later)
-    assert check_login_allowed(tiny_shop.engine, "ada", "ip:198.51.100.1", now=later).allowed
+    # Other browsers behind the proxy that hold a device cookie are other clients.
+    assert _allowed(tiny_shop.engine, "ada", LoginClient(PROXY, device_id="sams-desktop"), later)
+    assert _allowed(tiny_shop.engine, "ada", LoginClient("192.0.2.44"), later)
+    # 29 failures from one device at 9:00 ... 9:28 do not hold it back.
+    for minute in range(29):
+        record_login_attempt(
+            tiny_shop.engine,
+            f"other{minute}",
+            LoginClient(PROXY, "busy-desk"),
+            False,
+            now=T0 + timedelta(seconds=minute),
+        )
+    assert _allowed(tiny_shop.engine, "ada", LoginClient(PROXY, "busy-desk"), later)
+
+
+def test_a_forged_device_cookie_is_no_new_client() -> None:
+    # A script that invents device ids gets none from the server: it stays its IP's client.
+    forged = device_id_from_token("made-up-device.0123456789abcdef0123456789abcdef", KEY)
+    assert LoginClient(PROXY, forged) == NEW_BROWSER_BEHIND_PROXY
 
 
 def test_checking_the_throttle_records_nothing_so_refused_attempts_do_not_extend_a_lock(tiny_shop: TinyShop) -> None:
-    _fail(tiny_shop.engine, "ada", "ip:203.0.113.9", T0, times=5)
+    _fail(tiny_shop.engine, "ada", ATTACKER, T0, times=5)
     for minute in range(5, 15):
-        later = T0 + timedelta(minutes=minute)
-        assert not check_login_allowed(tiny_shop.engine, "ada", "ip:203.0.113.9", now=later).allowed
+        assert not _allowed(tiny_shop.engine, "ada", ATTACKER, T0 + timedelta(minutes=minute))
     with tiny_shop.engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(auth.login_attempts)).scalar_one() == 5
 
 
 def test_a_password_reset_lifts_the_lock_on_that_user(tiny_shop: TinyShop) -> None:
     now = auth.utc_now()
-    _fail(tiny_shop.engine, "sam", "ip:203.0.113.9", now - timedelta(minutes=6), times=5)
-    assert not check_login_allowed(tiny_shop.engine, "sam", "local", now=now).allowed
+    _fail(tiny_shop.engine, "sam", ATTACKER, now - timedelta(minutes=6), times=5)
+    assert not check_login_allowed(tiny_shop.engine, "sam", LoginClient(None), now=now).allowed
     reset_password(tiny_shop.engine, ADA, "sam", "brand-new-pass")
-    assert check_login_allowed(tiny_shop.engine, "sam", "local", now=now).allowed
+    assert check_login_allowed(tiny_shop.engine, "sam", LoginClient(None), now=now).allowed
 
 
 def test_old_attempts_are_pruned_but_recent_successes_are_kept(tiny_shop: TinyShop) -> None:
-    record_login_attempt(tiny_shop.engine, "ada", "local", False, now=T0 - timedelta(days=2))  # pruned
-    record_login_attempt(tiny_shop.engine, "ada", "local", True, now=T0 - timedelta(days=91))  # pruned
-    record_login_attempt(tiny_shop.engine, "ada", "office", True, now=T0 - timedelta(days=89))  # kept
-    record_login_attempt(tiny_shop.engine, "sam", "local", False, now=T0)  # kept, and triggers the pruning
+    local, office = LoginClient(None), LoginClient("198.51.100.1", "office-pc")
+    record_login_attempt(tiny_shop.engine, "ada", local, False, now=T0 - timedelta(days=2))  # pruned
+    record_login_attempt(tiny_shop.engine, "ada", local, True, now=T0 - timedelta(days=91))  # pruned
+    record_login_attempt(tiny_shop.engine, "ada", office, True, now=T0 - timedelta(days=89))  # kept
+    record_login_attempt(tiny_shop.engine, "sam", local, False, now=T0)  # kept, and triggers the pruning
     with tiny_shop.engine.connect() as connection:
         kept = connection.execute(
             select(auth.login_attempts.c.client_key, auth.login_attempts.c.succeeded).order_by(auth.login_attempts.c.id)
         ).all()
-    assert [tuple(row) for row in kept] == [("office", True), ("local", False)]
+    assert [tuple(row) for row in kept] == [("device:office-pc|ip:198.51.100.1", True), ("local", False)]
 
 
 def test_sessions_long_expired_are_deleted_at_the_next_sign_in(tiny_shop: TinyShop) -> None:

@@ -11,6 +11,9 @@
   keeps an HMAC of it, so sign-out revokes the cookie server-side. The library's own JWT
   cookie (``Authenticate``) is not used: it cannot be revoked, and its login widget sleeps
   (``login_sleep_time``) and reruns in ways that lose deep links.
+- A second, long-lived ``pulse_crm_device`` cookie (a signed random device id, written at every
+  successful sign-in) tells browsers behind the same IP address apart for throttling
+  (``crm.auth.LoginClient``); it never signs anyone in.
 - The cookie is read from the HTTP request (``st.context.cookies``) on the first run, so a deep
   link or a reload opens the requested page directly: no sleep, no ``st.rerun()`` after
   sign-in or sign-out (the cookie component must get to render).
@@ -28,11 +31,15 @@ from streamlit.delta_generator import DeltaGenerator
 from streamlit_authenticator.controllers import AuthenticationController
 
 from crm.auth import (
+    DEVICE_DAYS,
     SESSION_DAYS,
+    LoginClient,
     UserError,
     actor_for_session,
     check_login_allowed,
+    device_id_from_token,
     has_users,
+    new_device_token,
     record_login_attempt,
     revoke_session,
     start_session,
@@ -50,12 +57,16 @@ from crm.ui.session import (
     forget_sign_in,
 )
 
-__all__ = ["SESSION_COOKIE", "cookie_key", "sign_in", "sign_out_button"]
+__all__ = ["DEVICE_COOKIE", "SESSION_COOKIE", "cookie_key", "sign_in", "sign_out_button"]
 
 SESSION_COOKIE = "pulse_crm_session"
+DEVICE_COOKIE = "pulse_crm_device"
 # Session-state flags: a cookie still to be written to / removed from the browser.
 _COOKIE_TO_SET = "pulse_cookie_to_set"
 _COOKIE_TO_DELETE = "pulse_cookie_to_delete"
+_DEVICE_COOKIE_TO_SET = "pulse_device_cookie_to_set"
+# Session-state key of this browser's device cookie value once known (read or newly issued).
+_DEVICE_TOKEN = "pulse_device_token"
 # Session-state key of the last refusal shown under the sign-in form.
 _SIGN_IN_MESSAGE = "pulse_sign_in_message"
 # Checked for unknown usernames so a wrong username takes as long as a wrong password.
@@ -96,17 +107,44 @@ def _password_checker(engine: Engine, key: str) -> AuthenticationController:
     return AuthenticationController(_credentials(engine), auto_hash=False, secret_key=key)
 
 
-def _client_key() -> str:
-    """Who is trying: the connection's IP address (None when served on localhost)."""
-    address = st.context.ip_address
-    return f"ip:{address}" if address else "local"
+def _device_token(key: str) -> str | None:
+    """This browser's valid device cookie value: issued in this session, or sent by the browser."""
+    token = st.session_state.get(_DEVICE_TOKEN) or _request_cookie(DEVICE_COOKIE)
+    if device_id_from_token(token, key) is None:
+        return None
+    st.session_state[_DEVICE_TOKEN] = token
+    return token
+
+
+def _login_client(key: str) -> LoginClient:
+    """Who is trying: the connection's IP address (None on localhost) and the device id, if any."""
+    return LoginClient(ip_address=st.context.ip_address, device_id=device_id_from_token(_device_token(key), key))
+
+
+def _remember_device(key: str) -> LoginClient:
+    """At a successful sign-in: keep (or issue) the device id and (re)write its cookie for DEVICE_DAYS."""
+    token = _device_token(key) or new_device_token(key)
+    st.session_state[_DEVICE_TOKEN] = token
+    st.session_state[_DEVICE_COOKIE_TO_SET] = token
+    return _login_client(key)
+
+
+def _cookie_options(days: int) -> dict[str, object]:
+    return {
+        "path": "/",
+        "expires": (utc_now() + timedelta(days=days)).isoformat() + "Z",
+        "sameSite": "strict",
+        # Over HTTPS the cookie never travels in clear text.
+        "secure": isinstance(st.context.url, str) and st.context.url.startswith("https://"),
+    }
 
 
 def _sync_cookie() -> None:
-    """Write or remove the session cookie in the browser until the cookie component confirms it."""
+    """Write or remove the cookies in the browser until the cookie component confirms it."""
     pending_set = st.session_state.get(_COOKIE_TO_SET)
     pending_delete = st.session_state.get(_COOKIE_TO_DELETE)
-    if not pending_set and not pending_delete:
+    pending_device = st.session_state.get(_DEVICE_COOKIE_TO_SET)
+    if not pending_set and not pending_delete and not pending_device:
         return
     # The component iframes have height 0; this hides their empty containers.
     st.html("<style>.element-container:has(iframe[height='0']) { display: none; }</style>")
@@ -116,29 +154,39 @@ def _sync_cookie() -> None:
             method="set",
             cookie=SESSION_COOKIE,
             value=pending_set,
-            options={
-                "path": "/",
-                "expires": (utc_now() + timedelta(days=SESSION_DAYS)).isoformat() + "Z",
-                "sameSite": "strict",
-                # Over HTTPS the cookie never travels in clear text.
-                "secure": isinstance(st.context.url, str) and st.context.url.startswith("https://"),
-            },
+            options=_cookie_options(SESSION_DAYS),
             key=f"pulse_set_cookie_{pending_set[:8]}",
             default=False,
         )
         if done:
             st.session_state.pop(_COOKIE_TO_SET, None)
+    if pending_device:
+        done = component(
+            method="set",
+            cookie=DEVICE_COOKIE,
+            value=pending_device,
+            options=_cookie_options(DEVICE_DAYS),
+            key=f"pulse_set_device_{pending_device[:8]}",
+            default=False,
+        )
+        if done:
+            st.session_state.pop(_DEVICE_COOKIE_TO_SET, None)
     if pending_delete:
         done = component(method="delete", cookie=SESSION_COOKIE, key="pulse_delete_cookie", default=False)
         if done:
             st.session_state.pop(_COOKIE_TO_DELETE, None)
 
 
+def _request_cookie(name: str) -> str | None:
+    """A cookie the browser sent with this connection (read once, at connect time)."""
+    value = st.context.cookies.get(name)
+    # Outside a real browser connection (AppTest) the cookie mapping holds no strings.
+    return value if isinstance(value, str) and value else None
+
+
 def _browser_cookie() -> str | None:
     """The session cookie the browser sent with this connection (read once, at connect time)."""
-    token = st.context.cookies.get(SESSION_COOKIE)
-    # Outside a real browser connection (AppTest) the cookie mapping holds no strings.
-    return token if isinstance(token, str) and token else None
+    return _request_cookie(SESSION_COOKIE)
 
 
 def _restore_from_cookie(engine: Engine, key: str) -> Actor | None:
@@ -200,7 +248,7 @@ def _login_form_contents(engine: Engine, key: str) -> Actor | None:
     if not username or not password:
         refuse("Enter your username and password.")
         return None
-    client = _client_key()
+    client = _login_client(key)
     decision = check_login_allowed(engine, username, client)
     if not decision.allowed:
         refuse(decision.message())
@@ -210,6 +258,8 @@ def _login_form_contents(engine: Engine, key: str) -> Actor | None:
     if not known:
         verify_password(password, _DUMMY_HASH)
     succeeded = bool(known and checker.login(username, password))
+    if succeeded:
+        client = _remember_device(key)  # the success is recorded under the device, which becomes known
     record_login_attempt(engine, username, client, succeeded)
     if not succeeded:
         forget_sign_in()

@@ -212,6 +212,23 @@ def test_after_five_failures_even_the_right_password_waits_for_the_window(databa
     assert not _shows_sign_in_form(app)
 
 
+def test_a_browser_that_signed_in_before_is_not_locked_out_by_someone_elses_failures(database_url: str) -> None:
+    laptop = _sign_in(app_as(database_url, None).run(), "analyst", "demo-analyst")
+    device_token = laptop.session_state["pulse_device_token"]  # issued at sign-in, written as a cookie
+    next(button for button in laptop.sidebar.button if button.label == "Sign out").click()
+    laptop.run()
+    # Someone else (same address in AppTest: "local") fails five times on analyst.
+    attacker = app_as(database_url, None).run()
+    for attempt in range(5):
+        _sign_in(attacker, "analyst", f"wrong-password-{attempt}")
+    _sign_in(attacker, "analyst", "demo-analyst")
+    assert any(error.startswith("Too many failed sign-ins") for error in _errors(attacker))
+    # The laptop's device signed in as analyst: it is not held back.
+    _sign_in(laptop, "analyst", "demo-analyst")
+    assert not _shows_sign_in_form(laptop)
+    assert laptop.session_state["pulse_device_token"] == device_token  # the same device, cookie renewed
+
+
 def test_sign_out_revokes_the_session_and_shows_the_form(database_url: str) -> None:
     app = _sign_in(app_as(database_url, None).run(), "admin", "demo-admin")
     token = app.session_state["pulse_session_token"]
