@@ -4,12 +4,19 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, bindparam, func, update
+from sqlalchemy import Connection
 
 from crm.bulk import bulk_insert
 from crm.imports.core import ImportReport, TypedRows
 from crm.imports.dedupe import database_matches, file_duplicates, matched_key
-from crm.imports.writing import database_value, finish_decisions, record_decisions
+from crm.imports.writing import (
+    finish_decisions,
+    inserted_ids,
+    max_id,
+    queue_creates,
+    record_decisions,
+    update_rows,
+)
 from crm.schema import customers, utc_now
 
 __all__ = ["CUSTOMER_COLUMNS", "import_customers", "split_full_names"]
@@ -67,17 +74,60 @@ def split_full_names(names: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _name_columns(rows: TypedRows) -> None:
-    """Fill first/last name from a full-name column where the file has no separate names."""
+    """Fill first/last name from a full-name column where the file has no separate names.
+
+    A row with neither name gets both from its full name. A row with only a family name
+    (성 + 이름, 姓 + 名, Surname + Name files, where the "name" column holds the given name)
+    gets the first name from the full name: without the family name in front (김 + 김민준 ->
+    민준) or behind ("Lovelace" + "Ada Lovelace" -> Ada), else all of it (김 + 민준 -> 민준).
+    A row with only a first name gets the rest of the full name as its family name.
+    """
     if "full_name" not in rows.mapped:
         return
-    first, last = split_full_names(rows.values["full_name"])
-    use = rows.blank["first_name"] & rows.blank["last_name"] & ~rows.blank["full_name"]
+    full = rows.values["full_name"]
+    has_full = ~rows.blank["full_name"]
+    first, last = split_full_names(full)
+    use = rows.blank["first_name"] & rows.blank["last_name"] & has_full
     for name, derived in (("first_name", first), ("last_name", last)):
         rows.values[name] = rows.values[name].where(~use, derived)
         rows.blank[name] = rows.blank[name] & ~(use & derived.notna().to_numpy())
+    only_last = rows.blank["first_name"] & ~rows.blank["last_name"] & has_full
+    if only_last.any():
+        given = [
+            _without_part(str(whole), str(family))
+            for whole, family in zip(full[only_last], rows.values["last_name"][only_last], strict=True)
+        ]
+        first_names = rows.values["first_name"].astype(object).copy()
+        first_names[only_last] = given
+        rows.values["first_name"] = first_names
+        rows.blank["first_name"] = rows.blank["first_name"] & ~only_last
+    only_first = ~rows.blank["first_name"] & rows.blank["last_name"] & has_full
+    if only_first.any():
+        family = [
+            _without_part(str(whole), str(given), keep_whole=False)
+            for whole, given in zip(full[only_first], rows.values["first_name"][only_first], strict=True)
+        ]
+        found = np.array([part is not None for part in family], dtype=bool)
+        positions = np.flatnonzero(only_first)[found]
+        last_names = rows.values["last_name"].astype(object).copy()
+        last_names.iloc[positions] = [part for part in family if part is not None]
+        rows.values["last_name"] = last_names
+        rows.blank["last_name"] = rows.blank["last_name"].copy()
+        rows.blank["last_name"][positions] = False
     for name in ("first_name", "last_name"):
         too_long = (rows.values[name].astype("string").str.len() > 120).fillna(False).to_numpy()
         rows.reject(too_long, rows.column_of("full_name"), "name part longer than 120 characters")
+
+
+def _without_part(whole: str, part: str, *, keep_whole: bool = True) -> str | None:
+    """``whole`` without ``part`` at its start or end ("김민준" - "김" -> "민준"); ``whole`` (or None) otherwise."""
+    whole, part = whole.strip(), part.strip()
+    if part and len(whole) > len(part):
+        if whole.startswith(part):
+            return whole[len(part) :].strip(" ,") or (whole if keep_whole else None)
+        if whole.endswith(part):
+            return whole[: -len(part)].strip(" ,") or (whole if keep_whole else None)
+    return whole if keep_whole else None
 
 
 def _frame(rows: TypedRows) -> pd.DataFrame:
@@ -131,25 +181,7 @@ def _apply_updates(
         columns.append("email_normalized")
     if "phone" in columns:
         columns.append("phone_normalized")
-    if not columns:
-        return
-    values = {}
-    for name in columns:
-        column = customers.c[name]
-        new = bindparam(f"new_{name}", type_=column.type)
-        values[name] = func.coalesce(new, column) if policy == "update" else func.coalesce(column, new)
-    values["version"] = customers.c.version + 1
-    values["updated_at"] = utc_now()
-    statement = update(customers).where(customers.c.id == bindparam("target_id")).values(values)
-    parameters = []
-    for position, target in zip(frame.index, targets, strict=True):
-        parameter = {f"new_{name}": database_value(frame.at[position, name]) for name in columns}
-        if parameter.get("new_birth_date") is not None:
-            parameter["new_birth_date"] = parameter["new_birth_date"].date()
-        parameter["target_id"] = int(target)
-        parameters.append(parameter)
-    if parameters:
-        connection.execute(statement, parameters)
+    update_rows(connection, rows, customers, columns, frame, targets, policy)
 
 
 def import_customers(connection: Connection, rows: TypedRows, report: ImportReport, policy: str) -> np.ndarray:
@@ -175,10 +207,11 @@ def import_customers(connection: Connection, rows: TypedRows, report: ImportRepo
         record_decisions(report, rows, duplicates, "skip", reasons, targets)
         report.skipped_duplicates += len(duplicates)
     else:
+        # The duplicate's values go into the row it repeats; that row's record is then
+        # inserted or updated once (counted there), this row is counted as combined.
         frame = _combine_file_duplicates(frame, np.where(candidates, leaders, positions), policy)
-        record_decisions(report, rows, duplicates, policy, reasons, targets)
-        report.updated += len(duplicates) if policy == "update" else 0
-        report.merged += len(duplicates) if policy == "merge" else 0
+        record_decisions(report, rows, duplicates, "combine", reasons, targets)
+        report.combined += len(duplicates)
     leader_rows = candidates & ~in_file_duplicate
     leaders_frame = frame[leader_rows]
     existing, matched_by = database_matches(
@@ -215,5 +248,8 @@ def import_customers(connection: Connection, rows: TypedRows, report: ImportRepo
         )
         report.skipped_duplicates += len(skipped)
         new = new[~keyless]
-    report.inserted += bulk_insert(connection, customers, _insert_frame(new, rows))
+    before = max_id(connection, customers)
+    insert = _insert_frame(new, rows)
+    report.inserted += bulk_insert(connection, customers, insert)
+    queue_creates(rows, customers, inserted_ids(connection, customers, before), insert)
     return finish_decisions(report, rows, new.index.to_numpy(), matched_positions, policy)

@@ -15,7 +15,8 @@ from sqlalchemy import Connection, Table, func, select
 from crm.bulk import bulk_insert
 from crm.imports.core import ImportReport, TypedRows
 from crm.imports.customers import split_full_names
-from crm.imports.dedupe import database_matches, file_duplicates
+from crm.imports.dedupe import LOOKUP_CHUNK, database_matches, file_duplicates
+from crm.imports.writing import inserted_ids, max_id, queue_creates
 from crm.schema import brands, categories, customers, products, suppliers, utc_now
 
 __all__ = [
@@ -29,7 +30,8 @@ __all__ = [
     "supplier_ids",
 ]
 
-# A bare customer key with at least this many digits (and nothing else) may be a phone number.
+# A bare customer key with at least this many digits (and nothing else) may be a phone number:
+# it is looked up among the phones too, but a new customer keeps it as an external id only.
 KEY_AS_PHONE_MIN_DIGITS = 7
 
 
@@ -41,7 +43,13 @@ def _timestamps(frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def ids_by_name(
-    connection: Connection, table: Table, names: pd.Series, report: ImportReport, *, name_column: str = "name"
+    connection: Connection,
+    rows: TypedRows,
+    table: Table,
+    names: pd.Series,
+    report: ImportReport,
+    *,
+    name_column: str = "name",
 ) -> pd.Series:
     """Id of the row called ``names[i]`` in ``table`` (matched case-insensitively); missing names are created."""
     column = table.c[name_column]
@@ -56,8 +64,10 @@ def ids_by_name(
     missing = sorted({name for name in wanted.unique() if name.lower() not in existing}, key=str.lower)
     unique_missing = list({name.lower(): name for name in missing}.values())
     if unique_missing:
+        before = max_id(connection, table)
         frame = _timestamps(pd.DataFrame({name_column: unique_missing}))
         bulk_insert(connection, table, frame)
+        queue_creates(rows, table, inserted_ids(connection, table, before), frame[[name_column]])
         report.created[table.name] = report.created.get(table.name, 0) + len(unique_missing)
         for row_id, name in connection.execute(
             select(table.c.id, column).where(func.lower(column).in_([name.lower() for name in unique_missing]))
@@ -86,7 +96,12 @@ def stable_numbers(prefix: str, parts: list[pd.Series]) -> pd.Series:
 
 
 def _customer_keys(rows: TypedRows) -> dict[str, pd.Series]:
-    """External id, email and phone keys per row, from the dedicated columns or a generic key column."""
+    """External id, email and phone keys per row, from the dedicated columns or a generic key column.
+
+    These are the keys an existing customer is *found* by. A generic key of digits
+    (10000001) may be a phone or an account number, so it is tried as both; what a new
+    customer stores is decided in ``resolve_customers``.
+    """
     external = rows.values["customer_external_id"].astype(object)
     email = rows.normalized["customer_email"]
     phone = rows.normalized["customer_phone"]
@@ -124,9 +139,15 @@ def resolve_customers(
         has_key |= key.notna().to_numpy()
     if fallback is not None:
         has_key |= fallback.notna().to_numpy()
-    rows.reject(
-        ~has_key, rows.mapped.get("customer_key", "customer"), "no customer: map a customer email, phone or ID column"
-    )
+    key_fields = ("customer_key", "customer_external_id", "customer_email", "customer_phone")
+    key_columns = [rows.mapped[name] for name in key_fields if name in rows.mapped]
+    if key_columns:
+        reason = f"no customer: {' and '.join(key_columns)} {'is' if len(key_columns) == 1 else 'are'} blank"
+        if fallback is not None:
+            reason += " and no order links one"
+    else:
+        reason = "no customer: map a customer email, phone or ID column"
+    rows.reject(~has_key, ", ".join(key_columns) or "customer", reason)
     lookup = {
         "external_id": customers.c.external_id,
         "email": customers.c.email_normalized,
@@ -146,8 +167,10 @@ def resolve_customers(
         external = keys["external_id"].iloc[new].reset_index(drop=True)
         email = rows.values["customer_email"].iloc[new].reset_index(drop=True)
         email = email.where(email.notna(), keys["email"].iloc[new].reset_index(drop=True))
+        # Only a phone column gives a new customer a phone; a numeric customer key is kept as
+        # its external id (it may be an account number, and a wrong phone would be worse).
         phone = rows.values["customer_phone"].iloc[new].reset_index(drop=True)
-        phone = phone.where(phone.notna(), keys["phone"].iloc[new].reset_index(drop=True))
+        phone_normalized = rows.normalized["customer_phone"].iloc[new].reset_index(drop=True)
         # The schema wants something to tell a customer apart by; an ID alone gets a readable name.
         anonymous = first.isna() & last.isna() & email.isna() & phone.isna()
         first = first.where(~anonymous, "Customer")
@@ -160,35 +183,48 @@ def resolve_customers(
                 "email": email,
                 "email_normalized": keys["email"].iloc[new].reset_index(drop=True),
                 "phone": phone,
-                "phone_normalized": keys["phone"].iloc[new].reset_index(drop=True),
+                "phone_normalized": phone_normalized,
                 "customer_type": "individual",
                 "status": "active",
                 "loyalty_points": 0,
             }
         )
-        bulk_insert(connection, customers, _timestamps(frame))
+        before = max_id(connection, customers)
+        frame = _timestamps(frame)
+        bulk_insert(connection, customers, frame)
+        queue_creates(rows, customers, inserted_ids(connection, customers, before), frame)
         report.created["customers"] = report.created.get("customers", 0) + len(frame)
-        found, _ = database_matches(connection, customers.c.id, {name: (lookup[name], keys[name]) for name in lookup})
-        if fallback is not None:
-            found = found.where(found.notna(), fallback)
+        # Look up only the rows still without a customer: the ones just created (and their repeats).
+        still = pd.Series(need, index=found.index)
+        found_new, _ = database_matches(
+            connection, customers.c.id, {name: (lookup[name], keys[name].where(still, None)) for name in lookup}
+        )
+        found = found.where(~still, found_new)
     return found.where(~pd.Series(rows.rejected), np.nan)
 
 
 def resolve_products(
-    connection: Connection, skus: pd.Series, names: pd.Series, prices: pd.Series, report: ImportReport
+    connection: Connection,
+    rows: TypedRows,
+    skus: pd.Series,
+    names: pd.Series,
+    prices: pd.Series,
+    report: ImportReport,
 ) -> tuple[pd.Series, pd.Series]:
     """(product id, catalogue price) per SKU; unknown SKUs become products (name or SKU, given price)."""
     wanted = skus.dropna()
     if wanted.empty:
         return pd.Series(np.nan, index=skus.index), pd.Series(np.nan, index=skus.index)
 
-    def _existing() -> dict[str, tuple[int, float]]:
-        return {
-            sku: (row_id, float(price))
-            for row_id, sku, price in connection.execute(select(products.c.id, products.c.sku, products.c.price))
-        }
+    def _existing(wanted_skus: list[str]) -> dict[str, tuple[int, float]]:
+        found: dict[str, tuple[int, float]] = {}
+        for start in range(0, len(wanted_skus), LOOKUP_CHUNK):
+            chunk = wanted_skus[start : start + LOOKUP_CHUNK]
+            statement = select(products.c.id, products.c.sku, products.c.price).where(products.c.sku.in_(chunk))
+            found.update({sku: (row_id, float(price)) for row_id, sku, price in connection.execute(statement)})
+        return found
 
-    existing = _existing()
+    existing = _existing(sorted(set(wanted.tolist())))
     missing = ~skus.isin(list(existing)) & skus.notna()
     if missing.any():
         first = pd.DataFrame({"sku": skus, "name": names, "price": prices})[missing].drop_duplicates("sku")
@@ -201,21 +237,24 @@ def resolve_products(
                 "is_active": True,
             }
         )
-        bulk_insert(connection, products, _timestamps(frame))
+        before = max_id(connection, products)
+        frame = _timestamps(frame)
+        bulk_insert(connection, products, frame)
+        queue_creates(rows, products, inserted_ids(connection, products, before), frame)
         report.created["products"] = report.created.get("products", 0) + len(frame)
-        existing = _existing()
+        existing = _existing(sorted(set(wanted.tolist())))
     ids = skus.map(lambda sku: existing[sku][0] if sku in existing else np.nan).astype(float)
     catalogue = skus.map(lambda sku: existing[sku][1] if sku in existing else np.nan).astype(float)
     return ids, catalogue
 
 
-def category_ids(connection: Connection, names: pd.Series, report: ImportReport) -> pd.Series:
-    return ids_by_name(connection, categories, names, report)
+def category_ids(connection: Connection, rows: TypedRows, names: pd.Series, report: ImportReport) -> pd.Series:
+    return ids_by_name(connection, rows, categories, names, report)
 
 
-def brand_ids(connection: Connection, names: pd.Series, report: ImportReport) -> pd.Series:
-    return ids_by_name(connection, brands, names, report)
+def brand_ids(connection: Connection, rows: TypedRows, names: pd.Series, report: ImportReport) -> pd.Series:
+    return ids_by_name(connection, rows, brands, names, report)
 
 
-def supplier_ids(connection: Connection, names: pd.Series, report: ImportReport) -> pd.Series:
-    return ids_by_name(connection, suppliers, names, report)
+def supplier_ids(connection: Connection, rows: TypedRows, names: pd.Series, report: ImportReport) -> pd.Series:
+    return ids_by_name(connection, rows, suppliers, names, report)

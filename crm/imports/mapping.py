@@ -58,6 +58,11 @@ def suggest_mapping(columns: Iterable[str], entity: str) -> dict[str, str]:
         for column, field in suggestion.items():
             if field == "full_name":
                 suggestion[column] = IGNORE
+    # Next to a family-name column, "name" is the given name: 성 + 이름, Surname + Name.
+    if "last_name" in taken and "full_name" in taken and "first_name" not in taken:
+        for column, field in suggestion.items():
+            if field == "full_name":
+                suggestion[column] = "first_name"
     return suggestion
 
 

@@ -7,12 +7,20 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection
 
 from crm.bulk import bulk_insert
 from crm.imports.core import ImportReport, TypedRows
 from crm.imports.lookups import brand_ids, category_ids, supplier_ids
-from crm.imports.writing import existing_ids, finish_decisions, record_decisions, update_rows
+from crm.imports.writing import (
+    existing_ids,
+    finish_decisions,
+    inserted_ids,
+    max_id,
+    queue_creates,
+    record_decisions,
+    update_rows,
+)
 from crm.schema import price_history, products, utc_now
 
 __all__ = ["import_products"]
@@ -66,18 +74,16 @@ def import_products(connection: Connection, rows: TypedRows, report: ImportRepor
         record_decisions(report, rows, duplicates, "skip", reasons)
         report.skipped_duplicates += len(duplicates)
     else:
+        # Folded into the row they repeat, which is inserted or updated once (counted there).
         part = frame[ok].assign(_leader=leader[ok])
         combined = part.groupby("_leader").last() if policy == "update" else part.groupby("_leader").first()
         frame.loc[combined.index, combined.columns] = combined.to_numpy()
-        record_decisions(report, rows, duplicates, policy, reasons)
-        if policy == "update":
-            report.updated += len(duplicates)
-        else:
-            report.merged += len(duplicates)
+        record_decisions(report, rows, duplicates, "combine", reasons)
+        report.combined += len(duplicates)
     leaders = frame[ok & (leader == positions)].copy()
     lookups = {"category": category_ids, "brand": brand_ids, "supplier": supplier_ids}
     for name, column in _BY_NAME.items():
-        leaders[column] = lookups[name](connection, leaders[name], report) if name in rows.mapped else np.nan
+        leaders[column] = lookups[name](connection, rows, leaders[name], report) if name in rows.mapped else np.nan
     existing = existing_ids(connection, products.c.sku, products.c.id, leaders["sku"])
     is_existing = leaders["sku"].isin(list(existing)).to_numpy()
     matched = leaders[is_existing]
@@ -89,20 +95,15 @@ def import_products(connection: Connection, rows: TypedRows, report: ImportRepor
     elif not matched.empty:
         mapped_ids = {column for name, column in _BY_NAME.items() if name in rows.mapped}
         columns = [column for column in _PRODUCT_COLUMNS if column in rows.mapped or column in mapped_ids]
-        old_prices = dict(
-            connection.execute(select(products.c.id, products.c.price).where(products.c.id.in_(targets.tolist()))).all()
-        )
-        update_rows(connection, products, columns, matched, targets, policy)
-        new_prices = dict(
-            connection.execute(select(products.c.id, products.c.price).where(products.c.id.in_(targets.tolist()))).all()
-        )
-        changes = [
-            {"product_id": product_id, "old_price": old_prices[product_id], "new_price": price, "changed_at": utc_now()}
-            for product_id, price in new_prices.items()
-            if price != old_prices.get(product_id)
+        changes = update_rows(connection, rows, products, columns, matched, targets, policy)
+        history = [
+            {"product_id": product_id, "old_price": change["price"][0], "new_price": change["price"][1]}
+            for product_id, change in changes.items()
+            if "price" in change
         ]
-        if changes:
-            connection.execute(price_history.insert(), changes)
+        if history:
+            now = utc_now()
+            connection.execute(price_history.insert(), [entry | {"changed_at": now} for entry in history])
         record_decisions(report, rows, matched.index.to_numpy(), policy, match_reasons)
         if policy == "update":
             report.updated += len(matched)
@@ -129,5 +130,7 @@ def import_products(connection: Connection, rows: TypedRows, report: ImportRepor
     )
     insert["created_at"] = now
     insert["updated_at"] = now
+    before = max_id(connection, products)
     report.inserted += bulk_insert(connection, products, insert)
+    queue_creates(rows, products, inserted_ids(connection, products, before), insert)
     return finish_decisions(report, rows, new.index.to_numpy(), matched.index.to_numpy(), policy)

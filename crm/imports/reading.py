@@ -6,11 +6,18 @@ instead of silently becoming NaN.
 
 Detection (each can be overridden by the caller):
 * encoding — byte-order mark, then strict UTF-8, then charset-normalizer restricted to the
-  encodings our users actually send (an unrestricted guess turns CP1252 into CP775);
+  encodings our users actually send (an unrestricted guess turns CP1252 into CP775), each
+  guess checked by a strict decode; a guess other encodings would read differently, made
+  from little text, comes with a warning;
 * delimiter — the candidate that splits the first lines into the most, equally wide fields;
 * header row — the first row that is mostly filled with text, so a title line ("Customers
   2025") or a blank line above the header is skipped;
-* sheet — the sheet with the most cells (a "Read me" sheet in front is skipped).
+* sheet — the sheet whose header row names the most known fields (a "Read me" or a long
+  "Notes" sheet is skipped), else the one with the most filled cells.
+
+Row numbers are the file's own: the line a CSV record starts on (a quoted note may span
+lines), the sheet row in a workbook. A CSV line with more fields than the header is kept as
+a rejected row ("5 fields, the header has 3"), never dropped.
 """
 
 from __future__ import annotations
@@ -35,26 +42,36 @@ __all__ = [
     "detect_delimiter",
     "detect_encoding",
     "detect_header_row",
+    "guess_encoding",
     "read_source",
 ]
 
-# Encodings offered in the wizard and tried by the detector, most common first.
+# Encodings offered in the wizard and tried by the detector, most common first. Windows'
+# code pages, not the older standards they extend: Excel on Japanese Windows writes cp932
+# (㈱, ①, 髙 are not Shift-JIS), on Taiwanese Windows cp950 (Big5 plus €, 碁, 裏…);
+# gb18030 covers GBK/GB2312 (mainland China).
 SUPPORTED_ENCODINGS = (
     "utf-8",
     "utf-8-sig",
     "utf-16",
     "cp949",
-    "big5",
-    "shift_jis",
+    "cp950",
+    "cp932",
     "gb18030",
     "euc_jp",
     "cp1252",
     "latin-1",
 )
 # charset-normalizer's names for the candidates above (it needs underscores).
-_DETECTOR_CANDIDATES = ["utf_8", "utf_16", "cp949", "big5", "shift_jis", "gb18030", "euc_jp", "cp1252"]
+_DETECTOR_CANDIDATES = ["utf_8", "utf_16", "cp949", "cp950", "cp932", "gb18030", "euc_jp", "cp1252"]
 # Bytes looked at for encoding detection: enough for a reliable guess, cheap on a 100 MB file.
 DETECTION_SAMPLE_BYTES = 256 * 1024
+# Below this many non-ASCII bytes a guess between encodings that all decode the text is
+# weak evidence (a dozen names can read as Chinese, Japanese or Korean): say so.
+SMALL_SAMPLE_NON_ASCII_BYTES = 200
+# Two guesses whose "chaos" (charset-normalizer's measure of unlikely characters) differ by
+# less than this are equally plausible.
+CLOSE_CHAOS = 0.05
 DELIMITER_CANDIDATES = (",", ";", "\t", "|")
 # Stands for "one or more spaces/tabs" (fixed-width exports such as CDNOW_master.txt).
 WHITESPACE = " "
@@ -77,6 +94,8 @@ class ParsedFile:
     sheets: list[str] = field(default_factory=list)
     sha256: str = ""
     warnings: list[str] = field(default_factory=list)
+    # CSV lines with more fields than the header: file line -> reason (they become rejected rows).
+    ragged: dict[int, str] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -97,24 +116,74 @@ class ParsedFile:
 # --- encoding and delimiter ----------------------------------------------------------------
 def detect_encoding(data: bytes) -> str:
     """Best guess of the text encoding of ``data`` among ``SUPPORTED_ENCODINGS``."""
+    return guess_encoding(data)[0]
+
+
+def guess_encoding(data: bytes) -> tuple[str, str | None]:
+    """(encoding, warning or None): the best guess, and a warning when the guess is uncertain."""
     if data.startswith(b"\xef\xbb\xbf"):
-        return "utf-8-sig"
+        return "utf-8-sig", None
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
+        return "utf-16", None
     sample = data[:DETECTION_SAMPLE_BYTES]
+    cut = len(data) > len(sample)
     try:
         sample.decode("utf-8")
-        return "utf-8"
+        return "utf-8", None
     except UnicodeDecodeError as error:
         # A sample cut in the middle of a multi-byte character is still UTF-8.
-        if error.start >= len(sample) - 3 and len(data) > len(sample):
-            return "utf-8"
+        if error.start >= len(sample) - 3 and cut:
+            return "utf-8", None
     if _looks_like_bomless_utf16(sample):
-        return "utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"
-    best = charset_normalizer.from_bytes(sample, cp_isolation=_DETECTOR_CANDIDATES).best()
-    if best is None:
-        return "cp1252"  # decodes nearly any byte; the preview shows the user whether it is right
-    return best.encoding.replace("_", "-") if best.encoding.startswith("utf") else best.encoding
+        return ("utf-16-le" if sample[1:2] == b"\x00" else "utf-16-be"), None
+    matches = sorted(
+        charset_normalizer.from_bytes(sample, cp_isolation=_DETECTOR_CANDIDATES),
+        key=lambda match: (match.chaos, -match.coherence),
+    )
+    # charset-normalizer may accept a guess that a byte further on does not decode: check.
+    readable = {match.encoding: text for match in matches if (text := _strict_text(sample, match.encoding, cut))}
+    if not readable:
+        return "cp1252", (
+            "The encoding could not be recognised, so the file is read as cp1252; "
+            "choose the right encoding if names look wrong."
+        )
+    chosen = next(match for match in matches if match.encoding in readable)
+    encoding = _python_name(chosen.encoding)
+    others = [
+        match
+        for match in matches
+        if match.encoding in readable
+        and match.encoding != chosen.encoding
+        and readable[match.encoding] != readable[chosen.encoding]
+    ]
+    non_ascii = sum(byte >= 0x80 for byte in sample[:65536])
+    close = [match for match in others if match.chaos - chosen.chaos < CLOSE_CHAOS]
+    if others and (non_ascii < SMALL_SAMPLE_NON_ASCII_BYTES or close):
+        alternatives = ", ".join(_python_name(match.encoding) for match in (close or others)[:3])
+        return encoding, (
+            f"The encoding {encoding} is a guess from little text; {alternatives} would read it differently. "
+            "Check the names in the sample below and choose another encoding if they look wrong."
+        )
+    return encoding, None
+
+
+def _python_name(encoding: str) -> str:
+    return encoding.replace("_", "-") if encoding.startswith("utf") else encoding
+
+
+def _strict_text(sample: bytes, encoding: str, cut: bool) -> str | None:
+    """``sample`` decoded strictly (a character cut at the sample's end excused), or None."""
+    try:
+        return sample.decode(encoding)
+    except UnicodeDecodeError as error:
+        if cut and error.start >= len(sample) - 4:
+            try:
+                return sample[: error.start].decode(encoding)
+            except UnicodeDecodeError:
+                return None
+        return None
+    except LookupError:
+        return None
 
 
 def _looks_like_bomless_utf16(sample: bytes) -> bool:
@@ -202,10 +271,74 @@ def _finish(frame: pd.DataFrame, row_numbers: np.ndarray) -> tuple[pd.DataFrame,
     return frame.loc[keep].reset_index(drop=True), row_numbers[keep]
 
 
+def _csv_records(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
+    """Every record of ``text`` and the file line it starts on (a quoted field may span lines)."""
+    if delimiter == WHITESPACE:
+        lines = text.splitlines()
+        return [line.split() for line in lines], list(range(1, len(lines) + 1))
+    # newline="": \n, \r\n and a lone \r all end a line, and csv sees them as written.
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    records: list[list[str]] = []
+    starts: list[int] = []
+    previous = 0
+    try:
+        for record in reader:
+            records.append(record)
+            starts.append(previous + 1)
+            previous = reader.line_num
+    except csv.Error as error:
+        raise ValueError(f"Line {previous + 1} cannot be read as CSV ({error}).") from None
+    return records, starts
+
+
+def _line_count(text: str) -> int:
+    """Physical lines of ``text`` as the CSV parser sees them (\n, \r\n or a lone \r ends one)."""
+    terminators = text.count("\n") + text.count("\r") - text.count("\r\n")
+    return terminators + (0 if text.endswith(("\n", "\r")) else 1)
+
+
+def _read_csv_one_line_per_record(
+    text: str, delimiter: str, header_index: int
+) -> tuple[pd.DataFrame, np.ndarray] | None:
+    """pandas' C parser for the common file: every record on one line, none wider than the header.
+
+    Its row numbers are then simply the lines after the header. None when a line is too wide
+    or a quoted field spans lines; the exact (slower) reader handles those files.
+    """
+    options = {
+        "sep": delimiter,
+        "header": None,
+        "skiprows": max(header_index, 0),
+        "dtype": str,
+        "keep_default_na": False,
+        "na_filter": False,
+        "skip_blank_lines": False,
+    }
+    try:
+        table = pd.read_csv(io.StringIO(text), engine="c", on_bad_lines="error", **options)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError):
+        return None
+    if len(table) != _line_count(text) - max(header_index, 0):
+        return None  # a quoted field holds a line break: records and lines differ
+    if header_index >= 0:
+        names = _unique_names([str(value) for value in table.iloc[0].tolist()])
+        table = table.iloc[1:]
+        first_line = header_index + 2
+    else:
+        names = [f"column {position}" for position in range(1, len(table.columns) + 1)]
+        first_line = 1
+    table.columns = names
+    lines = np.arange(len(table), dtype=np.int64) + first_line
+    return _finish(table.reset_index(drop=True), lines)
+
+
 def _read_csv(
     data: bytes, encoding: str | None, delimiter: str | None, header_row: int | None, warnings: list[str]
-) -> tuple[pd.DataFrame, np.ndarray, str, str, int]:
-    encoding = encoding or detect_encoding(data)
+) -> tuple[pd.DataFrame, np.ndarray, str, str, int, dict[int, str]]:
+    if encoding is None:
+        encoding, doubt = guess_encoding(data)
+        if doubt:
+            warnings.append(doubt)
     try:
         text = data.decode(encoding)
     except (UnicodeDecodeError, LookupError) as error:
@@ -219,50 +352,56 @@ def _read_csv(
     text = text.removeprefix("\ufeff")
     head_lines = text[:200_000].splitlines()[:SNIFF_LINES]
     delimiter = delimiter or detect_delimiter("\n".join(head_lines))
-    if header_row is None:
-        if delimiter == WHITESPACE:
-            sniffed = [line.split() for line in head_lines]
+    if delimiter != WHITESPACE:
+        if header_row is None:
+            first_index = detect_header_row(list(csv.reader(head_lines, delimiter=delimiter)))
         else:
-            sniffed = list(csv.reader(head_lines, delimiter=delimiter))
-        header_index = detect_header_row(sniffed)
+            first_index = header_row - 1
+        fast = _read_csv_one_line_per_record(text, delimiter, first_index)
+        if fast is not None:
+            frame, lines = fast
+            return frame, lines, encoding, delimiter, first_index + 1, {}
+    records, starts = _csv_records(text, delimiter)
+    if header_row is None:
+        header_index = detect_header_row(records[:SNIFF_LINES])
+    elif header_row == 0:
+        header_index = -1
     else:
-        header_index = header_row - 1
-    # Lines above the header (titles, notes) may have any width: skip them before parsing.
-    options = {
-        "sep": r"\s+" if delimiter == WHITESPACE else delimiter,
-        "header": 0 if header_index >= 0 else None,
-        "skiprows": max(header_index, 0),
-        "dtype": str,
-        "keep_default_na": False,
-        "na_filter": False,
-        "skip_blank_lines": False,
-    }
-    try:
-        frame = pd.read_csv(io.StringIO(text), engine="c", on_bad_lines="error", **options)
-    except pd.errors.ParserError:
-        # Rare ragged lines: the slower parser lets us keep the good rows and say which were dropped.
-        dropped: list[list[str]] = []
-
-        def _keep_bad(fields: list[str]) -> None:
-            dropped.append(fields)
-            return None
-
-        frame = pd.read_csv(io.StringIO(text), engine="python", on_bad_lines=_keep_bad, **options)
+        # The record on (or, inside a multi-line title, first after) the given line.
+        header_index = next((index for index, start in enumerate(starts) if start >= header_row), len(records))
+        if header_index >= len(records):
+            raise ValueError(f"The file has only {starts[-1] if starts else 0} lines; line {header_row} is empty.")
+    body = records[header_index + 1 :]
+    lines = np.asarray(starts[header_index + 1 :], dtype=np.int64)
+    if header_index >= 0:
+        names = _unique_names(records[header_index])
+        width = len(names)
+    else:
+        width = max((len(record) for record in body), default=0)
+        names = [f"column {position}" for position in range(1, width + 1)]
+    ragged: dict[int, str] = {}
+    for position, record in enumerate(body):
+        size = len(record)
+        if size == width:
+            continue
+        if size < width:
+            body[position] = record + [""] * (width - size)  # short lines: the missing cells are blank
+            continue
+        if any(value.strip() for value in record[width:]):
+            ragged[int(lines[position])] = f"{size} fields, the header has {width}"
+        body[position] = record[:width]  # trailing empty fields ("a,b,c,") are not data
+    if ragged:
+        first_line, first_reason = next(iter(ragged.items()))
         warnings.append(
-            f"{len(dropped)} line(s) have more fields than the header and were left out "
-            f"(first: {delimiter.join(dropped[0])[:80]!r}); check the delimiter."
+            f"{len(ragged):,} line(s) have more fields than the header (first: line {first_line}, {first_reason}); "
+            "they will be rejected. Check the delimiter, or quote fields that contain it."
         )
-    if header_index < 0:
-        frame.columns = [f"column {position}" for position in range(1, len(frame.columns) + 1)]
-    frame.columns = _unique_names([str(column) for column in frame.columns])
-    # pandas names blank header cells "Unnamed: N"; show them as "column N".
-    frame.columns = [
-        f"column {position}" if name.startswith("Unnamed: ") else name
-        for position, name in enumerate(frame.columns, start=1)
-    ]
-    row_numbers = np.arange(len(frame), dtype=np.int64) + header_index + 2
-    frame, row_numbers = _finish(frame, row_numbers)
-    return frame, row_numbers, encoding, delimiter, header_index + 1
+    frame = pd.DataFrame(body, columns=names, dtype=object) if body else pd.DataFrame(columns=names, dtype=object)
+    frame, lines = _finish(frame, lines)
+    kept = set(lines.tolist())
+    ragged = {line: reason for line, reason in ragged.items() if line in kept}
+    header_line = starts[header_index] if header_index >= 0 else 0
+    return frame, lines, encoding, delimiter, header_line, ragged
 
 
 def _cell_text(value: object) -> str:
@@ -394,11 +533,11 @@ def read_source(
     else:
         if not data.strip():
             raise ValueError("The file is empty.")
-        frame, row_numbers, used_encoding, used_delimiter, header = _read_csv(
+        frame, row_numbers, used_encoding, used_delimiter, header, ragged = _read_csv(
             data, encoding, delimiter, header_row, warnings
         )
         parsed = ParsedFile(
-            frame, row_numbers, "csv", used_encoding, used_delimiter, header, None, [], sha256, warnings
+            frame, row_numbers, "csv", used_encoding, used_delimiter, header, None, [], sha256, warnings, ragged
         )
     if parsed.frame.columns.empty:
         raise ValueError("The file has no columns.")

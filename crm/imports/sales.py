@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, delete, func, select
 
+from crm.audit import to_json
 from crm.bulk import bulk_insert
 from crm.imports.core import ImportReport, TypedRows
 from crm.imports.lookups import as_text, brand_ids, resolve_customers, resolve_products, stable_numbers
@@ -19,6 +20,10 @@ from crm.imports.writing import (
     LOOKUP_CHUNK,
     existing_ids,
     finish_decisions,
+    inserted_ids,
+    max_id,
+    queue_changes,
+    queue_creates,
     record_decisions,
     rejection_reasons,
     update_rows,
@@ -71,7 +76,12 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
     values = rows.values
     has_item = values["sku"].notna().to_numpy()
     quantity = values["quantity"].astype(float).fillna(1.0)
-    rows.reject(has_item & (quantity.to_numpy() <= 0), rows.column_of("quantity"), "quantity must be at least 1")
+    rows.reject(
+        has_item & (quantity.to_numpy() <= 0),
+        rows.column_of("quantity"),
+        "quantity must be at least 1",
+        every_cell=True,
+    )
     customer_ids = resolve_customers(connection, rows, report)
     numbers = values["order_number"].astype(object)
     if numbers.isna().any():
@@ -94,6 +104,7 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
     # Items: product by SKU (created when new), price from the file or the catalogue.
     product_ids, catalogue = resolve_products(
         connection,
+        rows,
         values["sku"].where(pd.Series(ok & has_item), None),
         values["product_name"],
         values["unit_price"],
@@ -155,13 +166,14 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
         )
         order_level = order_level[~no_amount]
         ok = ~rows.rejected
-    order_level["brand_id"] = brand_ids(connection, order_level["brand"], report)
+    order_level["brand_id"] = brand_ids(connection, rows, order_level["brand"], report)
     is_existing = order_level.index.isin(list(existing))
     row_order = frame["order_number"]
     positions = np.arange(count)
     leader_set = set(leader_position.loc[order_level.index].tolist())
     imported = np.zeros(count, dtype=bool)
-    # Decisions: the first row of each order carries it, the order's other rows follow it.
+    # Decisions: the first row of each order carries it (inserted, updated, merged or skipped:
+    # one count per order); the order's other rows are combined with it, or skipped with it.
     existing_numbers = set(order_level.index[is_existing])
     for position in positions[ok]:
         number = row_order.iat[position]
@@ -169,25 +181,31 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
         in_existing = number in existing_numbers
         if position in leader_set:
             if in_existing:
-                decision = "skip" if policy == "skip" else policy
                 record_decisions(
                     report,
                     rows,
                     np.array([position]),
-                    decision,
+                    policy,
                     f"order {number} already exists",
                     [f"order #{existing[number]}"],
                 )
             else:
                 record_decisions(report, rows, np.array([position]), "insert", "", [f"order {number}"])
         else:
-            decision = ("skip" if policy == "skip" else policy) if in_existing else "insert"
-            reason = f"item of order {number} (row {int(rows.row_numbers[leader])})"
-            if not has_item[position] and not has_item[leader]:
-                reason = f"repeats order {number} of row {int(rows.row_numbers[leader])}"
-                decision = "skip" if policy == "skip" else policy
+            leader_row = int(rows.row_numbers[leader])
+            if has_item[position]:
+                reason = f"item of order {number} (row {leader_row})"
+            else:
+                reason = f"repeats order {number} of row {leader_row}"
+            if policy == "skip" and (in_existing or not has_item[position]):
+                decision = "skip"
+                report.skipped_duplicates += 1
+            else:
+                decision = "combine"
+                report.combined += 1
             record_decisions(report, rows, np.array([position]), decision, reason, [f"order {number}"])
         imported[position] = not (in_existing and policy == "skip")
+    report.items_read += int((ok & has_item).sum())
     now = pd.Timestamp(utc_now()).as_unit("us")
     new_orders = order_level[~is_existing]
     if not new_orders.empty:
@@ -208,6 +226,7 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
         insert["updated_at"] = now
         report.inserted += bulk_insert(connection, orders, insert)
         new_ids = dict(connection.execute(select(orders.c.order_number, orders.c.id).where(orders.c.id > before)).all())
+        queue_creates(rows, orders, [new_ids[number] for number in insert["order_number"]], insert)
     else:
         new_ids = {}
     updated_orders = order_level[is_existing]
@@ -221,7 +240,7 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
         targets = pd.Series([existing[number] for number in updated_orders.index], index=updated_orders.index)
         frame_update = updated_orders.copy()
         frame_update["order_date"] = pd.to_datetime(frame_update["order_date"])
-        update_rows(connection, orders, columns, frame_update, targets, policy)
+        update_rows(connection, rows, orders, columns, frame_update, targets, policy)
         if policy == "update":
             report.updated += len(updated_orders)
         else:
@@ -233,10 +252,20 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
     order_ids = {**new_ids}
     if policy == "update":
         replaced = [existing[number] for number in updated_orders.index if any_items.get(number, False)]
+        item_columns = [column for column in order_items.c if column.name not in ("created_at", "updated_at")]
         for start in range(0, len(replaced), LOOKUP_CHUNK):
-            connection.execute(
-                delete(order_items).where(order_items.c.order_id.in_(replaced[start : start + LOOKUP_CHUNK]))
+            chunk = replaced[start : start + LOOKUP_CHUNK]
+            removed = connection.execute(select(*item_columns).where(order_items.c.order_id.in_(chunk))).mappings()
+            removed = [dict(item) for item in removed]
+            queue_changes(
+                rows,
+                "delete",
+                order_items.name,
+                [item["id"] for item in removed],
+                [to_json({key: value for key, value in item.items() if key != "version"}) for item in removed],
+                None,
             )
+            connection.execute(delete(order_items).where(order_items.c.order_id.in_(chunk)))
         order_ids |= {number: existing[number] for number in updated_orders.index}
     item_rows = item_rows[item_rows["order_number"].isin(list(order_ids))]
     if not item_rows.empty:
@@ -250,9 +279,11 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
         )
         items["created_at"] = now
         items["updated_at"] = now
+        before_items = max_id(connection, order_items)
         report.created["order_items"] = report.created.get("order_items", 0) + bulk_insert(
             connection, order_items, items
         )
+        queue_creates(rows, order_items, inserted_ids(connection, order_items, before_items), items)
     rejected = np.flatnonzero(rows.rejected)
     record_decisions(report, rows, rejected, "reject", rejection_reasons(rows, rejected))
     return imported & ~rows.rejected
@@ -310,14 +341,12 @@ def import_transactions(connection: Connection, rows: TypedRows, report: ImportR
         record_decisions(report, rows, duplicates, "skip", reasons)
         report.skipped_duplicates += len(duplicates)
     else:
-        record_decisions(report, rows, duplicates, policy, reasons)
+        # Folded into the row they repeat, which is inserted or updated once (counted there).
+        record_decisions(report, rows, duplicates, "combine", reasons)
         part = frame[ok].assign(_leader=leader[ok])
         combined = part.groupby("_leader").last() if policy == "update" else part.groupby("_leader").first()
         frame.loc[combined.index, combined.columns] = combined.to_numpy()
-        if policy == "update":
-            report.updated += len(duplicates)
-        else:
-            report.merged += len(duplicates)
+        report.combined += len(duplicates)
     leaders_frame = frame[ok & ~in_file_duplicate]
     existing = existing_ids(
         connection, transactions.c.transaction_number, transactions.c.id, leaders_frame["transaction_number"]
@@ -331,7 +360,7 @@ def import_transactions(connection: Connection, rows: TypedRows, report: ImportR
         report.skipped_duplicates += len(matched)
     else:
         columns = [name for name in _TRANSACTION_COLUMNS if name in rows.mapped or name in ("customer_id", "order_id")]
-        update_rows(connection, transactions, columns, matched, targets, policy)
+        update_rows(connection, rows, transactions, columns, matched, targets, policy)
         record_decisions(report, rows, matched.index.to_numpy(), policy, match_reasons)
         if policy == "update":
             report.updated += len(matched)
@@ -344,5 +373,7 @@ def import_transactions(connection: Connection, rows: TypedRows, report: ImportR
     new["processed_at"] = new["processed_at"].astype("datetime64[us]")
     new["created_at"] = now
     new["updated_at"] = now
+    before = max_id(connection, transactions)
     report.inserted += bulk_insert(connection, transactions, new)
+    queue_creates(rows, transactions, inserted_ids(connection, transactions, before), new)
     return finish_decisions(report, rows, new.index.to_numpy(), matched.index.to_numpy(), policy)

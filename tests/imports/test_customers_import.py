@@ -104,8 +104,9 @@ def test_messy_file_duplicates_and_invalid_rows_are_each_decided(engine):
 
 def test_update_takes_the_later_rows_values_and_merge_only_fills_blanks(engine):
     first = run_import(engine, DATA / "utf8_bom_customers.csv", entity="customers", on_duplicate="update")
-    # Row 4 (Ada again) and row 6 (Grace's phone) update the rows they repeat.
-    assert (first.inserted, first.updated) == (2, 2)
+    # Row 4 (Ada again) and row 6 (Grace's phone) are combined with the rows they repeat,
+    # which are inserted once: 2 inserted + 2 combined + 3 rejected = the 7 rows read.
+    assert (first.inserted, first.updated, first.combined, first.rejected_rows) == (2, 0, 2, 3)
     ada = _customer(engine, email_normalized="ada@example.com")
     assert (ada["first_name"], ada["notes"], ada["birth_date"]) == ("ADA", "second row for Ada", date(1915, 12, 10))
     grace = _customer(engine, phone_normalized="2125550199")
@@ -128,6 +129,9 @@ def test_update_takes_the_later_rows_values_and_merge_only_fills_blanks(engine):
         ("utf16_customers.csv", [("Zoë", "Quill", "Kraków"), ("Ørjan", "Ås", "Tromsø")]),
         ("big5_customers.csv", [("小明", "王", None), ("美麗", "陳", None), ("志強", "林", None)]),
         ("shift_jis_customers.csv", [("太郎", "山田", None), ("花子", "佐藤", None)]),
+        ("cp932_customers.csv", [("一郎", "髙橋", None), ("太郎", "山田", None)]),
+        ("cp950_customers.csv", [("小明", "王", None), ("美麗", "陳", None)]),
+        ("gb18030_customers.csv", [("小明", "王", None), ("娜", "李", None), ("伟", "张", None)]),
         (
             "cp1252_semicolon_customers.csv",
             [("José", "Müller", "Zürich"), ("Françoise", "Dupré", "Besançon"), ("Søren", "Kierkegaard", "København")],
@@ -213,7 +217,7 @@ def test_a_failure_half_way_leaves_nothing_written(engine, monkeypatch):
         )
     assert _count(engine) == 1
     assert _customer(engine, email_normalized="ada@example.com")["city"] == "Paris"
-    assert _count(engine, audit_log) == 1  # the first import's row only
+    assert _count(engine, audit_log) == 2  # the first import's summary and its one created customer
 
 
 _KILL_SCRIPT = """
@@ -252,7 +256,7 @@ def test_a_killed_import_process_leaves_nothing_written(engine):
 def test_the_import_is_audited_with_its_counts_and_file_hash(engine):
     report = run_import(engine, KOREAN_CUSTOMERS, entity="customers", actor=Actor(None, "mgr", "manager"))
     with engine.connect() as connection:
-        row = connection.execute(select(audit_log)).mappings().one()
+        row = connection.execute(select(audit_log).where(audit_log.c.action == "import")).mappings().one()
     after = json.loads(row["after_json"])
     assert (row["action"], row["entity"], row["username"]) == ("import", "customers", "mgr")
     assert (after["inserted"], after["file_sha256"]) == (30, report.detected["file_sha256"])
@@ -295,3 +299,93 @@ def test_an_unreadable_file_is_refused_with_the_reason_and_nothing_written(engin
 def test_a_file_with_only_a_header_imports_nothing_and_says_so(engine):
     report = run_import(engine, b"Name,Email\n", entity="customers")
     assert (report.rows_read, report.inserted, report.decisions) == (0, 0, [])
+
+
+def test_windows_japanese_and_taiwanese_characters_survive_the_import(engine):
+    run_import(
+        engine,
+        DATA / "cp932_customers.csv",
+        entity="customers",
+        mapping={"氏名": "full_name", "会社": "company", "メールアドレス": "email", "メモ": "notes"},
+    )
+    takahashi = _customer(engine, email_normalized="ichiro@example.jp")
+    assert (takahashi["last_name"], takahashi["company"], takahashi["notes"]) == ("髙橋", "㈱山田商事", "①常連")
+    run_import(engine, DATA / "cp950_customers.csv", entity="customers")
+    assert _customer(engine, email_normalized="ming@example.tw")["notes"] == "碁友會員 €5"
+
+
+def test_a_korean_family_name_column_and_given_name_column_fill_both_names(engine):
+    report = run_import(engine, DATA / "ko_split_customers.csv", entity="customers")
+    # Next to 성 (family name), 이름 is the given name.
+    assert (report.mapping["성"], report.mapping["이름"]) == ("last_name", "first_name")
+    with engine.connect() as connection:
+        names = connection.execute(select(customers.c.last_name, customers.c.first_name).order_by(customers.c.id)).all()
+    assert [tuple(name) for name in names] == [("김", "민준"), ("이", "서연"), ("남궁", "민수")]
+
+
+def test_a_family_name_with_a_full_name_column_gives_the_rest_as_the_first_name(engine):
+    data = "성,이름,이메일\n김,민준,a@example.kr\n이,이서연,b@example.kr\nHopper,Grace Hopper,g@example.com\n"
+    run_import(
+        engine, data.encode(), entity="customers", mapping={"성": "last_name", "이름": "full_name", "이메일": "email"}
+    )
+    with engine.connect() as connection:
+        names = connection.execute(select(customers.c.last_name, customers.c.first_name).order_by(customers.c.id)).all()
+    # 이름 holds the given name (민준) or the whole name (이서연, Grace Hopper): the family name is taken off.
+    assert [tuple(name) for name in names] == [("김", "민준"), ("이", "서연"), ("Hopper", "Grace")]
+
+
+def test_every_invalid_cell_of_a_row_is_reported_and_the_row_rejected_once(engine):
+    data = b"Name,Email,Birthday,Gender\nAda,ada@@example,2999-01-01,zz\nGrace,grace@example.com,,F\n"
+    report = run_import(engine, data, entity="customers")
+    assert report.rejected == [
+        {"row": 2, "column": "Email", "reason": "not an email address ('ada@@example')"},
+        {"row": 2, "column": "Birthday", "reason": "in the future ('2999-01-01')"},
+        {"row": 2, "column": "Gender", "reason": "must be one of female, male, other ('zz')"},
+    ]
+    assert (report.rejected_rows, report.inserted) == (1, 1)
+    rejected = [decision for decision in report.decisions if decision["decision"] == "reject"]
+    assert rejected == [
+        {
+            "row": 2,
+            "decision": "reject",
+            "reason": "Email: not an email address ('ada@@example'); Birthday: in the future ('2999-01-01'); "
+            "Gender: must be one of female, male, other ('zz')",
+            "target": "",
+        }
+    ]
+
+
+def test_lines_with_too_many_fields_are_rejected_and_later_rows_keep_their_line_numbers(engine):
+    report = run_import(engine, DATA / "ragged_customers.csv", entity="customers")
+    assert report.rejected == [
+        {"row": 3, "column": "", "reason": "4 fields, the header has 3"},
+        {"row": 4, "column": "Email", "reason": "not an email address ('cat@x')"},
+        {"row": 5, "column": "", "reason": "5 fields, the header has 3"},
+    ]
+    decisions = {decision["row"]: decision["decision"] for decision in report.decisions}
+    # Gus's quoted note spans lines 7 and 8, so Fay is on line 9.
+    assert decisions == {2: "insert", 3: "reject", 4: "reject", 5: "reject", 6: "insert", 7: "insert", 9: "insert"}
+    assert any("2 line(s) have more fields than the header" in warning for warning in report.warnings)
+    assert _customer(engine, email_normalized="gus@example.com")["notes"] == "line one\nline two"
+    assert _count(engine) == 4
+
+
+def test_in_file_duplicates_under_update_are_combined_and_the_counts_add_up(engine):
+    run_import(engine, b"Email,City\nada@example.com,Paris\n", entity="customers")
+    data = b"Email,City\nada@example.com,Rome\nnew@example.com,Lyon\nNEW@example.com,Nice\n"
+    report = run_import(engine, data, entity="customers", on_duplicate="update")
+    # Ada is updated; new@ is inserted once, with the later row's city; its repeat is combined.
+    assert (report.inserted, report.updated, report.combined, report.rejected_rows) == (1, 1, 1, 0)
+    assert report.inserted + report.updated + report.merged + report.skipped_duplicates + report.combined == 3
+    assert _customer(engine, email_normalized="new@example.com")["city"] == "Nice"
+    assert [decision["decision"] for decision in report.decisions] == ["update", "insert", "combine"]
+    assert "1 combined with an earlier row" in report.summary()
+
+
+def test_the_preview_shows_whole_numbers_without_decimals_and_money_with_cents(engine):
+    report = run_import(engine, b"Email,Points\nada@example.com,1.000\n", entity="customers", dry_run=True)
+    assert report.preview[0]["loyalty_points"] == "1000"
+    orders_report = run_import(
+        engine, b"Email,Date,Total\nada@example.com,2025-01-01,12.5\n", entity="orders", dry_run=True
+    )
+    assert orders_report.preview[0]["total"] == "12.50"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from crm.imports import read_source
-from crm.imports.reading import detect_delimiter, detect_encoding, detect_header_row
+from crm.imports import SUPPORTED_ENCODINGS, read_source
+from crm.imports.reading import detect_delimiter, detect_encoding, detect_header_row, guess_encoding
 from tests.imports.conftest import DATA, KOREAN_CUSTOMERS
 
 
@@ -14,10 +14,12 @@ from tests.imports.conftest import DATA, KOREAN_CUSTOMERS
     [
         ("utf8_bom_customers.csv", "utf-8-sig", ",", 1, "Ada"),
         ("utf16_customers.csv", "utf-16", "\t", 1, "Zoë Quill"),
-        ("big5_customers.csv", "big5", ",", 1, "王小明"),
-        ("shift_jis_customers.csv", "shift_jis", ",", 1, "山田太郎"),
+        ("big5_customers.csv", "cp950", ",", 1, "王小明"),
+        ("shift_jis_customers.csv", "cp932", ",", 1, "山田太郎"),
         ("cp1252_semicolon_customers.csv", "cp1252", ";", 2, "José Müller"),
         ("orders_items.csv", "utf-8", ",", 1, "O-1"),
+        ("cp932_customers.csv", "cp932", ",", 1, "髙橋一郎"),
+        ("cp950_customers.csv", "cp950", ",", 1, "王小明"),
     ],
 )
 def test_csv_encoding_delimiter_and_header_are_detected(file_name, encoding, delimiter, header_row, first_cell):
@@ -59,6 +61,48 @@ def test_encoding_detection_prefers_boms_then_utf8():
     assert detect_encoding(b"\xef\xbb\xbfa,b\n") == "utf-8-sig"
     assert detect_encoding("이름,메모\n".encode()) == "utf-8"
     assert detect_encoding("이름,연락처\n김민준,010\n이서연,010\n".encode("cp949")) == "cp949"
+
+
+def test_windows_code_pages_are_used_instead_of_the_standards_they_extend():
+    # ㈱ and ① exist in cp932 only, € and 碁 in cp950 only: the narrower codecs cannot read them.
+    cp932 = (DATA / "cp932_customers.csv").read_bytes()
+    cp950 = (DATA / "cp950_customers.csv").read_bytes()
+    for data, narrower in ((cp932, "shift_jis"), (cp950, "big5")):
+        with pytest.raises(UnicodeDecodeError):
+            data.decode(narrower)
+    assert read_source(cp932).frame["会社"].tolist() == ["㈱山田商事", "㈲佐藤"]
+    assert read_source(cp950).frame["備註"].tolist() == ["碁友會員 €5", "裏長"]
+    assert {"cp932", "cp950", "gb18030"} <= set(SUPPORTED_ENCODINGS)
+    assert not {"shift_jis", "big5"} & set(SUPPORTED_ENCODINGS)
+
+
+def test_a_guess_from_little_text_that_another_encoding_reads_differently_comes_with_a_warning():
+    parsed = read_source(DATA / "gb18030_customers.csv")
+    assert parsed.encoding == "gb18030"
+    assert parsed.frame["地址"].tolist() == ["北京市朝阳区", "上海市浦东新区", "广州市天河区"]
+    (warning,) = parsed.warnings
+    assert warning.startswith("The encoding gb18030 is a guess from little text; euc_jp would read it differently.")
+    encoding, doubt = guess_encoding((DATA / "cp932_customers.csv").read_bytes())
+    assert (encoding, doubt) == ("cp932", None)
+
+
+def test_a_line_wider_than_the_header_is_kept_as_a_ragged_row_with_its_own_line_number():
+    parsed = read_source(DATA / "ragged_customers.csv")
+    assert parsed.ragged == {3: "4 fields, the header has 3", 5: "5 fields, the header has 3"}
+    assert parsed.row_numbers.tolist() == [2, 3, 4, 5, 6, 7, 9]
+    assert parsed.frame["Name"].tolist() == ["Ada A", "Bob B", "Cat C", "Dan D", "Eve E", "Gus G", "Fay F"]
+
+
+def test_a_quoted_field_spanning_lines_keeps_the_following_rows_on_their_file_lines():
+    parsed = read_source(b'Name,Notes\nAda,"one\ntwo\nthree"\nBob,x\n\nCat,y\n')
+    assert parsed.row_numbers.tolist() == [2, 5, 7]
+    assert parsed.frame["Notes"].tolist() == ["one\ntwo\nthree", "x", "y"]
+
+
+def test_trailing_empty_fields_and_short_lines_are_not_ragged():
+    parsed = read_source(b"a,b,c\n1,2,3,\n4,5\n")
+    assert parsed.ragged == {}
+    assert parsed.frame.values.tolist() == [["1", "2", "3"], ["4", "5", ""]]
 
 
 def test_delimiter_detection_ignores_commas_inside_a_semicolon_file():

@@ -62,7 +62,8 @@ def test_one_row_per_item_builds_orders_with_their_items_customers_and_products(
 def test_re_importing_orders_adds_nothing(engine):
     run_import(engine, DATA / "orders_items.csv", entity="orders")
     again = run_import(engine, DATA / "orders_items.csv", entity="orders")
-    assert (again.inserted, again.skipped_duplicates) == (0, 2)
+    # O-1 and O-2 are skipped, and so is O-1's second item row; the quantity-0 row is rejected.
+    assert (again.inserted, again.skipped_duplicates, again.rejected_rows) == (0, 3, 1)
     assert again.created == {}
     assert _scalar(engine, select(func.count()).select_from(order_items)) == 3
 
@@ -201,3 +202,49 @@ def test_updating_an_order_with_items_replaces_its_items_and_amounts(engine):
             .where(orders.c.order_number == "O-1")
         ).all()
     assert [tuple(item) for item in items] == [("TS", 3)]
+
+
+def test_a_numeric_customer_key_finds_a_customer_by_phone_but_a_new_one_keeps_it_as_external_id_only(engine):
+    run_import(engine, b"Name,Phone\nAda Lovelace,100-00001\n", entity="customers")
+    data = b"Order No,Customer,Date,Total\nN-1,10000001,2025-01-01,5\nN-2,20000002,2025-01-02,7\n"
+    report = run_import(engine, data, entity="orders")
+    assert (report.inserted, report.created) == (2, {"customers": 1})
+    with engine.connect() as connection:
+        linked = connection.execute(
+            select(orders.c.order_number, customers.c.first_name, customers.c.external_id, customers.c.phone)
+            .join(customers, customers.c.id == orders.c.customer_id)
+            .order_by(orders.c.order_number)
+        ).all()
+    # N-1's key is Ada's phone (matching only); N-2's is nobody's: a new customer, no phone.
+    assert [tuple(row) for row in linked] == [
+        ("N-1", "Ada", None, "100-00001"),
+        ("N-2", "Customer", "20000002", None),
+    ]
+
+
+def test_order_rows_per_item_are_counted_so_the_summary_adds_up(engine):
+    report = run_import(engine, DATA / "orders_items.csv", entity="orders")
+    # 4 rows: O-1 (2 item rows: 1 inserted + 1 combined), O-2 inserted, O-3 rejected (quantity 0).
+    assert (report.rows_read, report.inserted, report.combined, report.rejected_rows) == (4, 2, 1, 1)
+    assert report.items_read == 3
+    assert [decision["decision"] for decision in report.decisions] == ["insert", "combine", "insert", "reject"]
+    assert report.summary() == (
+        "4 rows read (3 order items): 2 were inserted, 0 updated, 0 merged, 0 skipped as duplicates, "
+        "1 combined with an earlier row, 1 rejected."
+    )
+
+
+def test_a_mapped_customer_column_left_blank_is_named_in_the_reason(engine):
+    data = b"Order No,Customer Email,Date,Total\nB-1,,2025-01-01,5\n"
+    report = run_import(engine, data, entity="orders")
+    assert report.rejected == [{"row": 2, "column": "Customer Email", "reason": "no customer: Customer Email is blank"}]
+    unmapped = run_import(engine, b"Order No,Date,Total\nB-2,2025-01-01,5\n", entity="orders")
+    assert unmapped.rejected[0]["reason"] == "no customer: map a customer email, phone or ID column"
+
+
+def test_in_file_repeats_of_a_transaction_under_update_are_combined_not_counted_as_updates(engine):
+    run_import(engine, DATA / "orders_items.csv", entity="orders")
+    data = b"Transaction ID,Order No,Amount,Date\nT-1,O-1,55.00,2025-01-10\nT-1,O-1,50.00,2025-01-10\n"
+    report = run_import(engine, data, entity="transactions", on_duplicate="update")
+    assert (report.inserted, report.updated, report.combined) == (1, 0, 1)
+    assert _scalar(engine, select(transactions.c.amount)) == Decimal("50.00")

@@ -60,6 +60,41 @@ FILES = {
         "O-2,bob@example.com,2025-02-01,MUG,Mug,3,10.00,shipped,0\n"
         "O-3,bob@example.com,2025-02-03,MUG,Mug,0,10.00,shipped,0\n",
     ),
+    # Excel on Japanese Windows: cp932 characters Shift-JIS lacks (㈱, ①, 髙 in 髙橋).
+    "cp932_customers.csv": (
+        "cp932",
+        "氏名,会社,メールアドレス,メモ\n髙橋一郎,㈱山田商事,ichiro@example.jp,①常連\n山田太郎,㈲佐藤,taro@example.jp,②新規\n",
+    ),
+    # Excel on Taiwanese Windows: cp950 characters Big5 lacks (碁, 裏, €).
+    "cp950_customers.csv": (
+        "cp950",
+        "姓名,電子郵件,地址,備註\n王小明,ming@example.tw,台北市信義區,碁友會員 €5\n陳美麗,mei@example.tw,高雄市,裏長\n",
+    ),
+    # Mainland China: GB18030 (simplified characters), a small file.
+    "gb18030_customers.csv": (
+        "gb18030",
+        "姓名,电子邮件,地址,备注\n王小明,ming@example.cn,北京市朝阳区,老客户\n"
+        "李娜,na@example.cn,上海市浦东新区,新客户\n张伟,wei@example.cn,广州市天河区,\n",
+    ),
+    # 성 (family name) and 이름 (given name) in separate columns, as Korean shop exports have them.
+    "ko_split_customers.csv": (
+        "utf-8",
+        "성,이름,이메일,연락처\n김,민준,minjun@example.kr,010-1234-0000\n이,서연,seoyeon@example.kr,010-1234-0001\n"
+        "남궁,민수,minsu@example.kr,010-1234-0002\n",
+    ),
+    # Lines 3 and 5 have more fields than the header (an unquoted comma in the note); line 4's
+    # email is invalid; a quoted note spans lines 7-8, so Fay's row starts on line 9.
+    "ragged_customers.csv": (
+        "utf-8",
+        "Name,Email,Notes\n"
+        "Ada A,ada@example.com,a\n"
+        "Bob B,bob@example.com,likes tea, milk\n"
+        "Cat C,cat@x,ok\n"
+        "Dan D,dan@example.com,d,X,Y\n"
+        "Eve E,eve@example.com,\n"
+        'Gus G,gus@example.com,"line one\nline two"\n'
+        "Fay F,fay@example.com,last\n",
+    ),
 }
 
 
