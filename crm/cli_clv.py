@@ -1,8 +1,9 @@
 """``python -m crm clv``: fit BG/NBD (or Pareto/NBD) + Gamma-Gamma and print CLV.
 
 ``--json`` prints the fitted parameters under lifetimes' names (r, alpha, a, b or
-r, alpha, s, beta; p, q, v), counts, the overview and, when ``--as-of`` leaves a
-holdout, the predicted vs actual purchases and the total error.
+r, alpha, s, beta; p, q, v), cautions (a fit at a boundary, a sampled Pareto/NBD fit),
+counts, the overview and, when ``--as-of`` leaves a holdout, the predicted vs actual
+purchases and the total error. Defaults (weeks, 12 months, BG/NBD) are the CLV page's.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ from sqlalchemy import Engine
 
 from crm.analytics.clv import (
     DEFAULT_HORIZON_MONTHS,
+    DEFAULT_MODEL,
+    DEFAULT_UNIT,
     MODEL_WORDS,
     MODELS,
     UNIT_WORDS,
@@ -49,9 +52,15 @@ def _json_safe(value: Any) -> Any:
 
 
 def _print_text(report: dict[str, Any]) -> None:
+    if not report["counts"]["customers"]:
+        # Nothing was bought up to the as-of date (or at all): say why instead of an empty table.
+        print(report["message"] or "No revenue orders match these filters.")
+        return
     print(f"CLV as of {report['as_of']} ({UNIT_WORDS[report['unit']]}), horizon {report['horizon_months']} months")
     if report["message"]:
         print(f"note: {report['message']}")
+    for caution in report["cautions"]:
+        print(f"caution: {caution}")
     if report["params"]:
         params = ", ".join(f"{name}={value:.4f}" for name, value in report["params"].items())
         print(f"{MODEL_WORDS[report['model']]}: {params}")
@@ -93,10 +102,14 @@ def register(commands: Any, handlers: dict[str, Any]) -> None:
     parser.add_argument(
         "--as-of", type=date.fromisoformat, default=None, help="end of the calibration period (default: last order)"
     )
-    parser.add_argument("--unit", choices=UNITS, default="W", help="time unit of the RFM summary (default W)")
+    parser.add_argument(
+        "--unit", choices=UNITS, default=DEFAULT_UNIT, help=f"time unit of the RFM summary (default {DEFAULT_UNIT})"
+    )
     parser.add_argument(
         "--horizon", type=_positive, default=DEFAULT_HORIZON_MONTHS, help="prediction horizon in months"
     )
-    parser.add_argument("--model", choices=MODELS, default="bgnbd", help="purchase model (default bgnbd)")
+    parser.add_argument(
+        "--model", choices=MODELS, default=DEFAULT_MODEL, help=f"purchase model (default {DEFAULT_MODEL})"
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON report")
     handlers["clv"] = _clv
