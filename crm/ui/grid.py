@@ -39,6 +39,8 @@ PAGE_SIZES = (25, 50, 100, 200)
 NON_PERSONAL_ENTITIES = frozenset(
     {"products", "categories", "brands", "warehouses", "variants", "inventory", "stock_movements", "price_history"}
 )
+# The grid's input precision for whole-number columns: fine enough that no typed digit is lost.
+FREE_STEP = 0.001
 FLAG_LABELS = {
     "low_stock": "Low stock",
     "out_of_stock": "Out of stock",
@@ -163,8 +165,8 @@ def record_query(
 
 def _column(engine: Engine, spec: EntitySpec, field: Field) -> Any:
     config = st.column_config
-    # No min_value/max_chars/validate/step/required: the browser would drop a typed minus, cut long
-    # text, round decimals or refuse an empty cell without a word; apply_edits says what is wrong.
+    # No min_value/max_chars/validate/required: the browser would drop a typed minus, cut long text
+    # or refuse an empty cell without a word; apply_edits says what is wrong, by row and field.
     help_text = field.help
     if field.required and field.editable:
         help_text = f"Required. {help_text}" if help_text else "Required."
@@ -172,7 +174,9 @@ def _column(engine: Engine, spec: EntitySpec, field: Field) -> Any:
     if field.kind in ("text", "email"):
         return config.TextColumn(**common)
     if field.kind in ("int", "ref"):
-        return config.NumberColumn(format="%d", **common)
+        # Whole-number columns would drop a typed "." (2.5 became 25): a fine step lets 2.5 reach
+        # the server, which refuses it by name ("2.5 is not a whole number").
+        return config.NumberColumn(format="%d", step=FREE_STEP, **common)
     if field.kind == "money":
         return config.NumberColumn(format="%.2f", **common)
     if field.kind == "decimal":
