@@ -41,6 +41,10 @@ class FieldSpec:
     synonyms: tuple[str, ...] = ()
     # A field that only means something next to another one (an item's quantity needs its SKU).
     needs: str | None = None
+    # Numbers: digits allowed after the decimal mark and the largest value the column can hold
+    # (None: the kind's default in crm.imports.validation, e.g. money is Numeric(12, 2)).
+    scale: int | None = None
+    maximum: float | None = None
 
 
 def normalise_header(header: str) -> str:
@@ -545,10 +549,18 @@ PRODUCT_FIELDS = (
         synonyms=("price", "unitprice", "售價", "售价", "價格", "价格", "가격", "판매가", "価格"),
     ),
     FieldSpec("cost", "money", "Cost", default=0, synonyms=("cost", "costprice", "成本", "원가", "原価")),
-    FieldSpec("weight_kg", "decimal", "Weight (kg)", synonyms=("weightkg", "weight", "重量", "무게", "중량")),
-    FieldSpec("length_cm", "decimal", "Length (cm)", synonyms=("lengthcm", "length")),
-    FieldSpec("width_cm", "decimal", "Width (cm)", synonyms=("widthcm", "width")),
-    FieldSpec("height_cm", "decimal", "Height (cm)", synonyms=("heightcm", "height")),
+    # Numeric(10, 3): below 10^7 kg; Numeric(10, 2): below 10^8 cm.
+    FieldSpec(
+        "weight_kg",
+        "decimal",
+        "Weight (kg)",
+        scale=3,
+        maximum=1e7,
+        synonyms=("weightkg", "weight", "重量", "무게", "중량"),
+    ),
+    FieldSpec("length_cm", "decimal", "Length (cm)", scale=2, maximum=1e8, synonyms=("lengthcm", "length")),
+    FieldSpec("width_cm", "decimal", "Width (cm)", scale=2, maximum=1e8, synonyms=("widthcm", "width")),
+    FieldSpec("height_cm", "decimal", "Height (cm)", scale=2, maximum=1e8, synonyms=("heightcm", "height")),
     FieldSpec(
         "image_url", "text", "Image URL", max_length=500, synonyms=("imageurl", "image", "picture", "圖片", "이미지")
     ),

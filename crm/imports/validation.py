@@ -28,6 +28,11 @@ PHONE_MAX_DIGITS = 20
 # Currency symbols, codes and words stripped from money cells before parsing.
 _CURRENCY = re.compile(r"[$€£¥₩\s]|USD|EUR|KRW|TWD|NTD|JPY|CNY|RMB|원|元|円", re.IGNORECASE)
 EARLIEST_BIRTH_YEAR = 1900
+# What the columns can hold: Integer is 32-bit on PostgreSQL (the stricter engine), money is
+# Numeric(12, 2): below 10^10. A bigger value is a rejected cell, never a refused import.
+INTEGER_MAXIMUM = 2_147_483_647
+MONEY_MAXIMUM = 1e10
+_DEFAULT_SCALE = {"integer": 0, "money": 2, "decimal": 2}
 
 # Spellings of choice values in the languages we import from.
 _CHOICE_ALIASES: dict[str, str] = {
@@ -231,16 +236,43 @@ def _parse_date(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
     return Parsed(result.values.dt.normalize(), result.errors, blank)
 
 
-def _decimal_text(text: pd.Series) -> pd.Series:
+# Number spellings after currency signs and spaces are removed: "1,234.50" (decimal point,
+# comma groups) or "1.234,50" (decimal comma, dot groups); plain digits fit both.
+_POINT_STYLE = r"-?(?:\d+|\d{1,3}(?:,\d{3})+)(?:\.\d+)?"
+_COMMA_STYLE = r"-?(?:\d+|\d{1,3}(?:\.\d{3})+)(?:,\d+)?"
+
+
+def _number_text(text: pd.Series, scale: int) -> tuple[pd.Series, ColumnErrors]:
+    """Cells as text ``pd.to_numeric`` reads, and the cells whose spelling is wrong.
+
+    The decimal mark is decided per column: decimal commas when more cells can only be read
+    that way (1.234,50 / 12,5) than only with a decimal point (1,234.50 / 12.00); "1.234" and
+    "1,234" fit both and follow the column. A cell written the other way is rejected (never
+    misread as 1.23), and so is one with more decimals than the column keeps.
+    """
     cleaned = text.str.replace(_CURRENCY, "", regex=True).str.replace("\u00a0", "")
     # (12.50) is accounting notation for a negative amount.
     cleaned = cleaned.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
-    with_comma = cleaned[cleaned.str.contains(",", regex=False)]
-    english_decimals = cleaned.str.contains(r"\.\d{1,2}$", regex=True).any()
-    if len(with_comma) and not english_decimals and with_comma.str.match(r"^-?[\d.]*,\d{1,2}$").all():
-        # Decimal comma (12,50 / 1.234,50): every value with a comma ends in 1-2 decimals after it.
-        return cleaned.str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
-    return cleaned.str.replace(",", "", regex=False)
+    point = cleaned.str.fullmatch(_POINT_STYLE).fillna(False).to_numpy(dtype=bool)
+    comma = cleaned.str.fullmatch(_COMMA_STYLE).fillna(False).to_numpy(dtype=bool)
+    decimal_comma = (comma & ~point).sum() > (point & ~comma).sum()
+    if decimal_comma:
+        fits, other = comma, point & ~comma
+        digits = cleaned.str.replace(".", "", regex=False)
+        decimals = digits.str.extract(r",(\d+)$", expand=False).str.len()
+        numeric = digits.str.replace(",", ".", regex=False)
+        wrong_way = "written with a decimal point, but this column uses decimal commas (1.234,50)"
+    else:
+        fits, other = point, comma & ~point
+        numeric = cleaned.str.replace(",", "", regex=False)
+        decimals = numeric.str.extract(r"\.(\d+)$", expand=False).str.len()
+        wrong_way = "written with a decimal comma, but this column uses decimal points (1,234.50)"
+    numeric = numeric.where(fits | ~other, None)  # other spellings ("1e5", "abc") go to to_numeric as they are
+    numeric = numeric.where(fits | other, cleaned)
+    too_precise = fits & (decimals.fillna(0).to_numpy() > scale)
+    reason = "not a whole number" if scale == 0 else f"more than {scale} decimals"
+    errors = _combine(_errors(text.index, other, wrong_way), _errors(text.index, too_precise, reason))
+    return numeric, errors
 
 
 def _digits_only(match: re.Match[str]) -> str:
@@ -248,23 +280,31 @@ def _digits_only(match: re.Match[str]) -> str:
 
 
 def _parse_number(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
+    scale = spec.scale if spec.scale is not None else _DEFAULT_SCALE[spec.kind]
     if spec.kind == "integer":
         # 1.250 / 1,250 / 1 250 in a whole-number column: thousands separators.
         text = text.str.replace(r"^(\d{1,3})(?:[.,\s\u00a0](\d{3}))+$", _digits_only, regex=True)
-    numbers = pd.to_numeric(_decimal_text(text).where(~pd.Series(blank, index=text.index), None), errors="coerce")
+    numeric, spelling = _number_text(text, scale)
+    spelling = ColumnErrors(spelling.mask & ~blank, spelling.reasons)
+    numbers = pd.to_numeric(numeric.where(~pd.Series(blank, index=text.index), None), errors="coerce")
     numbers = numbers.astype(float)
-    not_number = ~blank & np.isnan(numbers.to_numpy())
-    errors = _errors(text.index, not_number, "not a number")
-    negative = (numbers < 0).to_numpy()
+    not_number = ~blank & np.isnan(numbers.to_numpy()) & ~spelling.mask
+    errors = _combine(spelling, _errors(text.index, not_number, "not a number"))
+    negative = (numbers < 0).to_numpy() & ~errors.mask
     errors = _combine(errors, _errors(text.index, negative, "must not be negative"))
     if spec.kind == "integer":
         fractional = (~np.isnan(numbers.to_numpy())) & (numbers.to_numpy() != np.floor(numbers.fillna(0).to_numpy()))
-        errors = _combine(errors, _errors(text.index, fractional, "not a whole number"))
-    if spec.kind == "money":
-        numbers = numbers.round(2)
-        too_big = (numbers.abs() >= 1e10).to_numpy()
-        errors = _combine(errors, _errors(text.index, too_big, "too large"))
-    numbers = numbers.where(~errors.mask)
+        errors = _combine(errors, _errors(text.index, fractional & ~errors.mask, "not a whole number"))
+        maximum = spec.maximum if spec.maximum is not None else INTEGER_MAXIMUM
+        too_big = (numbers > maximum).to_numpy()
+        limit = f"{maximum:,.0f}"
+    else:
+        maximum = spec.maximum if spec.maximum is not None else MONEY_MAXIMUM
+        # The column holds values below ``maximum``: 10^10 for Numeric(12, 2) is 9,999,999,999.99.
+        too_big = (numbers.abs() >= maximum).to_numpy()
+        limit = f"{maximum - 10**-scale:,.{scale}f}"
+    errors = _combine(errors, _errors(text.index, too_big & ~errors.mask, f"too large (at most {limit})"))
+    numbers = numbers.round(scale).where(~errors.mask)
     return Parsed(numbers, errors, blank)
 
 

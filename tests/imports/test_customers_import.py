@@ -389,3 +389,26 @@ def test_the_preview_shows_whole_numbers_without_decimals_and_money_with_cents(e
         engine, b"Email,Date,Total\nada@example.com,2025-01-01,12.5\n", entity="orders", dry_run=True
     )
     assert orders_report.preview[0]["total"] == "12.50"
+
+
+@pytest.mark.parametrize("points", ["99999999999", "99999999999999999999", "1e20"])
+def test_points_beyond_the_column_reject_that_row_and_the_rest_of_the_file_imports(engine, points):
+    data = f"Name,Email,Points\nBig Points,big@example.com,{points}\nAda,ada@example.com,10\n".encode()
+    report = run_import(engine, data, entity="customers")
+    assert report.rejected == [
+        {"row": 2, "column": "Points", "reason": f"too large (at most 2,147,483,647) ('{points}')"}
+    ]
+    assert (report.inserted, _count(engine)) == (1, 1)
+
+
+def test_a_value_the_database_refuses_becomes_a_clear_error_with_nothing_written(engine, monkeypatch):
+    import crm.imports.validation as validation
+
+    # Lift the importer's own bound, so the database is the one to refuse: PostgreSQL raises
+    # "integer out of range" (a DataError), SQLite's 64-bit integer overflows into the CHECK.
+    monkeypatch.setattr(validation, "INTEGER_MAXIMUM", 1e30)
+    value = "99999999999" if engine.dialect.name == "postgresql" else "99999999999999999999"
+    data = f"Name,Email,Points\nBig Points,big@example.com,{value}\nAda,ada@example.com,10\n".encode()
+    with pytest.raises(ImportError_, match=r"^The database refused the import \(.+\); nothing was imported\.$"):
+        run_import(engine, data, entity="customers")
+    assert (_count(engine), _count(engine, audit_log)) == (0, 0)

@@ -52,7 +52,9 @@ def test_order_dates_with_time_zones_become_naive_utc():
     [
         (["$1,234.50", "12.5", "₩15000"], [1234.5, 12.5, 15000.0]),
         (["12,50", "1.234,50", "3"], [12.5, 1234.5, 3.0]),  # decimal commas
-        (["19.999"], [20.0]),  # money is rounded to cents
+        (["1.234,50", "1.234"], [1234.5, 1234.0]),  # "1.234" follows the column: thousands here
+        (["1,234", "5.50"], [1234.0, 5.5]),  # ...and here
+        (["9999999999.99"], [9999999999.99]),  # the largest Numeric(12, 2)
     ],
 )
 def test_money_accepts_currency_symbols_and_both_decimal_marks(cells, expected):
@@ -109,3 +111,42 @@ def test_text_longer_than_the_column_is_rejected():
     _, invalid, reasons = _parse(["x" * 81, "ok"], CUSTOMER["city"])
     assert invalid == [True, False]
     assert reasons[0] == "longer than 80 characters"
+
+
+@pytest.mark.parametrize(
+    ("cells", "position", "reason"),
+    [
+        (["12.00", "1.234,50"], 1, "written with a decimal comma, but this column uses decimal points (1,234.50)"),
+        (
+            ["1.234,50", "12,5", "12.00"],
+            2,
+            "written with a decimal point, but this column uses decimal commas (1.234,50)",
+        ),
+        (["1.234", "5"], 0, "more than 2 decimals"),  # never silently 1.23
+        (["19.999"], 0, "more than 2 decimals"),
+        (["10000000000"], 0, "too large (at most 9,999,999,999.99)"),
+        (["1e20"], 0, "too large (at most 9,999,999,999.99)"),
+    ],
+)
+def test_money_written_ambiguously_or_beyond_the_column_is_rejected_with_a_reason(cells, position, reason):
+    values, invalid, reasons = _parse(cells, ORDER["total"])
+    assert invalid == [index == position for index in range(len(cells))]
+    assert reasons[position] == reason
+    assert pd.isna(values[position])
+
+
+def test_whole_numbers_beyond_a_32_bit_column_are_rejected():
+    values, invalid, reasons = _parse(["2147483647", "99999999999", "99999999999999999999"], CUSTOMER["loyalty_points"])
+    assert invalid == [False, True, True]
+    assert values[0] == 2147483647
+    assert reasons[1:].tolist() == ["too large (at most 2,147,483,647)"] * 2
+    _, invalid, _ = _parse(["3", "5000000000"], ORDER["quantity"])
+    assert invalid == [False, True]
+
+
+def test_a_products_weight_keeps_grams_and_its_size_stays_within_numeric_10_3():
+    products = fields_for("products")
+    values, invalid, reasons = _parse(["1.250", "0.0005", "10000000"], products["weight_kg"])
+    assert invalid == [False, True, True]
+    assert values[0] == 1.25
+    assert reasons[1:].tolist() == ["more than 3 decimals", "too large (at most 9,999,999.999)"]
