@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Any
 
@@ -87,16 +88,25 @@ def _product_picker(container: Any) -> None:
         container.caption(f"The first {PRODUCT_CHOICES} matches; type more of the name or SKU to narrow.")
 
 
+# Characters Markdown would read as formatting ($ starts LaTeX): product names are shown as typed.
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$])")
+
+
+def _literal(text: str) -> str:
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+
+
 def _line_rows() -> tuple[list[tuple[dict[str, Any], int]], list[str]]:
     """Draw the chosen lines (quantity editable, remove button); return (line, quantity) pairs and problems."""
     chosen: list[tuple[dict[str, Any], int]] = []
     problems: list[str] = []
     for position, line in enumerate(_lines(), start=1):
         cells = st.columns([5, 2, 2, 1], vertical_alignment="bottom")
-        cells[0].markdown(f"**{position}.** {line['label']}")
+        cells[0].markdown(f"**{position}.** {_literal(line['label'])}")
         # No browser minimum: an empty or zero quantity is named below instead of silently changed.
         quantity = cells[1].number_input("Quantity", step=1, value=None, key=_quantity_key(line["line"]))
-        cells[2].metric("Line total", format_money(Decimal(str(line["price"])) * int(quantity or 0)))
+        line_total = format_money(Decimal(str(line["price"])) * int(quantity or 0))
+        cells[2].markdown(f"Line total  \n**{_literal(line_total)}**")
         cells[3].button(
             "Remove",
             key=f"new_order_remove_{line['line']}",
