@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm.db import DatabaseUnavailable
+from crm.db import UNAVAILABLE_ERRORS, describe_database_error
 from crm.ui.login import sign_in, sign_out_button
 from crm.ui.navigation import register_role_navigation, register_signed_out_navigation, spec_of
 from crm.ui.resources import get_engine
@@ -12,14 +12,15 @@ from crm.ui.sidebar import render_filter_sidebar
 
 st.set_page_config(page_title="Pulse CRM", page_icon=":material/monitoring:", layout="wide")
 
+engine = None
+actor = None
 try:
     engine = get_engine()
-except DatabaseUnavailable as error:
-    st.error(str(error))
-    st.stop()
-
-actor = sign_in(engine)
+    actor = sign_in(engine)
+except UNAVAILABLE_ERRORS as error:  # unreachable at start, or gone since: one line, never a traceback
+    st.error(describe_database_error(error, engine))
 if actor is None:
+    # Registered before stopping: without any st.navigation Streamlit lists the raw pages/ files.
     register_signed_out_navigation()
     st.stop()
 
@@ -33,4 +34,7 @@ sign_out_button(engine)
 current_spec = spec_of(navigation)
 if current_spec is not None and current_spec.uses_filters:
     render_filter_sidebar()
-navigation.run()
+try:
+    navigation.run()
+except UNAVAILABLE_ERRORS as error:  # the database went away while the page ran
+    st.error(describe_database_error(error, engine))

@@ -288,13 +288,21 @@ def _login_form(engine: Engine, key: str, gate: DeltaGenerator) -> Actor | None:
 
 
 def sign_in(engine: Engine) -> Actor | None:
-    """The signed-in user: from session state, else the session cookie, else the sign-in form."""
+    """The signed-in user: from session state, else the session cookie, else the sign-in form.
+
+    None while nobody is signed in, and when the cookie key is unusable (the reason is shown).
+    Database errors propagate (Home.py shows them in one line).
+    """
     ensure_navigation_mode()
     # The same two slots on every run, so the page below never shifts position between runs
     # (a shift makes Streamlit show the old and the new page content together for a moment).
     gate = st.empty()
     cookie_slot = st.container()
-    key = _cookie_key_or_stop()
+    try:
+        key = cookie_key()
+    except CookieKeyError as error:
+        st.error(str(error))
+        return None
     actor = current_actor(engine) or _restore_from_cookie(engine, key) or _login_form(engine, key, gate)
     with cookie_slot:
         _sync_cookie()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
+from sqlalchemy.exc import OperationalError
 
 from crm.audit import AuditQuery, audit_entries, export_audit_csv
 from crm.auth import active_actor, actor_for_session, create_user, deactivate_user, set_role
@@ -283,6 +284,63 @@ def test_the_cookie_key_may_come_from_streamlit_secrets(database_url: str, monke
     app.run()
     assert not _errors(app)
     assert "Users" in app.navigation_titles()
+
+
+# --- database errors --------------------------------------------------------------------
+
+# Nothing listens on port 1: the connection is refused at once.
+UNREACHABLE_DATABASE = "postgresql+psycopg2://crm:s3cret-password@127.0.0.1:1/crm"
+
+
+def _assert_one_line_about_the_lost_connection(app: FrameAppTest, database_url: str) -> None:
+    [message] = _errors(app)  # crm.db.describe_database_error's line, not Streamlit's redacted error
+    assert message.startswith("Cannot ")
+    assert f" the database {database_url}: server closed the connection unexpectedly" in message
+
+
+def _lost_connection(*_args: object, **_kwargs: object) -> None:
+    raise OperationalError("SELECT 1", {}, Exception("server closed the connection unexpectedly"))
+
+
+@pytest.mark.parametrize("username", [None, "admin"])
+def test_an_unreachable_database_at_start_is_one_line_and_the_raw_page_files_stay_hidden(username: str | None) -> None:
+    app = app_as(UNREACHABLE_DATABASE, username, with_session=False)
+    app.run()
+    assert not app.exception
+    [message] = _errors(app)
+    assert message.startswith("Cannot reach the database postgresql+psycopg2://crm:***@127.0.0.1:1/crm")
+    assert "s3cret" not in message
+    # The hidden navigation is registered, so Streamlit does not list the pages/ folder in the sidebar.
+    assert app.navigation_titles() == [spec.title for spec in PAGES]
+    assert not app.text_input and not app.sidebar.button
+
+
+def test_a_database_that_goes_away_during_sign_in_is_one_line(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = app_as(database_url, "admin").run()
+    monkeypatch.setattr("crm.ui.session.actor_for_session", _lost_connection)
+    app.run()
+    assert not app.exception
+    _assert_one_line_about_the_lost_connection(app, database_url)
+    assert not app.sidebar.button
+    # Back again: the browser is still signed in (nothing was forgotten), on the same page.
+    monkeypatch.undo()
+    app.run()
+    assert not _errors(app)
+    assert "Signed in as **admin** (admin)" in [caption.value for caption in app.sidebar.caption]
+
+
+def test_a_database_that_goes_away_while_a_page_runs_is_one_line_under_the_menu(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = app_as(database_url, "admin").run()
+    monkeypatch.setattr("crm.auth.list_users", _lost_connection)
+    app.switch_page("pages/users.py").run()
+    assert not app.exception
+    _assert_one_line_about_the_lost_connection(app, database_url)
+    assert app.title[0].value == "Users"
+    assert "Audit log" in app.navigation_titles()  # the menu stays, so the user can go elsewhere
 
 
 # --- every registered page guards itself ---------------------------------------------------
