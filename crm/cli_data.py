@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import Engine
 
 from crm.db import init_database
-from crm.imports import DUPLICATE_POLICIES, ENTITIES, ImportError_, run_import
+from crm.imports import DUPLICATE_POLICIES, ENTITIES, WHITESPACE, ImportError_, list_mappings, load_mapping, run_import
 from crm.permissions import Actor
 
 __all__ = ["register"]
@@ -24,14 +24,62 @@ def _header_text(header_row: int, unit: str) -> str:
     return f"header on {unit} {header_row}" if header_row else f"no header {unit}"
 
 
+# --delimiter spellings a shell makes easy: '\t' arrives as backslash + t, a real tab is awkward.
+_DELIMITER_NAMES = {
+    "\\t": "\t",
+    "tab": "\t",
+    "comma": ",",
+    "semicolon": ";",
+    "pipe": "|",
+    "space": WHITESPACE,
+    "spaces": WHITESPACE,
+}
+
+
+def _delimiter(text: str) -> str:
+    """The --delimiter value: one character, or \\t / tab / comma / semicolon / pipe / space."""
+    delimiter = _DELIMITER_NAMES.get(text.lower(), text)
+    if len(delimiter) != 1:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a delimiter: give one character, or one of {', '.join(_DELIMITER_NAMES)}"
+        )
+    return delimiter
+
+
+def _mapping_file(path: str) -> tuple[dict[str, str] | None, str | None]:
+    """(mapping, None) from a JSON file {column: field}, or (None, what is wrong with it)."""
+    try:
+        mapping = json.loads(Path(path).read_text(encoding="utf-8"))
+    except OSError as error:
+        return None, f"cannot read the mapping file {path}: {error.strerror or error}"
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        return None, f"the mapping file {path} is not valid JSON ({error})"
+    if not isinstance(mapping, dict) or not all(
+        isinstance(column, str) and isinstance(field, str) for column, field in mapping.items()
+    ):
+        return None, f'the mapping file {path} must hold a JSON object {{"file column": "field or ignore"}}'
+    return mapping, None
+
+
+def _saved_mapping(engine: Engine, entity: str, name: str) -> tuple[dict[str, str] | None, str | None]:
+    try:
+        return load_mapping(engine, entity, name), None
+    except KeyError:
+        saved = list_mappings(engine, entity)
+        choices = f" (saved: {', '.join(saved)})" if saved else " (none is saved yet: save one in the import wizard)"
+        return None, f"no saved {entity} mapping called {name!r}{choices}"
+
+
 def _import(args: argparse.Namespace, engine: Engine) -> int:
     init_database(engine)
-    mapping = None
+    mapping, problem = None, None
     if args.mapping:
-        mapping = json.loads(Path(args.mapping).read_text(encoding="utf-8"))
-        if not isinstance(mapping, dict):
-            print("error: the mapping file must hold a JSON object {column: field}", file=sys.stderr)
-            return 1
+        mapping, problem = _mapping_file(args.mapping)
+    elif args.saved_mapping:
+        mapping, problem = _saved_mapping(engine, args.entity, args.saved_mapping)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 1
     try:
         report = run_import(
             engine,
@@ -101,7 +149,9 @@ def register(commands: Any, handlers: dict[str, Any]) -> None:
     importer = commands.add_parser("import", help="import a CSV or Excel file (customers, orders, ...)")
     importer.add_argument("file", help="CSV or XLSX file")
     importer.add_argument("--entity", required=True, choices=list(ENTITIES))
-    importer.add_argument("--mapping", help='JSON file {file column: field or "ignore"}; default: suggested')
+    chosen_mapping = importer.add_mutually_exclusive_group()
+    chosen_mapping.add_argument("--mapping", help='JSON file {file column: field or "ignore"}; default: suggested')
+    chosen_mapping.add_argument("--saved-mapping", metavar="NAME", help="a mapping saved in the import wizard")
     importer.add_argument("--dry-run", action="store_true", help="validate and count, write nothing")
     importer.add_argument(
         "--on-duplicate",
@@ -111,8 +161,17 @@ def register(commands: Any, handlers: dict[str, Any]) -> None:
     )
     importer.add_argument("--report", help="write the full report (every decision and rejection) as JSON")
     importer.add_argument("--encoding", help="CSV text encoding (default: detected)")
-    importer.add_argument("--delimiter", help='CSV delimiter, " " for aligned columns (default: detected)')
-    importer.add_argument("--sheet", help="Excel sheet name (default: the first with data)")
+    importer.add_argument(
+        "--delimiter",
+        type=_delimiter,
+        help="CSV delimiter: one character, or '\\t'/tab, comma, semicolon, pipe, space for aligned columns "
+        "(default: detected)",
+    )
+    importer.add_argument(
+        "--sheet",
+        help="Excel sheet name (default: the sheet whose header row names the most of the entity's fields; "
+        "on a tie, the one with the most filled cells)",
+    )
     importer.add_argument("--header-row", type=int, help="1-based row of the header, 0 for none (default: detected)")
     handlers["import"] = _import
 

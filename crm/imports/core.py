@@ -354,7 +354,13 @@ def run_import(
     started = time.perf_counter()
     try:
         parsed = read_source(
-            source, encoding=encoding, delimiter=delimiter, sheet=sheet, header_row=header_row, file_name=file_name
+            source,
+            encoding=encoding,
+            delimiter=delimiter,
+            sheet=sheet,
+            header_row=header_row,
+            file_name=file_name,
+            entity=entity,
         )
     except (ValueError, OSError, KeyError) as error:
         raise ImportError_(f"Cannot read the file: {error}") from error

@@ -35,6 +35,9 @@ import charset_normalizer
 import numpy as np
 import pandas as pd
 
+from crm.imports.fields import ENTITIES, IGNORE
+from crm.imports.mapping import suggest_mapping
+
 __all__ = [
     "SUPPORTED_ENCODINGS",
     "WHITESPACE",
@@ -428,8 +431,50 @@ _MERGED_RANGE = re.compile(rb'<mergeCell ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
 _CELL = re.compile(rb'<c r="([A-Z]+)([0-9]+)"[^>]*?>(.*?)</c>', re.DOTALL)
 
 
+# Rows of each sheet looked at when choosing the sheet that holds the data.
+SHEET_SAMPLE_ROWS = 200
+
+
+def _header_likeness(rows: list[list[str]], entity: str | None) -> float:
+    """How much the sheet's header row looks like ``entity``'s fields (any entity's when None).
+
+    Known columns count, and so does their share of the header: a 4-column orders sheet
+    whose every column is known beats a 7-column customers sheet with 4 order-like names.
+    """
+    if not rows:
+        return 0.0
+    header_index = detect_header_row(rows)
+    if header_index < 0:
+        return 0.0
+    header = [value for value in rows[header_index] if value.strip()]
+    if not header:
+        return 0.0
+    known: set[str] = set()
+    for name in [entity] if entity else list(ENTITIES):
+        known |= {column for column, field_name in suggest_mapping(header, name).items() if field_name != IGNORE}
+    return len(known) * len(known) / len(header)
+
+
+def _choose_sheet(workbook: object, sheets: list[str], entity: str | None) -> str:
+    """The sheet whose header looks most like known fields; on a tie, the one with most filled cells.
+
+    A "Read me" sheet in front, or a long "Notes" sheet (many rows, one column), names no
+    fields, so it loses to the data sheet whatever its size.
+    """
+    scores = []
+    for position, name in enumerate(sheets):
+        worksheet = workbook[name]  # type: ignore[index]
+        sample = [
+            [_cell_text(value) for value in row]
+            for row in worksheet.iter_rows(max_row=SHEET_SAMPLE_ROWS, values_only=True)
+        ]
+        filled = sum(1 for row in sample for value in row if value.strip())
+        scores.append((_header_likeness(sample, entity), filled, -position))
+    return sheets[max(range(len(sheets)), key=lambda index: scores[index])]
+
+
 def _read_xlsx(
-    data: bytes, sheet: str | None, header_row: int | None, warnings: list[str]
+    data: bytes, sheet: str | None, header_row: int | None, warnings: list[str], entity: str | None = None
 ) -> tuple[pd.DataFrame, np.ndarray, str, int, list[str]]:
     import openpyxl
 
@@ -439,8 +484,7 @@ def _read_xlsx(
     try:
         sheets = list(workbook.sheetnames)
         if sheet is None:
-            # The biggest sheet is the data; a "Read me" or "Notes" sheet in front of it is not.
-            sheet = max(sheets, key=lambda name: (workbook[name].max_row or 0) * (workbook[name].max_column or 0))
+            sheet = _choose_sheet(workbook, sheets, entity)
         elif sheet not in sheets:
             raise ValueError(f"The workbook has no sheet “{sheet}” (sheets: {', '.join(sheets)}).")
         worksheet = workbook[sheet]
@@ -512,11 +556,13 @@ def read_source(
     sheet: str | None = None,
     header_row: int | None = None,
     file_name: str | None = None,
+    entity: str | None = None,
 ) -> ParsedFile:
     """Read a CSV or XLSX file (path or bytes) into a text table, detecting what isn't given.
 
     ``header_row`` is 1-based (the line or sheet row of the header); 0 means the file has no
-    header and its columns are named "column 1", "column 2", ...
+    header and its columns are named "column 1", "column 2", ... ``entity`` (customers,
+    orders, ...) helps pick a workbook's sheet: the one whose header names its fields.
     """
     data = Path(source).read_bytes() if isinstance(source, (str, Path)) else bytes(source)
     if file_name is None and isinstance(source, (str, Path)):
@@ -526,7 +572,7 @@ def read_source(
     is_xlsx = data.startswith(XLSX_MAGIC) or (file_name or "").lower().endswith((".xlsx", ".xlsm"))
     if is_xlsx:
         try:
-            frame, row_numbers, sheet_name, header, sheets = _read_xlsx(data, sheet, header_row, warnings)
+            frame, row_numbers, sheet_name, header, sheets = _read_xlsx(data, sheet, header_row, warnings, entity)
         except (zipfile.BadZipFile, KeyError, OSError) as error:
             raise ValueError(f"This is not a readable Excel (.xlsx) file ({error}).") from error
         parsed = ParsedFile(frame, row_numbers, "xlsx", None, None, header, sheet_name, sheets, sha256, warnings)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from sqlalchemy import func, select
 
 from crm.cli import main
@@ -96,3 +97,82 @@ def test_importing_the_cdnow_master_layout_from_the_command_line(engine, tmp_pat
     assert "delimiter ' ', no header line." in out
     assert "3 rows read: 3 were inserted" in out
     assert (_count(engine, orders), _count(engine, customers)) == (3, 2)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "error: cannot read the mapping file"),
+        ("{not json", "is not valid JSON"),
+        ('["a", "b"]', 'must hold a JSON object {"file column": "field or ignore"}'),
+        ('{"이름": 5}', 'must hold a JSON object {"file column": "field or ignore"}'),
+    ],
+)
+def test_a_missing_or_invalid_mapping_file_is_one_error_line_not_a_traceback(
+    engine, tmp_path, capsys, content, message
+):
+    mapping = tmp_path / "m.json"
+    if content is not None:
+        mapping.write_text(content, encoding="utf-8")
+    assert _run(engine, str(KOREAN_CUSTOMERS), "--entity", "customers", "--mapping", str(mapping)) == 1
+    err = capsys.readouterr().err
+    assert message in err
+    assert "Traceback" not in err
+    assert _count(engine, customers) == 0
+
+
+@pytest.mark.parametrize("spelling", ["\\t", "tab", "TAB", "\t"])
+def test_a_tab_delimiter_can_be_written_the_way_a_shell_allows(engine, tmp_path, capsys, spelling):
+    source = tmp_path / "people.tsv"
+    source.write_bytes(b"Name\tEmail\nAda Lovelace\tada@example.com\n")
+    assert _run(engine, str(source), "--entity", "customers", "--delimiter", spelling) == 0
+    assert "delimiter '\\t'" in capsys.readouterr().out
+    assert _count(engine, customers) == 1
+
+
+def test_a_semicolon_delimiter_is_taken_as_given(engine, tmp_path, capsys):
+    source = tmp_path / "people.csv"
+    source.write_bytes(b"Name;Email\nAda Lovelace;ada@example.com\n")
+    assert _run(engine, str(source), "--entity", "customers", "--delimiter", ";") == 0
+    assert "delimiter ';'" in capsys.readouterr().out
+
+
+def test_an_unknown_delimiter_is_refused_by_the_argument_parser(engine, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        _run(engine, str(KOREAN_CUSTOMERS), "--entity", "customers", "--delimiter", "xyz")
+    assert exit_info.value.code == 2
+    assert "'xyz' is not a delimiter" in capsys.readouterr().err
+
+
+def test_without_sheet_the_one_whose_header_names_the_entitys_fields_is_read(engine, tmp_path, capsys):
+    import openpyxl
+
+    workbook = openpyxl.Workbook()
+    notes = workbook.active
+    notes.title = "Notes"
+    for line in range(60):  # a long notes sheet: more rows and cells than the data
+        notes.append([f"note line {line}", "see the other sheet"])
+    people = workbook.create_sheet("People")
+    people.append(["Name", "Email"])
+    people.append(["Ada Lovelace", "ada@example.com"])
+    path = tmp_path / "book.xlsx"
+    workbook.save(path)
+    assert _run(engine, str(path), "--entity", "customers") == 0
+    assert "sheet 'People', header on row 1" in capsys.readouterr().out
+    assert _count(engine, customers) == 1
+
+
+def test_a_mapping_saved_in_the_wizard_can_be_used_by_name(engine, capsys):
+    from crm.imports import save_mapping
+    from crm.permissions import Actor
+
+    saved = {"이름": "full_name", "연락처": "phone", "생년월일": "ignore", "성별": "ignore", "메모": "ignore"}
+    save_mapping(engine, name="Korean shop", entity="customers", mapping=saved, actor=Actor.system())
+    assert _run(engine, str(KOREAN_CUSTOMERS), "--entity", "customers", "--saved-mapping", "Korean shop") == 0
+    out = capsys.readouterr().out
+    assert "생년월일                           -> ignore" in out
+    with engine.connect() as connection:
+        birth_dates = connection.execute(select(func.count(customers.c.birth_date))).scalar_one()
+    assert (_count(engine, customers), birth_dates) == (30, 0)
+    assert _run(engine, str(KOREAN_CUSTOMERS), "--entity", "customers", "--saved-mapping", "Nope") == 1
+    assert "no saved customers mapping called 'Nope' (saved: Korean shop)" in capsys.readouterr().err

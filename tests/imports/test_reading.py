@@ -142,6 +142,12 @@ def test_workbook_formulas_read_their_saved_results_and_missing_ones_are_flagged
     assert "G7" in parsed.warnings[0]
 
 
+def test_the_sheet_whose_header_names_the_entitys_fields_is_chosen(messy_workbook):
+    # Both data sheets name order fields; the Orders sheet names nothing else.
+    assert read_source(messy_workbook, entity="orders").sheet == "Orders"
+    assert read_source(messy_workbook, entity="customers").sheet == "Customers"
+
+
 def test_another_sheet_can_be_chosen_and_an_unknown_one_is_refused(messy_workbook):
     parsed = read_source(messy_workbook, sheet="Orders")
     assert parsed.header_row == 1
