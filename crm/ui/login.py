@@ -48,6 +48,7 @@ from crm.auth import (
 from crm.permissions import Actor
 from crm.schema import users, utc_now
 from crm.settings import get_settings
+from crm.ui.first_run import offer_first_run
 from crm.ui.session import (
     SESSION_TOKEN_STATE,
     CookieKeyError,
@@ -219,11 +220,7 @@ def _show_demo_accounts() -> None:
 
 def _login_form_contents(engine: Engine, key: str) -> Actor | None:
     st.title("Pulse CRM")
-    if not has_users(engine):
-        st.warning(
-            "No users yet. Create the first administrator on the server with "
-            "`python -m crm users add <username>`, then sign in here."
-        )
+    if not has_users(engine) and not offer_first_run(engine):
         return None
     with st.form("sign_in", clear_on_submit=False, enter_to_submit=True):
         st.subheader("Sign in")
