@@ -8,6 +8,7 @@ the ones the import will have.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,6 +16,7 @@ import pandas as pd
 import streamlit as st
 from sqlalchemy import Engine
 
+from crm.exports import export_table
 from crm.imports import (
     DUPLICATE_POLICIES,
     ENTITIES,
@@ -33,7 +35,7 @@ from crm.imports import (
     save_mapping,
     suggest_mapping,
 )
-from crm.permissions import Actor
+from crm.permissions import Actor, Permission, allowed
 from crm.ui.cache import invalidate
 
 __all__ = ["STEPS", "WizardState", "render_wizard"]
@@ -48,6 +50,8 @@ _POLICY_HELP = {
     "update": "Overwrite the existing record with the file's non-blank values.",
     "merge": "Only fill the existing record's blank fields from the file.",
 }
+# Decisions listed in the Duplicates tab: rows matched to a stored record or to an earlier row.
+_DUPLICATE_DECISIONS = (*DUPLICATE_POLICIES, "combine")
 
 
 @dataclass
@@ -56,6 +60,8 @@ class WizardState:
     entity: str = "customers"
     file_name: str | None = None
     data: bytes | None = None
+    # SHA-256 of ``data``: a corrected file of the same name and size is still a new file.
+    file_sha256: str | None = None
     encoding: str | None = None
     delimiter: str | None = None
     sheet: str | None = None
@@ -77,13 +83,15 @@ class WizardState:
             "sheet": self.sheet,
             "header_row": self.header_row,
             "file_name": self.file_name,
+            "entity": self.entity,
         }
 
     def signature(self) -> tuple[Any, ...]:
+        """What the preview depends on: the file's content (not its name or size), options, mapping."""
         return (
             self.entity,
             self.file_name,
-            len(self.data or b""),
+            self.file_sha256,
             tuple(sorted(self.read_options().items())),
             tuple(sorted(self.mapping.items())),
             self.on_duplicate,
@@ -104,9 +112,16 @@ def _read(
     sheet: str | None,
     header_row: int | None,
     file_name: str | None,
+    entity: str | None = None,
 ) -> ParsedFile:
     return read_source(
-        data, encoding=encoding, delimiter=delimiter, sheet=sheet, header_row=header_row, file_name=file_name
+        data,
+        encoding=encoding,
+        delimiter=delimiter,
+        sheet=sheet,
+        header_row=header_row,
+        file_name=file_name,
+        entity=entity,
     )
 
 
@@ -156,10 +171,12 @@ def _step_upload(state: WizardState) -> None:
         "CSV or Excel file",
         type=["csv", "txt", "tsv", "xlsx", "xlsm"],
         key=f"wizard_file_{state.upload_round}",
-        help="UTF-8, UTF-16, Big5, CP949, Shift-JIS, CP1252… are detected.",
+        help="UTF-8, UTF-16, CP949 (Korean), Big5/CP950, Shift-JIS/CP932, GB18030, CP1252… are detected.",
     )
-    if uploaded is not None and (uploaded.name != state.file_name or uploaded.size != len(state.data or b"")):
-        state.file_name, state.data = uploaded.name, uploaded.getvalue()
+    data = uploaded.getvalue() if uploaded is not None else None
+    sha256 = hashlib.sha256(data).hexdigest() if data is not None else None
+    if data is not None and (uploaded.name != state.file_name or sha256 != state.file_sha256):
+        state.file_name, state.data, state.file_sha256 = uploaded.name, data, sha256
         state.encoding = state.delimiter = state.sheet = None
         state.header_row = None
         state.mapping, state.preview, state.result = {}, None, None
@@ -321,13 +338,20 @@ def _step_mapping(engine: Engine, actor: Actor, state: WizardState, parsed: Pars
 
 # --- step 4 ---------------------------------------------------------------------------------
 def _counts(report: ImportReport) -> None:
-    columns = st.columns(5)
+    columns = st.columns(6)
     verb = "To insert" if report.dry_run else "Inserted"
     columns[0].metric("Rows read", f"{report.rows_read:,}")
     columns[1].metric(verb, f"{report.inserted:,}")
     columns[2].metric("Updated / merged", f"{report.updated + report.merged:,}")
     columns[3].metric("Skipped duplicates", f"{report.skipped_duplicates:,}")
-    columns[4].metric("Rejected rows", f"{report.rejected_rows:,}")
+    columns[4].metric(
+        "Combined",
+        f"{report.combined:,}",
+        help="Rows added to a record begun on an earlier row: more items of an order, or a repeat whose "
+        "values were combined with it (update/merge).",
+    )
+    columns[5].metric("Rejected rows", f"{report.rejected_rows:,}")
+    st.caption(report.summary())
 
 
 def _report_tables(report: ImportReport) -> None:
@@ -338,16 +362,17 @@ def _report_tables(report: ImportReport) -> None:
     if report.created:
         st.caption("Created on the way: " + ", ".join(f"{count:,} {name}" for name, count in report.created.items()))
     rows_tab, rejected_tab, duplicates_tab, defaults_tab = st.tabs(
-        ["Rows", f"Rejected ({len(report.rejected):,})", "Duplicates", "Not provided"]
+        ["Rows", f"Rejected ({report.rejected_rows:,} rows)", "Duplicates", "Not provided"]
     )
     with rows_tab:
         st.dataframe(pd.DataFrame(report.preview), hide_index=True, width="stretch")
         st.caption(f"First {len(report.preview):,} rows as they will be imported; blanks use the default.")
     with rejected_tab:
         st.dataframe(report.rejected_frame(), hide_index=True, width="stretch")
+        st.caption("One line per invalid cell; a row is rejected once, whatever the number of its invalid cells.")
     with duplicates_tab:
         decisions = report.decisions_frame()
-        st.dataframe(decisions[decisions["decision"].isin(DUPLICATE_POLICIES)], hide_index=True, width="stretch")
+        st.dataframe(decisions[decisions["decision"].isin(_DUPLICATE_DECISIONS)], hide_index=True, width="stretch")
     with defaults_tab:
         st.dataframe(
             pd.DataFrame(sorted(report.not_provided.items()), columns=["field", "rows without a value"]),
@@ -378,7 +403,7 @@ def _run(engine: Engine, actor: Actor, state: WizardState, *, dry_run: bool) -> 
 
 def _step_preview(engine: Engine, actor: Actor, state: WizardState) -> None:
     if state.result is not None:
-        _finished(state)
+        _finished(engine, actor, state)
         return
     policies = list(DUPLICATE_POLICIES)
     state.on_duplicate = st.radio(
@@ -411,7 +436,19 @@ def _step_preview(engine: Engine, actor: Actor, state: WizardState) -> None:
             st.rerun()
 
 
-def _finished(state: WizardState) -> None:
+def _rejections_file(engine: Engine, actor: Actor, report: ImportReport) -> Any:
+    """The rejected cells as CSV, built on click by crm.exports (formula-safe, permission-checked, audited)."""
+
+    def _build() -> bytes:
+        # The reasons quote the file's cells (emails, names): personal data.
+        return export_table(
+            engine, report.rejected_frame(), name="import_rejections", file_format="csv", actor=actor, personal=True
+        )
+
+    return _build
+
+
+def _finished(engine: Engine, actor: Actor, state: WizardState) -> None:
     report = state.result
     st.success(report.summary(), icon=":material/task_alt:")
     _counts(report)
@@ -427,15 +464,19 @@ def _finished(state: WizardState) -> None:
         on_click="ignore",
         icon=":material/download:",
     )
-    right.download_button(
-        "Rejected rows (CSV)",
-        report.rejected_frame().to_csv(index=False).encode("utf-8-sig"),
-        file_name=f"{stem}_rejected.csv",
-        mime="text/csv",
-        key="wizard_report_csv",
-        on_click="ignore",
-        icon=":material/download:",
-    )
+    if allowed(actor.role, Permission.EXPORT_PERSONAL_DATA):
+        right.download_button(
+            "Rejected rows (CSV)",
+            _rejections_file(engine, actor, report),
+            file_name=f"{stem}_rejected.csv",
+            mime="text/csv",
+            key="wizard_report_csv",
+            on_click="ignore",
+            icon=":material/download:",
+            disabled=not report.rejected,
+        )
+    else:
+        right.caption("Your role may not export the rejected rows (they hold personal data).")
     if again.button("Import another file", key="wizard_restart", icon=":material/restart_alt:"):
         st.session_state[STATE_KEY] = WizardState(entity=state.entity, upload_round=state.upload_round + 1)
         st.rerun()

@@ -140,6 +140,9 @@ def test_a_workbooks_sheet_can_be_switched_and_orders_import_from_it(shop_url):
     app.selectbox(key="wizard_entity").set_value("orders")
     app.file_uploader(key="wizard_file_0").upload("shop.xlsx", messy_workbook, "application/octet-stream").run()
     app.button(key="next_upload").click().run()
+    # For orders, the sheet whose header names order fields only is read first.
+    assert "sheet “Orders”, header on row 1, 2 data rows" in app.success[0].value
+    app.selectbox(key="wizard_sheet").set_value("Customers").run()
     assert "sheet “Customers”, header on row 3" in app.success[0].value
     assert "G7" in app.warning[0].value  # the formula without a saved result
     app.selectbox(key="wizard_sheet").set_value("Orders").run()
@@ -172,3 +175,64 @@ def test_going_back_to_choose_another_entity_suggests_that_entitys_fields(shop_u
     app.button(key="next_reading").click().run()
     assert not app.exception
     assert _mapping_boxes(app)["Customer Email"].value == "email"
+
+
+def _to_preview(app):
+    app.button(key="next_upload").click().run()
+    app.button(key="next_reading").click().run()
+    app.button(key="next_mapping").click().run()
+    assert not app.exception
+    return {metric.label: metric.value for metric in app.metric}
+
+
+def test_a_corrected_file_with_the_same_name_and_size_is_read_again(shop_url):
+    wrong = b"Name,Email\nAda Lovelace,ada@@x.com\n"
+    corrected = b"Name,Email\nAda Lovelace,ada@ex.com\n"
+    assert len(wrong) == len(corrected)
+    app = _open_wizard(shop_url)
+    app.file_uploader(key="wizard_file_0").upload("people.csv", wrong, "text/csv").run()
+    metrics = _to_preview(app)
+    assert (metrics["To insert"], metrics["Rejected rows"]) == ("0", "1")
+    for step in ("back_preview", "back_mapping", "back_reading"):
+        app.button(key=step).click().run()
+    app.file_uploader(key="wizard_file_0").upload("people.csv", corrected, "text/csv").run()
+    metrics = _to_preview(app)
+    assert (metrics["To insert"], metrics["Rejected rows"]) == ("1", "0")
+
+
+def test_the_rejected_rows_download_is_built_by_the_exports_module(shop_url):
+    from crm.imports import run_import
+    from crm.permissions import Actor
+    from crm.schema import audit_log
+    from crm.ui.import_wizard import _rejections_file
+
+    engine = make_engine(shop_url)
+    try:
+        # A header starting with "=" is mapped to Email; a spreadsheet would run it as a formula.
+        report = run_import(engine, b"=Email\nnot-an-email\n", entity="customers", dry_run=True)
+        manager = Actor(None, "mia", "manager")
+        data = _rejections_file(engine, manager, report)()
+        with engine.connect() as connection:
+            exports = connection.execute(
+                select(audit_log.c.entity, audit_log.c.username).where(audit_log.c.action == "export")
+            ).all()
+    finally:
+        engine.dispose()
+    assert data.decode("utf-8-sig").splitlines() == [
+        "row,column,reason",
+        "2,'=Email,not an email address ('not-an-email')",
+    ]
+    assert [tuple(row) for row in exports] == [("import_rejections", "mia")]
+
+
+def test_the_finished_import_offers_the_rejected_rows_through_exports(shop_url):
+    app = _open_wizard(shop_url)
+    _upload(app, "messy.csv", (DATA / "utf8_bom_customers.csv").read_bytes())
+    app.button(key="next_reading").click().run()
+    app.button(key="next_mapping").click().run()
+    assert app.tabs[1].label == "Rejected (3 rows)"
+    app.button(key="wizard_import").click().run()
+    assert not app.exception
+    labels = [button.label for button in app.get("download_button")]
+    assert "Rejected rows (CSV)" in labels
+    assert app.success[0].value.startswith("7 rows read: 2 were inserted")
