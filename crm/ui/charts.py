@@ -1,16 +1,20 @@
 """Charts and tables with their downloads.
 
 ``show_chart`` draws a Plotly figure (the modebar's camera button saves a PNG in the
-browser, no server needed) and offers a server-side download: PNG rendered by kaleido with
-the system Chromium, or standalone HTML with a note when no browser is installed.
+browser, no server needed) and offers a server-side file: PNG rendered by kaleido with the
+system Chromium, or standalone HTML with a note when no browser is installed or the PNG
+cannot be rendered. Whether the PNG renders is only known once it is built, so the chart
+file is prepared on a first click and the download is then named and typed after the file
+that was built (never HTML called .png), with its note next to it.
 ``table_downloads`` offers the table as CSV and XLSX. Files are built by ``crm.exports``
-only when the button is clicked (deferred download data), which is also when the
-permission is checked and the export is written to the audit log. Text cells that a
-spreadsheet would run as formulas are neutralised.
+only when a button is clicked, which is also when the permission is checked and the
+export is written to the audit log. Text cells that a spreadsheet would run as formulas
+are neutralised.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 import pandas as pd
@@ -18,7 +22,7 @@ import plotly.graph_objects as go
 import streamlit as st
 from sqlalchemy import Engine
 
-from crm.exports import chart_file, export_table, mime_type, png_available
+from crm.exports import ChartFile, chart_file, export_table, mime_type, png_available
 from crm.permissions import Actor, Permission, allowed
 from crm.ui.resources import get_engine
 from crm.ui.session import current_actor
@@ -50,27 +54,47 @@ def show_chart(
     engine, actor = _who(actor)
     if not _may_export(actor, personal):
         return
-    file_format = "png" if png_available() else "html"
+    assert actor is not None
+    _chart_download(figure, name, engine, actor, personal)
 
-    def _build() -> bytes:
-        return chart_file(
-            figure, name=name, engine=engine, actor=actor, personal=personal, file_format=file_format
-        ).data
 
+def _fingerprint(figure: go.Figure) -> str:
+    return hashlib.sha256(figure.to_json().encode("utf-8")).hexdigest()
+
+
+@st.fragment
+def _chart_download(figure: go.Figure, name: str, engine: Engine, actor: Actor, personal: bool) -> None:
+    """ "Prepare" builds the file (a fragment rerun: the page's other charts are not redrawn); then "Download"."""
+    key = f"chart_file_{name}"
+    prepared: tuple[str, ChartFile] | None = st.session_state.get(key)
+    # A file prepared for other filters (another figure under the same name) is not offered.
+    if prepared is not None and prepared[0] != _fingerprint(figure):
+        prepared = None
+    if prepared is None:
+        planned = "PNG" if png_available() else "HTML"
+        if not st.button(f"Prepare chart ({planned})", key=f"prepare_chart_{name}", icon=":material/image:"):
+            if planned == "HTML":
+                st.caption(
+                    "No Chrome/Chromium on the server: the chart downloads as standalone HTML. Use the camera "
+                    "button on the chart (or in the HTML file) to save a PNG."
+                )
+            return
+        with st.spinner("Rendering the chart…"):
+            built = chart_file(figure, name=name, engine=engine, actor=actor, personal=personal)
+        prepared = (_fingerprint(figure), built)
+        st.session_state[key] = prepared
+    built = prepared[1]
     st.download_button(
-        f"Download chart ({file_format.upper()})",
-        _build,
-        file_name=f"{name}.{file_format}",
-        mime=mime_type(file_format),
+        f"Download {built.file_name}",
+        built.data,
+        file_name=built.file_name,
+        mime=built.mime,
         key=f"download_chart_{name}",
         on_click="ignore",
         icon=":material/download:",
     )
-    if file_format == "html":
-        st.caption(
-            "No Chrome/Chromium on the server: the chart downloads as standalone HTML. Use the camera "
-            "button on the chart (or in the HTML file) to save a PNG."
-        )
+    if built.note:
+        st.caption(built.note)
 
 
 TableSource = pd.DataFrame | Callable[[], pd.DataFrame]

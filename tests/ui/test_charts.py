@@ -43,13 +43,53 @@ def _labels(role: str) -> tuple[list[str], list[str]]:
     return [button.label for button in app.get("download_button")], [caption.value for caption in app.caption]
 
 
-def test_an_analyst_gets_chart_and_both_table_formats_for_every_table(database):
+def test_an_analyst_gets_a_chart_file_and_both_table_formats_for_every_table(database):
     labels, _ = _labels("analyst")
-    assert labels[0] in ("Download chart (PNG)", "Download chart (HTML)")
-    assert labels[1:] == ["Download CSV", "Download XLSX", "Download CSV", "Download XLSX"]
+    assert labels == ["Download CSV", "Download XLSX", "Download CSV", "Download XLSX"]
+    app = AppTest.from_string(SCRIPT, default_timeout=60)
+    app.session_state["role"] = "analyst"
+    app.run()
+    assert [button.label for button in app.button] in (["Prepare chart (PNG)"], ["Prepare chart (HTML)"])
 
 
 def test_an_agent_may_not_download_personal_tables(database):
     labels, captions = _labels("agent")
-    assert labels[1:] == ["Download CSV", "Download XLSX"]
+    assert labels == ["Download CSV", "Download XLSX"]
     assert "Your role may not export personal data." in captions
+
+
+# A server whose PNG rendering fails at click time: crm.exports falls back to HTML with a note.
+FAILING_PNG_SCRIPT = """
+import plotly.graph_objects as go
+import streamlit as st
+
+import crm.ui.charts as charts
+from crm.exports import ChartFile
+from crm.permissions import Actor
+
+charts.png_available = lambda: True
+
+
+def html_instead(figure, *, name, engine, actor, personal=False, file_format=None):
+    st.session_state["built"] = st.session_state.get("built", 0) + 1
+    return ChartFile(b"<html>plotly</html>", f"{name}.html", "text/html", note="The PNG could not be rendered.")
+
+
+charts.chart_file = html_instead
+charts.show_chart(go.Figure(go.Bar(x=["Jan"], y=[87])), name="revenue", actor=Actor(None, "ann", "analyst"))
+"""
+
+
+def test_a_chart_that_falls_back_to_html_downloads_as_html_with_its_note(database):
+    app = AppTest.from_string(FAILING_PNG_SCRIPT, default_timeout=60)
+    app.run()
+    assert [button.label for button in app.button] == ["Prepare chart (PNG)"]
+    assert "built" not in app.session_state  # nothing is rendered before the click
+    app.button(key="prepare_chart_revenue").click().run()
+    assert not app.exception
+    # Named after the file that was built, not the PNG that was planned.
+    assert [button.label for button in app.get("download_button")] == ["Download revenue.html"]
+    assert "The PNG could not be rendered." in [caption.value for caption in app.caption]
+    app.run()  # the prepared file is kept for the same figure, not rendered again
+    assert app.session_state["built"] == 1
+    assert [button.label for button in app.get("download_button")] == ["Download revenue.html"]
