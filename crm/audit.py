@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import io
 import json
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, select
+from sqlalchemy import Connection, Engine, Select, func, select
 
 from crm.permissions import Actor, Permission, require
 from crm.schema import audit_log, utc_now
@@ -20,6 +21,9 @@ __all__ = [
     "AuditQuery",
     "audit_choices",
     "audit_entries",
+    "count_audit_entries",
+    "entries_sentence",
+    "export_audit",
     "export_audit_csv",
     "record_audit",
     "to_json",
@@ -69,11 +73,10 @@ def record_audit(
 # ---------------------------------------------------------------------------------------
 # Reading the log (admin Audit page)
 
-# Audit rows shown or exported at most at once; the filters narrow a bigger log.
-MAX_AUDIT_ROWS = 50_000
 AUDIT_COLUMNS = ["id", "at", "username", "action", "entity", "entity_id", "before", "after"]
-# Spreadsheet programs run cells starting with these as formulas (CSV injection).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Rows read per query while exporting: bounded memory however big the log grows.
+EXPORT_CHUNK_ROWS = 20_000
+AUDIT_EXPORT_FORMATS = ("csv", "xlsx")
 
 
 @dataclass(frozen=True)
@@ -86,6 +89,7 @@ class AuditQuery:
     # Inclusive UTC days of ``audit_log.at``.
     start_date: date | None = None
     end_date: date | None = None
+    # The id of the changed row as logged (text: imported keys are ids too); exact match.
     entity_id: str | None = None
 
     def clauses(self) -> list[Any]:
@@ -96,8 +100,8 @@ class AuditQuery:
             clauses.append(audit_log.c.action == self.action)
         if self.entity:
             clauses.append(audit_log.c.entity == self.entity)
-        if self.entity_id:
-            clauses.append(audit_log.c.entity_id == str(self.entity_id))
+        if self.entity_id and str(self.entity_id).strip():
+            clauses.append(audit_log.c.entity_id == str(self.entity_id).strip())
         if self.start_date is not None:
             clauses.append(audit_log.c.at >= datetime.combine(self.start_date, time.min))
         if self.end_date is not None:
@@ -105,17 +109,8 @@ class AuditQuery:
         return clauses
 
 
-def audit_entries(
-    engine: Engine, actor: Actor, query: AuditQuery | None = None, *, limit: int = MAX_AUDIT_ROWS
-) -> pd.DataFrame:
-    """The newest audit rows matching ``query`` (at most ``limit``).
-
-    Columns: id, at (UTC), username, action, entity, entity_id, before, after (JSON text of the
-    changed values; empty for actions without values such as login).
-    """
-    require(actor, Permission.VIEW_AUDIT)
-    query = query or AuditQuery()
-    statement = (
+def _entries_statement(query: AuditQuery) -> Select[Any]:
+    return (
         select(
             audit_log.c.id,
             audit_log.c.at,
@@ -128,11 +123,40 @@ def audit_entries(
         )
         .where(*query.clauses())
         .order_by(audit_log.c.at.desc(), audit_log.c.id.desc())
-        .limit(limit)
     )
+
+
+def audit_entries(
+    engine: Engine, actor: Actor, query: AuditQuery | None = None, *, limit: int | None = None
+) -> pd.DataFrame:
+    """The audit rows matching ``query``, newest first: all of them, or the newest ``limit``.
+
+    Columns: id, at (UTC), username, action, entity, entity_id, before, after (JSON text of the
+    changed values; empty for actions without values such as login).
+    """
+    require(actor, Permission.VIEW_AUDIT)
+    statement = _entries_statement(query or AuditQuery())
+    if limit is not None:
+        statement = statement.limit(max(0, int(limit)))
     with engine.connect() as connection:
         rows = connection.execute(statement).all()
     return pd.DataFrame([tuple(row) for row in rows], columns=AUDIT_COLUMNS)
+
+
+def count_audit_entries(engine: Engine, actor: Actor, query: AuditQuery | None = None) -> int:
+    """How many audit rows match ``query`` (the page shows this, however few rows it draws)."""
+    require(actor, Permission.VIEW_AUDIT)
+    statement = select(func.count()).select_from(audit_log).where(*(query or AuditQuery()).clauses())
+    with engine.connect() as connection:
+        return int(connection.execute(statement).scalar_one())
+
+
+def entries_sentence(total: int, *, shown: int) -> str:
+    """The Audit page's caption: how many entries match, and whether its table shows only some."""
+    sentence = f"{total:,} {'entry' if total == 1 else 'entries'}, newest first (times in UTC)."
+    if total > shown:
+        sentence += f" The table shows the newest {shown:,}; the downloads hold all {total:,}."
+    return sentence
 
 
 @dataclass(frozen=True)
@@ -150,26 +174,56 @@ def audit_choices(engine: Engine, actor: Actor) -> AuditChoices:
         return AuditChoices(usernames=list(usernames.scalars()), entities=list(entities.scalars()))
 
 
-def _safe_cell(value: Any) -> Any:
-    if isinstance(value, str) and value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value
+def _chunks(connection: Connection, query: AuditQuery) -> Iterator[pd.DataFrame]:
+    """Every matching row, EXPORT_CHUNK_ROWS at a time (a server-side cursor on PostgreSQL)."""
+    result = connection.execution_options(stream_results=True).execute(_entries_statement(query))
+    while rows := result.fetchmany(EXPORT_CHUNK_ROWS):
+        yield pd.DataFrame([tuple(row) for row in rows], columns=AUDIT_COLUMNS)
 
 
-def export_audit_csv(engine: Engine, actor: Actor, query: AuditQuery | None = None) -> bytes:
-    """CSV (UTF-8 with BOM, for Excel) of the matching audit rows; the export itself is audited.
+def export_audit(engine: Engine, actor: Actor, query: AuditQuery | None = None, *, file_format: str = "csv") -> bytes:
+    """Every audit row matching ``query`` as CSV (UTF-8 with BOM, for Excel) or XLSX; the export is audited.
 
-    Text cells that a spreadsheet would run as a formula are prefixed with ``'``.
+    Written with ``crm.exports``' writers, so text cells a spreadsheet would run as a formula
+    get a leading ``'``. CSV is built chunk by chunk; XLSX holds what one Excel sheet can
+    (``ValueError`` beyond that, naming the count).
     """
+    # crm.exports writes its own audit rows with record_audit from this module: imported here.
+    from crm.exports import EXCEL_MAX_DATA_ROWS, neutralise_formulas, table_bytes
+
     require(actor, Permission.VIEW_AUDIT)
-    frame = audit_entries(engine, actor, query)
-    safe = frame.astype(object).map(_safe_cell)
+    if file_format not in AUDIT_EXPORT_FORMATS:
+        raise ValueError(f"Unknown audit export format “{file_format}” (csv or xlsx).")
+    query = query or AuditQuery()
+    rows = count_audit_entries(engine, actor, query) if file_format == "xlsx" else 0
+    if rows > EXCEL_MAX_DATA_ROWS:
+        raise ValueError(f"{rows:,} audit entries do not fit in one Excel sheet; narrow the filters or use CSV.")
+    with engine.connect() as connection:
+        if file_format == "xlsx":
+            chunks = list(_chunks(connection, query))
+            frame = pd.concat(chunks, ignore_index=True) if chunks else pd.DataFrame(columns=AUDIT_COLUMNS)
+            data = table_bytes(frame, "xlsx", sheet_name="audit_log")
+            rows = len(frame)
+        else:
+            buffer = io.BytesIO()
+            buffer.write("\ufeff".encode())  # BOM: Excel then reads UTF-8 (accents, CJK) correctly
+            for chunk in _chunks(connection, query):
+                buffer.write(neutralise_formulas(chunk).to_csv(index=False, header=rows == 0).encode("utf-8"))
+                rows += len(chunk)
+            if rows == 0:
+                buffer.write((",".join(AUDIT_COLUMNS) + "\n").encode("utf-8"))
+            data = buffer.getvalue()
     with engine.begin() as connection:
         record_audit(
             connection,
             actor,
             "export",
             "audit_log",
-            after={"rows": len(frame), "filters": asdict(query or AuditQuery())},
+            after={"format": file_format, "rows": rows, "filters": asdict(query)},
         )
-    return safe.to_csv(index=False).encode("utf-8-sig")
+    return data
+
+
+def export_audit_csv(engine: Engine, actor: Actor, query: AuditQuery | None = None) -> bytes:
+    """``export_audit`` as CSV (kept for callers of the CSV-only version)."""
+    return export_audit(engine, actor, query, file_format="csv")

@@ -1,13 +1,22 @@
-"""Admin: the audit log, filtered by user, action, entity and date, with CSV export."""
+"""Admin: the audit log, filtered by user, action, entity, entity id and date, with CSV/XLSX export."""
 
 from __future__ import annotations
 
 from datetime import timedelta
+from functools import partial
 
 import streamlit as st
 
-from crm.audit import AuditQuery, audit_choices, audit_entries, export_audit_csv
+from crm.audit import (
+    AuditQuery,
+    audit_choices,
+    audit_entries,
+    count_audit_entries,
+    entries_sentence,
+    export_audit,
+)
 from crm.auth import active_actor
+from crm.exports import EXCEL_MAX_DATA_ROWS, mime_type
 from crm.permissions import Permission, PermissionDeniedError
 from crm.schema import AUDIT_ACTIONS, utc_now
 from crm.ui.resources import get_engine
@@ -15,27 +24,28 @@ from crm.ui.session import require_page_permission
 
 engine = get_engine()
 actor = require_page_permission(engine, Permission.VIEW_AUDIT)
-# Rows drawn on the page; the CSV export holds every matching row.
+# Rows drawn on the page (a browser table of more is slow); the downloads hold every matching row.
 SHOWN_ROWS = 1_000
 
 st.title("Audit log")
 choices = audit_choices(engine, actor)
 today = utc_now().date()
-user_column, action_column, entity_column, date_column = st.columns(4)
+user_column, action_column, entity_column, id_column, date_column = st.columns([2, 2, 2, 1, 3])
 username = user_column.selectbox("User", choices.usernames, index=None, placeholder="Everyone")
 action = action_column.selectbox("Action", AUDIT_ACTIONS, index=None, placeholder="Every action")
 entity = entity_column.selectbox("Entity", choices.entities, index=None, placeholder="Everything")
+entity_id = id_column.text_input("Entity ID", placeholder="Any", help="The id of the changed row, exactly.")
 picked = date_column.date_input("Days (UTC)", value=(today - timedelta(days=29), today), max_value=today)
 start_date, end_date = (picked[0], picked[-1]) if isinstance(picked, tuple) and picked else (None, None)
-query = AuditQuery(username=username, action=action, entity=entity, start_date=start_date, end_date=end_date)
+query = AuditQuery(username, action, entity, start_date, end_date, entity_id.strip() or None)
 
-entries = audit_entries(engine, actor, query)
-st.caption(f"{len(entries):,} entries, newest first (times in UTC).")
-if entries.empty:
+total = count_audit_entries(engine, actor, query)
+st.caption(entries_sentence(total, shown=SHOWN_ROWS))
+if total == 0:
     st.info("No audit entries match these filters.")
 else:
     st.dataframe(
-        entries.head(SHOWN_ROWS),
+        audit_entries(engine, actor, query, limit=SHOWN_ROWS),
         hide_index=True,
         column_config={
             "id": None,
@@ -50,19 +60,23 @@ else:
     )
 
 
-def _export() -> bytes:
+def _export(file_format: str) -> bytes:
     # Built (and audited) when the button is pressed; the user must still be active then.
     who = active_actor(engine, actor.username)
     if who is None:
         raise PermissionDeniedError("Your account is no longer active.")
-    return export_audit_csv(engine, who, query)
+    return export_audit(engine, who, query, file_format=file_format)
 
 
-st.download_button(
-    "Download CSV",
-    data=_export,
-    file_name=f"audit_log_{today.isoformat()}.csv",
-    mime="text/csv",
-    icon=":material/download:",
-    disabled=entries.empty,
-)
+excel_refusal = "More rows than one Excel sheet holds; use CSV." if total > EXCEL_MAX_DATA_ROWS else None
+with st.container(horizontal=True):
+    for file_format, refusal in (("csv", None), ("xlsx", excel_refusal)):
+        st.download_button(
+            f"Download {file_format.upper()}",
+            data=partial(_export, file_format),
+            file_name=f"audit_log_{today.isoformat()}.{file_format}",
+            mime=mime_type(file_format),
+            icon=":material/download:",
+            disabled=total == 0 or refusal is not None,
+            help=refusal,
+        )

@@ -11,7 +11,18 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine, func, select
 
-from crm.audit import AuditQuery, audit_choices, audit_entries, export_audit_csv, record_audit
+import crm.audit
+import crm.exports
+from crm.audit import (
+    AuditQuery,
+    audit_choices,
+    audit_entries,
+    count_audit_entries,
+    entries_sentence,
+    export_audit,
+    export_audit_csv,
+    record_audit,
+)
 from crm.permissions import Actor, PermissionDeniedError
 from crm.schema import audit_log
 from tests.fixtures.tiny_shop import TinyShop
@@ -74,11 +85,39 @@ def test_entries_come_newest_first_with_before_and_after_values(logged: Engine) 
         (AuditQuery(start_date=date(2025, 3, 3)), [None]),
         (AuditQuery(username="ada", entity="orders", end_date=date(2025, 3, 2)), ["4"]),
         (AuditQuery(username="nobody"), []),
+        (AuditQuery(entity_id="4"), ["4"]),
+        (AuditQuery(entity_id=" 7 "), ["7"]),  # as typed into the page, spaces and all
+        (AuditQuery(entity="customers", entity_id="1"), ["1"]),
+        (AuditQuery(entity="orders", entity_id="1"), []),
     ],
 )
 def test_filters_narrow_the_log(logged: Engine, query: AuditQuery, expected_ids: list[str | None]) -> None:
     entity_ids = [None if pd.isna(value) else value for value in audit_entries(logged, ADA, query)["entity_id"]]
     assert entity_ids == expected_ids
+    assert count_audit_entries(logged, ADA, query) == len(expected_ids)
+
+
+def test_the_newest_rows_can_be_limited_while_the_count_stays_the_real_one(logged: Engine) -> None:
+    shown = audit_entries(logged, ADA, limit=2)
+    assert list(shown["entity"]) == ["customers", "tickets"]  # the two newest
+    assert count_audit_entries(logged, ADA) == 4
+
+
+@pytest.mark.parametrize(
+    ("total", "sentence"),
+    [
+        (0, "0 entries, newest first (times in UTC)."),
+        (1, "1 entry, newest first (times in UTC)."),
+        (1_000, "1,000 entries, newest first (times in UTC)."),
+        (
+            1_234,
+            "1,234 entries, newest first (times in UTC). "
+            "The table shows the newest 1,000; the downloads hold all 1,234.",
+        ),
+    ],
+)
+def test_the_page_caption_counts_entries_and_says_when_the_table_is_cut(total: int, sentence: str) -> None:
+    assert entries_sentence(total, shown=1_000) == sentence
 
 
 def test_filter_choices_list_the_users_and_entities_in_the_log(logged: Engine) -> None:
@@ -107,6 +146,7 @@ def test_the_csv_export_defuses_formulas_and_is_itself_audited(logged: Engine) -
     exports = audit_entries(logged, ADA, AuditQuery(action="export", entity="audit_log"))
     assert len(exports) == 1
     assert json.loads(exports.iloc[-1]["after"]) == {
+        "format": "csv",
         "filters": {
             "action": None,
             "end_date": None,
@@ -132,3 +172,49 @@ def test_exported_cells_that_a_spreadsheet_would_run_get_a_quote_prefix(tiny_sho
         _write(tiny_shop.engine, datetime(2025, 3, 1), SAM, "import", "customers", key)
     rows = list(csv.DictReader(io.StringIO(export_audit_csv(tiny_shop.engine, ADA).decode("utf-8-sig"))))
     assert sorted(row["entity_id"] for row in rows) == ["'+1", "'-1", "'=cmd|' /C calc'!A0", "'@SUM(A1)"]
+
+
+def test_the_csv_export_streams_every_row_in_chunks_with_one_header(
+    logged: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(crm.audit, "EXPORT_CHUNK_ROWS", 3)  # 4 rows: a chunk of 3, then 1
+    text = export_audit_csv(logged, ADA).decode("utf-8-sig")
+    assert text.count("id,at,username,action,entity,entity_id,before,after") == 1
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [row["entity"] for row in rows] == ["customers", "tickets", "orders", "customers"]
+    assert rows[1]["after"] == '{"subject": "=HYPERLINK(\\"x\\")"}'
+
+
+def test_an_export_without_matches_holds_the_header_only(logged: Engine) -> None:
+    data = export_audit_csv(logged, ADA, AuditQuery(username="nobody"))
+    assert data.decode("utf-8-sig") == "id,at,username,action,entity,entity_id,before,after\n"
+
+
+def test_the_xlsx_export_holds_every_matching_row_formula_safe_and_is_audited(logged: Engine) -> None:
+    from openpyxl import load_workbook
+
+    for key in ("=1+1", "@SUM(A1)"):
+        _write(logged, datetime(2025, 3, 1), SAM, "import", "customers", key)
+    data = export_audit(logged, ADA, AuditQuery(action="import"), file_format="xlsx")
+    sheet = load_workbook(io.BytesIO(data)).active
+    cells = [[cell.value for cell in row] for row in sheet.iter_rows()]
+    assert sheet.title == "audit_log"
+    assert cells[0] == ["id", "at", "username", "action", "entity", "entity_id", "before", "after"]
+    assert sorted(row[5] for row in cells[1:]) == ["'=1+1", "'@SUM(A1)"]  # text, never a formula
+    exports = audit_entries(logged, ADA, AuditQuery(action="export", entity="audit_log"))
+    assert json.loads(exports.iloc[0]["after"])["format"] == "xlsx"
+    assert json.loads(exports.iloc[0]["after"])["rows"] == 2
+
+
+def test_an_xlsx_export_larger_than_one_excel_sheet_is_refused_with_the_count(
+    logged: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(crm.exports, "EXCEL_MAX_DATA_ROWS", 3)
+    with pytest.raises(ValueError, match="4 audit entries do not fit in one Excel sheet"):
+        export_audit(logged, ADA, file_format="xlsx")
+    assert count_audit_entries(logged, ADA, AuditQuery(action="export")) == 1  # the export row of 3 March only
+
+
+def test_an_unknown_export_format_is_refused(logged: Engine) -> None:
+    with pytest.raises(ValueError, match="csv or xlsx"):
+        export_audit(logged, ADA, file_format="pdf")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from crm.audit import AuditQuery, audit_entries
+from crm.audit import AuditQuery, audit_entries, record_audit
 from crm.auth import active_actor, create_user, deactivate_user, list_users, set_role
 from crm.db import make_engine
 from crm.permissions import Actor
@@ -138,4 +138,35 @@ def test_the_audit_page_filters_by_action(database_url: str) -> None:
     shown = app.dataframe[0].value
     assert set(shown["action"]) == {"create"}
     assert list(shown["after"].str.contains('"username": "zoe"')) == [True]
-    assert app.caption[0].value == "1 entries, newest first (times in UTC)."
+    assert app.caption[0].value == "1 entry, newest first (times in UTC)."
+
+
+def test_the_audit_page_filters_by_entity_id(database_url: str) -> None:
+    engine = make_engine(database_url)
+    zoe = create_user(engine, Actor.system(), "zoe", "zoe-password-1", "analyst")
+    set_role(engine, Actor.system(), "zoe", "agent")
+    app = app_as(database_url, "admin").run()
+    app.switch_page("pages/audit.py").run()
+    next(field for field in app.text_input if field.label == "Entity ID").input(f" {zoe} ")
+    app.selectbox[2].select("user")  # Entity
+    app.run()
+    shown = app.dataframe[0].value
+    assert list(shown["action"]) == ["update", "create"]  # zoe's role change and creation, newest first
+    assert set(shown["entity_id"]) == {str(zoe)}
+    assert app.caption[0].value == "2 entries, newest first (times in UTC)."
+
+
+def test_the_audit_page_counts_every_match_and_says_its_table_shows_the_newest_thousand(database_url: str) -> None:
+    engine = make_engine(database_url)
+    with engine.begin() as connection:
+        for number in range(1_001):
+            record_audit(connection, Actor.system(), "update", "customers", number, after={"note": number})
+    app = app_as(database_url, "admin").run()
+    app.switch_page("pages/audit.py").run()
+    app.selectbox[2].select("customers")
+    app.run()
+    assert app.caption[0].value == (
+        "1,001 entries, newest first (times in UTC). The table shows the newest 1,000; the downloads hold all 1,001."
+    )
+    assert len(app.dataframe[0].value) == 1_000
+    assert [button.label for button in app.get("download_button")] == ["Download CSV", "Download XLSX"]
