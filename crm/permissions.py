@@ -23,6 +23,7 @@ class Permission(StrEnum):
     EXPORT_PERSONAL_DATA = "export_personal_data"
     # Aggregated analytics tables and charts (no personal data).
     EXPORT_AGGREGATES = "export_aggregates"
+    # Create, change or close tickets; checked on top of EDIT_RECORDS (crm.records.edits.apply_edits).
     MANAGE_TICKETS = "manage_tickets"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"

@@ -401,7 +401,7 @@ def apply_edits(
     ``version`` columns identify the rows). ``changes``: the data_editor state
     ``{"edited_rows": {position: {column: value}}, "added_rows": [{column: value}],
     "deleted_rows": [position]}``. Raises ``PermissionDeniedError`` if the actor may not
-    edit (or delete); every other refusal is an ``EditOutcome`` with ``problems``.
+    edit (or delete, or for tickets manage tickets); every other refusal is an ``EditOutcome`` with ``problems``.
     """
     spec = entity_spec(entity)
     updates, inserts, deletes, problems = _parse(spec, shown, changes)
@@ -409,6 +409,8 @@ def apply_edits(
         require(actor, Permission.EDIT_RECORDS)
     if deletes:
         require(actor, Permission.DELETE_RECORDS)
+    if spec.name == "tickets" and (updates or inserts or deletes):
+        require(actor, Permission.MANAGE_TICKETS)  # tickets are agents' own work, beyond editing records
     if updates and not spec.can_edit:
         problems.insert(0, f"{spec.title} cannot be edited. {spec.note}".strip())
     if inserts and not spec.can_add:
