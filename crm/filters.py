@@ -31,6 +31,11 @@ def _years_before(day: date, years: int) -> date:
         return day.replace(year=day.year - years, day=28)
 
 
+def _words(codes: tuple[str, ...]) -> str:
+    """Stored codes as words for the sentence: ('social_media', 'website') → 'social media, website'."""
+    return ", ".join(code.replace("_", " ") for code in codes)
+
+
 def _format_day(day: date, *, with_year: bool = True) -> str:
     return f"{day.day} {day.strftime('%b')}" + (f" {day.year}" if with_year else "")
 
@@ -199,13 +204,13 @@ class Filters:
         else:
             parts.append(f"All {subject.lower()}")
         if self.sources:
-            parts.append(f"source: {', '.join(self.sources)}")
+            parts.append(f"source: {_words(self.sources)}")
         if self.brands:
             parts.append(f"brand: {', '.join(self.brands)}")
         if self.customer_types:
-            parts.append(f"type: {', '.join(self.customer_types)}")
+            parts.append(f"type: {_words(self.customer_types)}")
         if self.customer_statuses:
-            parts.append(f"status: {', '.join(self.customer_statuses)}")
+            parts.append(f"status: {_words(self.customer_statuses)}")
         people = " and ".join(_GENDER_WORDS.get(gender, gender) for gender in self.genders)
         if self.age_min is not None and self.age_max is not None:
             ages = f"{self.age_min}–{self.age_max}"

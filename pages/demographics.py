@@ -18,27 +18,35 @@ engine = get_engine()
 require_page_permission(engine, Permission.VIEW_ANALYTICS)
 st.title("Demographics")
 filters = current_filters()
-filter_caption(filters, "Customers and orders")
+filter_caption(filters, sentence=view.scope_sentence(filters))
 people = cached(age_gender_distribution, filters)
 if people.empty or people["customers"].sum() + people["buying_customers"].sum() == 0:
     empty_state()
     st.stop()
 view.summary_cards(summarise(people))
 
+bought = people["buying_customers"].sum() > 0
 left, right = st.columns(2)
 with left:
-    filter_caption(filters, "Customers")
+    filter_caption(filters, sentence=view.customers_sentence(filters))
     show_chart(view.age_gender_figure(people, "customers"), name="demographics_age_gender")
 with right:
     filter_caption(filters)
-    show_chart(view.age_gender_figure(people, "revenue"), name="demographics_spending")
-filter_caption(filters)
-show_chart(view.revenue_per_buyer_figure(people), name="demographics_revenue_per_buyer")
+    if bought:
+        show_chart(view.age_gender_figure(people, "revenue"), name="demographics_spending")
+    else:
+        empty_state(view.NO_BUYERS)
+if bought:
+    filter_caption(filters)
+    show_chart(view.revenue_per_buyer_figure(people), name="demographics_revenue_per_buyer")
 view.people_table(people)
 table_downloads(people, name="demographics_age_gender")
 
 st.subheader("Top locations")
-places = cached(top_locations, filters, limit=15)
 filter_caption(filters)
-show_chart(view.locations_figure(places), name="demographics_locations")
-table_downloads(places, name="demographics_locations")
+places = cached(top_locations, filters, limit=15)
+if places.empty:
+    empty_state(view.NO_BUYERS)
+else:
+    show_chart(view.locations_figure(places), name="demographics_locations")
+    table_downloads(places, name="demographics_locations")

@@ -40,7 +40,10 @@ view.period_cards(comparison, kpis.pending)
 grain = st.segmented_control("Trend by", ["week", "month", "quarter"], default="month", key="overview_grain")
 trends = cached(growth_trends, filters, grain=grain or "month")
 filter_caption(filters)
-show_chart(view.revenue_trend_figure(trends, grain or "month"), name="overview_revenue_trend")
+if trends["revenue"].sum() > 0:
+    show_chart(view.revenue_trend_figure(trends, grain or "month"), name="overview_revenue_trend")
+else:
+    empty_state("No revenue in this selection: only new customers to show below.")
 filter_caption(filters)
 show_chart(view.growth_figure(trends), name="overview_growth")
 view.trends_table(trends)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from crm.analytics.segmentation import (
-    SEGMENTS,
     loyalty_tier_distribution,
     rfm_segments,
     segment_customers,
@@ -28,7 +27,8 @@ filters = current_filters()
 filter_caption(filters, "Customers and orders")
 sources = cached(source_effectiveness, filters)
 segments = cached(rfm_segments, filters)
-if sources.empty and segments["customers"].sum() == 0:
+scored = segments[segments["customers"] > 0]
+if sources.empty and scored.empty:
     empty_state()
     st.stop()
 
@@ -41,23 +41,25 @@ table_downloads(sources, name="segmentation_sources")
 
 st.subheader("RFM segments")
 filter_caption(filters)
-scored = segments[segments["customers"] > 0]
-show_chart(view.rfm_treemap(scored), name="segmentation_rfm")
-view.segments_table(segments)
-table_downloads(segments, name="segmentation_rfm_segments")
-filter_caption(filters)
-show_chart(view.segment_source_figure(cached(segment_source_matrix, filters)), name="segmentation_segment_source")
+if scored.empty:
+    empty_state(view.NO_SCORED_CUSTOMERS)
+else:
+    show_chart(view.rfm_treemap(scored), name="segmentation_rfm")
+    view.segments_table(segments)
+    table_downloads(segments, name="segmentation_rfm_segments")
+    show_chart(view.segment_source_figure(cached(segment_source_matrix, filters)), name="segmentation_segment_source")
 
 st.subheader("Loyalty tiers")
 filter_caption(filters, "Revenue orders")
 st.caption("Customer counts ignore the date range: a tier is today's points balance.")
 show_chart(view.loyalty_figure(cached(loyalty_tier_distribution, filters)), name="segmentation_loyalty")
 
-st.subheader("Customers of a segment")
-choice = st.selectbox("Segment", list(scored["segment"]) or list(SEGMENTS), key="segmentation_segment")
-members = cached(segment_customers, filters, segment=choice)
-row = segments.set_index("segment").loc[choice]
-st.markdown(f"**{choice}** — {row['description']} *Suggested action:* {row['action']}")
-st.caption(f"{len(members):,} customers, revenue {format_money(members['monetary'].sum())}.")
-st.dataframe(members, hide_index=True)
-table_downloads(members, name=view.segment_file_name(choice), personal=True)
+if not scored.empty:
+    st.subheader("Customers of a segment")
+    choice = st.selectbox("Segment", list(scored["segment"]), key="segmentation_segment")
+    members = cached(segment_customers, filters, segment=choice)
+    row = segments.set_index("segment").loc[choice]
+    st.markdown(f"**{choice}** — {row['description']} *Suggested action:* {row['action']}")
+    st.caption(f"{len(members):,} customers, revenue {format_money(members['monetary'].sum())}.")
+    view.members_table(members)
+    table_downloads(members, name=view.segment_file_name(choice), personal=True)

@@ -35,6 +35,7 @@ TODAY = date(2025, 3, 31)
         (Filters(genders=("female", "male")), "All orders, women and men"),
         (Filters(age_min=40), "All orders, customers aged 40+"),
         (Filters(brands=("Aurora",), customer_types=("business",)), "All orders, brand: Aurora, type: business"),
+        (Filters(sources=("social_media", "website")), "All orders, source: social media, website"),
     ],
 )
 def test_describe_reads_as_a_sentence(filters: Filters, sentence: str) -> None:

@@ -48,7 +48,10 @@ DEFINITIONS: dict[str, str] = {
         "Customers created in the period (customer filters apply; with a brand filter, customers whose brand "
         "is that brand)."
     ),
-    "buying_customers": "Customers with at least one order not cancelled/refunded in the period.",
+    "buying_customers": (
+        "Customers with at least one order not cancelled/refunded in the period. With a brand filter: "
+        "customers who bought the brand, whichever brand their customer record names."
+    ),
     "completed_transactions": "Transactions with status completed, by processed date.",
     "average_order_value": "AOV = revenue ÷ counted orders (orders not cancelled/refunded).",
     "average_customer_value": "Average customer value = revenue ÷ customers with at least one counted order.",

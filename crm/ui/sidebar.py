@@ -11,8 +11,9 @@ from crm.filters import Filters
 from crm.schema import CUSTOMER_STATUSES, CUSTOMER_TYPES, GENDERS
 from crm.settings import get_settings
 from crm.ui.cache import cached
+from crm.ui.widgets import readable
 
-__all__ = ["PERIOD_PRESETS", "current_filters", "render_filter_sidebar"]
+__all__ = ["PERIOD_PRESETS", "current_filters", "every_or_chosen", "render_filter_sidebar"]
 
 PERIOD_PRESETS = ("This month", "Last 30 days", "Last 90 days", "This year", "Last 12 months", "All time", "Custom")
 FILTERS_KEY = "crm_filters"
@@ -34,6 +35,15 @@ def _preset_range(preset: str, today: date) -> tuple[date | None, date | None]:
     return None, None
 
 
+def every_or_chosen(chosen: list[str], offered: tuple[str, ...]) -> tuple[str, ...]:
+    """The chosen values, or () when every offered value is chosen: "all sources" is no source filter.
+
+    So the caption above each chart does not list all seven sources, and customers without a
+    source (never offered) are not dropped by picking "all".
+    """
+    return () if offered and set(chosen) >= set(offered) else tuple(chosen)
+
+
 def render_filter_sidebar() -> Filters:
     """Draw the filter widgets in the sidebar and return (and remember) the ``Filters``."""
     settings = get_settings()
@@ -50,23 +60,27 @@ def render_filter_sidebar() -> Filters:
             start, end = picked
         else:
             sidebar.caption("Pick an end date to apply the range.")
-    sources = sidebar.multiselect("Source", choices.sources, key="filter_sources")
+    sources = sidebar.multiselect("Source", choices.sources, key="filter_sources", format_func=readable)
     brands = sidebar.multiselect("Brand", choices.brands, key="filter_brands")
-    genders = sidebar.multiselect("Gender", GENDERS, key="filter_genders")
+    genders = sidebar.multiselect("Gender", GENDERS, key="filter_genders", format_func=readable)
     age_min, age_max = sidebar.slider("Age", *AGE_BOUNDS, value=AGE_BOUNDS, key="filter_age")
-    customer_types = sidebar.multiselect("Customer type", CUSTOMER_TYPES, key="filter_customer_types")
-    statuses = sidebar.multiselect("Customer status", CUSTOMER_STATUSES, key="filter_customer_statuses")
+    customer_types = sidebar.multiselect(
+        "Customer type", CUSTOMER_TYPES, key="filter_customer_types", format_func=readable
+    )
+    statuses = sidebar.multiselect(
+        "Customer status", CUSTOMER_STATUSES, key="filter_customer_statuses", format_func=readable
+    )
     filters = Filters(
         start_date=start,
         end_date=end,
-        sources=tuple(sources),
-        brands=tuple(brands),
-        genders=tuple(genders),
+        sources=every_or_chosen(sources, choices.sources),
+        brands=every_or_chosen(brands, choices.brands),
+        genders=every_or_chosen(genders, GENDERS),
         # The full slider range means "any age", which also keeps customers without a birth date.
         age_min=None if age_min == AGE_BOUNDS[0] and age_max == AGE_BOUNDS[1] else age_min,
         age_max=None if age_min == AGE_BOUNDS[0] and age_max == AGE_BOUNDS[1] else age_max,
-        customer_types=tuple(customer_types),
-        customer_statuses=tuple(statuses),
+        customer_types=every_or_chosen(customer_types, CUSTOMER_TYPES),
+        customer_statuses=every_or_chosen(statuses, CUSTOMER_STATUSES),
         timezone_name=settings.timezone_name,
         today=today,
     )

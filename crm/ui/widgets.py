@@ -16,7 +16,9 @@ __all__ = [
     "data_table",
     "empty_state",
     "filter_caption",
+    "format_frequency",
     "format_money",
+    "format_money_compact",
     "format_money_short",
     "format_percent",
     "kpi_card",
@@ -26,7 +28,7 @@ __all__ = [
 # Shown wherever a value is missing or undefined (a rate over zero customers, a city not recorded).
 MISSING = "—"
 # Words that stay as written when a column name becomes a header.
-_HEADER_WORDS = {"aov": "AOV", "rfm": "RFM", "id": "ID", "sku": "SKU", "r": "R", "f": "F", "m": "M"}
+_HEADER_WORDS = {"aov": "AOV", "rfm": "RFM", "id": "ID", "sku": "SKU", "r": "R", "f": "F", "m": "M", "paypal": "PayPal"}
 # Column names whose numbers are money or shares: every analytics frame follows these names.
 _PERCENT_ENDINGS = ("share", "rate", "change", "retention")
 _MONEY_WORDS = ("revenue", "value", "amount", "monetary", "cash", "spend")
@@ -50,8 +52,25 @@ def format_money_short(value: Decimal | float | int | None) -> str:
     return f"${amount / 1_000_000:,.2f}M"
 
 
+def format_money_compact(value: Decimal | float | int | None) -> str:
+    """Money in at most five characters or so ($950, $2.8k, $1.23M), for a value sharing a card with another."""
+    if value is None:
+        return MISSING
+    amount = Decimal(str(value))
+    if abs(amount) < 1_000:
+        return f"${amount:,.0f}"
+    if abs(amount) < 1_000_000:
+        return f"${amount / 1000:,.1f}k"
+    return f"${amount / 1_000_000:,.2f}M"
+
+
 def format_percent(value: float | None) -> str:
     return MISSING if value is None else f"{value:.1%}"
+
+
+def format_frequency(value: float | None) -> str:
+    """Orders per buying customer: '1.53'."""
+    return MISSING if value is None else f"{value:,.2f}"
 
 
 def kpi_card(label: str, value: str, help_text: str, delta: str | None = None) -> None:
@@ -59,9 +78,9 @@ def kpi_card(label: str, value: str, help_text: str, delta: str | None = None) -
     st.metric(label, value, delta=delta, help=help_text, border=True)
 
 
-def filter_caption(filters: Filters, subject: str = "Orders") -> None:
-    """The sentence describing the active filters, shown above every chart."""
-    st.caption(f":material/filter_alt: {filters.describe(subject)}")
+def filter_caption(filters: Filters, subject: str = "Orders", *, sentence: str | None = None) -> None:
+    """The sentence describing the active filters, shown above every chart (``sentence`` replaces the default)."""
+    st.caption(f":material/filter_alt: {sentence or filters.describe(subject)}")
 
 
 def empty_state(message: str = "Nothing matches these filters. Widen the period or clear a filter.") -> None:

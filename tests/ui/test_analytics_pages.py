@@ -14,8 +14,14 @@ from tests.fixtures.tiny_shop import load_tiny_shop
 from tests.ui.apptest_support import app_as, copy_database, make_demo_database
 
 PAGES = {
-    "pages/overview.py": ("Overview", ["Revenue", "Conversion rate", "Net cash", "Pending orders", "Pending value"]),
-    "pages/revenue.py": ("Revenue & transactions", ["Revenue", "Average order value", "Net cash"]),
+    "pages/overview.py": (
+        "Overview",
+        ["Revenue", "Conversion rate", "Net cash", "Pending orders", "Purchase frequency", "Transactions"],
+    ),
+    "pages/revenue.py": (
+        "Revenue & transactions",
+        ["Revenue", "Average order value", "Net cash", "Purchase frequency"],
+    ),
     "pages/demographics.py": ("Demographics", ["Customers", "Buying customers", "Revenue per buyer"]),
     "pages/behavior.py": ("Purchase behaviour", ["Repeat rate", "Days between orders"]),
     "pages/segmentation.py": ("Segmentation", ["Top source by revenue", "Conversion rate"]),
@@ -124,3 +130,31 @@ def test_behaviour_suggestions_come_from_the_data(tiny_database: Path, tmp_path:
     assert not app.exception, app.exception
     text = " ".join(block.value for block in app.markdown)
     assert "Friday" in text and "Feb" in text and "Apparel" in text
+
+
+def test_segmentation_with_customers_but_no_orders_shows_dashes_and_a_section_empty_state(
+    tiny_database: Path, tmp_path: Path
+) -> None:
+    app = app_as(copy_database(tiny_database, tmp_path), "ada")
+    app.run()
+    app.switch_page("pages/segmentation.py")
+    app.selectbox(key="filter_period").set_value("All time")
+    app.multiselect(key="filter_customer_statuses").set_value(["prospect"])  # Eve only: no orders
+    app.run()
+    assert not app.exception, app.exception
+    assert _metric(app, "Top source by revenue") == "—"  # not "website" at $0
+    assert any("nothing to score" in info.value for info in app.info)
+    assert not any(EMPTY in info.value for info in app.info), "the page itself is not empty: Eve is a new customer"
+
+
+def test_choosing_every_source_reads_as_all_sources_in_the_captions(tiny_database: Path, tmp_path: Path) -> None:
+    app = app_as(copy_database(tiny_database, tmp_path), "ada")
+    app.run()
+    app.switch_page("pages/revenue.py")
+    app.selectbox(key="filter_period").set_value("All time")
+    app.multiselect(key="filter_sources").set_value(["referral", "social_media", "website"])
+    app.run()
+    assert not app.exception, app.exception
+    captions = [caption.value for caption in app.caption if "filter_alt" in caption.value]
+    assert captions and not any("source:" in caption for caption in captions), captions
+    assert [metric.value for metric in app.metric if metric.label == "Revenue"][-1] == "$302.00"

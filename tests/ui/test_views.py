@@ -113,3 +113,119 @@ def test_top_products_chart_puts_the_best_seller_on_top_and_counts_them_in_its_t
     # Plotly draws horizontal bars bottom-up: the last y value is the top bar.
     assert list(figure.data[0].y) == ["Second", "Best"]
     assert figure.layout.title.text == "Top 2 products"
+
+
+TRENDS = pd.DataFrame(
+    {
+        "period": ["2025-01-01", "2025-02-01", "2025-03-01", "2025-04-01"],
+        "revenue": [100.0, 120.0, 130.0, 5.0],
+        "partial": [True, False, False, True],
+    }
+)
+
+
+def test_the_revenue_trend_draws_partial_periods_dashed_with_open_markers() -> None:
+    from crm.ui.views import PARTIAL_PERIOD
+    from crm.ui.views.overview import revenue_trend_figure
+
+    solid, dashed = revenue_trend_figure(TRENDS, "month").data
+    # The solid line holds only the complete months; the April stub of 5 is no cliff on it.
+    assert [value == value for value in solid.y] == [False, True, True, False]  # NaN != NaN
+    assert dashed.name == PARTIAL_PERIOD and dashed.line.dash == "dash"
+    # The dashed trace joins each partial month to its complete neighbour; open markers on the partial ones.
+    assert list(dashed.y)[2:] == [130.0, 5.0] and list(dashed.y)[:2] == [100.0, 120.0]
+    assert list(dashed.marker.symbol) == ["circle-open", "circle", "circle", "circle-open"]
+
+
+def test_revenue_bars_of_partial_periods_are_a_hatched_trace_of_their_own() -> None:
+    from crm.ui.views import PARTIAL_PERIOD
+    from crm.ui.views.revenue import revenue_over_time_figure
+
+    complete, partial = revenue_over_time_figure(TRENDS, "month").data
+    assert partial.name == PARTIAL_PERIOD and partial.marker.pattern.shape == "/"
+    assert [value == value for value in partial.y] == [True, False, False, True]
+    assert list(complete.x) == list(partial.x), "same periods on both traces, so the bars are equally wide"
+    assert len(revenue_over_time_figure(TRENDS.assign(partial=False), "month").data) == 1
+
+
+def test_revenue_per_buyer_leaves_cells_without_buyers_empty_instead_of_zero() -> None:
+    from crm.ui.views.demographics import revenue_per_buyer_figure, revenue_per_buyer_grid
+
+    people = pd.DataFrame(
+        {
+            "age_group": ["25–34", "25–34", "18–24"],
+            "gender": ["female", "male", "female"],
+            "revenue_per_buyer": [120.0, None, 80.0],  # the men aged 25–34 did not buy
+        }
+    )
+    grid = revenue_per_buyer_grid(people)
+    assert list(grid.index) == ["18–24", "25–34"] and list(grid.columns) == ["Female", "Male"]
+    assert pd.isna(grid.loc["25–34", "Male"]) and pd.isna(grid.loc["18–24", "Male"])
+    figure = revenue_per_buyer_figure(people)
+    assert figure.data[0].texttemplate == "%{z:$,.0f}"  # Plotly leaves NaN cells without text
+
+
+def test_the_locations_title_counts_the_cities_shown() -> None:
+    from crm.ui.views.demographics import locations_figure
+
+    places = pd.DataFrame(
+        {"country": ["KR", "GB"], "city": ["Seoul", "London"], "revenue": [50.0, 40.0], "buying_customers": [2, 1],
+         "orders": [3, 1]}
+    )  # fmt: skip
+    assert locations_figure(places).layout.title.text == "Top 2 cities by revenue"
+
+
+def test_the_segment_source_heatmap_keeps_names_on_category_axes() -> None:
+    from crm.ui.views.segmentation import segment_source_figure
+
+    matrix = pd.DataFrame(
+        {"segment": ["Lost", "Champions"], "source": ["social_media", "website"], "customers": [2, 5],
+         "revenue": [10.0, 90.0]}
+    )  # fmt: skip
+    figure = segment_source_figure(matrix)
+    assert list(figure.data[0].y) == ["Champions", "Lost"]  # standard segment order
+    assert list(figure.data[0].x) == ["Social media", "Website"]
+    assert figure.layout.xaxis.type == "category" and figure.layout.yaxis.type == "category"
+
+
+def test_the_conversion_colour_bar_reads_in_percent_and_zero_is_not_minus_fifty() -> None:
+    from crm.ui.views.segmentation import source_figure
+
+    sources = pd.DataFrame(
+        {"source": ["search", "website"], "revenue": [0.0, 0.0], "new_customers": [3, 5],
+         "conversion_rate": [0.0, 0.0], "average_order_value": [None, None]}
+    )  # fmt: skip
+    figure = source_figure(sources)
+    assert figure.layout.coloraxis.colorbar.tickformat == ".0%"
+    assert (figure.layout.coloraxis.cmin, figure.layout.coloraxis.cmax) == (0.0, 1.0)
+    # No source brought revenue: the bars show new customers rather than an empty chart.
+    assert list(figure.data[0].y) == [3, 5] and "no revenue" in figure.layout.title.text
+
+
+def test_legends_and_axes_show_codes_as_words() -> None:
+    from crm.ui.views.revenue import payment_method_figure
+    from crm.ui.widgets import readable
+
+    assert [readable(code) for code in ("credit_card", "paypal", "social_media", "average_order_value")] == [
+        "Credit card", "PayPal", "Social media", "Average order value"
+    ]  # fmt: skip
+    methods = pd.DataFrame({"payment_method": ["credit_card", "bank_transfer"], "revenue": [10.0, 5.0]})
+    assert list(payment_method_figure(methods).data[0].labels) == ["Credit card", "Bank transfer"]
+
+
+def test_choosing_every_option_means_no_filter() -> None:
+    from crm.ui.sidebar import every_or_chosen
+
+    offered = ("email", "search", "website")
+    assert every_or_chosen(["website", "email", "search"], offered) == ()
+    assert every_or_chosen(["website"], offered) == ("website",)
+    assert every_or_chosen([], offered) == ()
+
+
+def test_money_on_cards_is_compact_enough_for_a_row_of_five() -> None:
+    from crm.ui.widgets import format_money_compact, format_money_short
+
+    assert format_money_short(9_876.54) == "$9,876.54"
+    assert format_money_short(59_432.10) == "$59.4k"
+    assert format_money_short(1_460_000) == "$1.46M"
+    assert format_money_compact(2_790.50) == "$2.8k" and format_money_compact(950) == "$950"

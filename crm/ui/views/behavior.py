@@ -34,18 +34,18 @@ def suggestion_list(suggestions: list[Suggestion]) -> None:
 def categories_figure(categories: pd.DataFrame) -> go.Figure:
     return px.bar(
         categories, x="category", y="item_revenue", title="Item revenue by category",
-        labels={"category": "Category", "item_revenue": "Item revenue ($)"},
+        labels={"category": "Category", "item_revenue": "Item revenue ($)", "quantity": "Items", "share": "Share"},
         hover_data={"item_revenue": ":$,.2f", "quantity": True, "share": ":.1%"},
-    )  # fmt: skip
+    ).update_yaxes(tickformat="$,.0f")  # fmt: skip
 
 
 def products_figure(products: pd.DataFrame) -> go.Figure:
     """Horizontal bars, best product on top."""
     return px.bar(
         products.iloc[::-1], x="item_revenue", y="product", orientation="h", title=f"Top {len(products)} products",
-        labels={"item_revenue": "Item revenue ($)", "product": "Product"},
+        labels={"item_revenue": "Item revenue ($)", "product": "Product", "quantity": "Items", "category": "Category"},
         hover_data={"item_revenue": ":$,.2f", "quantity": True, "category": True},
-    )  # fmt: skip
+    ).update_xaxes(tickformat="$,.0f")  # fmt: skip
 
 
 def seasonal_figure(season: pd.DataFrame) -> go.Figure:
@@ -55,6 +55,8 @@ def seasonal_figure(season: pd.DataFrame) -> go.Figure:
         labels={"month_name": "Month", "category": "Category", "item_revenue": "Item revenue ($)"},
     )  # fmt: skip
     figure.update_layout(coloraxis_colorbar_title_text="Item revenue ($)")
+    figure.update_coloraxes(colorbar_tickformat="$,.0f")
+    figure.update_traces(hovertemplate="%{x}, %{y}: %{z:$,.2f}<extra></extra>")
     return figure
 
 
@@ -92,8 +94,12 @@ def repeat_intervals_figure(intervals: pd.DataFrame) -> go.Figure:
 def age_categories_figure(by_age: pd.DataFrame) -> go.Figure:
     figure = px.bar(
         by_age, x="age_group", y="share", color="category", category_orders={"age_group": list(AGE_GROUP_ORDER)},
-        title="Category mix per age group", labels={"age_group": "Age group", "share": "Share of item revenue"},
-        hover_data={"share": ":.1%", "item_revenue": ":$,.2f"},
+        title="Category mix per age group",
+        labels={
+            "age_group": "Age group", "share": "Share of item revenue", "category": "Category",
+            "item_revenue": "Item revenue", "age_group_buyers": "Buyers in the age group",
+        },
+        hover_data={"share": ":.1%", "item_revenue": ":$,.2f", "age_group_buyers": True},
     )  # fmt: skip
     figure.update_yaxes(tickformat=".0%")
     return figure

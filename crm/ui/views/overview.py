@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
 from crm.analytics.overview import DEFINITIONS, PendingOrders, PeriodComparison, PeriodTotals
-from crm.ui.views import CHANGE_HELP, change_text
-from crm.ui.widgets import format_money, format_money_short, format_percent, kpi_card
+from crm.ui.views import CHANGE_HELP, change_text, period_line
+from crm.ui.widgets import (
+    MISSING,
+    data_table,
+    format_frequency,
+    format_money,
+    format_money_compact,
+    format_money_short,
+    format_percent,
+    kpi_card,
+)
 
 __all__ = ["day_cards", "growth_figure", "period_cards", "revenue_trend_figure", "trends_table"]
 
@@ -21,17 +32,37 @@ def _row(cards: list[tuple[str, str, str, str | None]]) -> None:
 
 
 def day_cards(totals: PeriodTotals, *, with_customer_value: bool) -> None:
-    """Today's or this month's new customers, orders, completed transactions, revenue (+ customer value)."""
+    """Today's or this month's new customers, orders, completed transactions, revenue (+ customer value).
+
+    Labels are short so five cards fit a row; the help text carries the full definition.
+    """
     cards = [
         ("New customers", f"{totals.new_customers:,}", DEFINITIONS["new_customers"], None),
         ("New orders", f"{totals.orders:,}", DEFINITIONS["orders"], None),
-        ("Completed transactions", f"{totals.completed_transactions:,}", DEFINITIONS["completed_transactions"], None),
-        ("Revenue", format_money_short(totals.revenue), DEFINITIONS["revenue"], None),
+        (
+            "Transactions",
+            f"{totals.completed_transactions:,}",
+            f"Completed transactions. {DEFINITIONS['completed_transactions']}",
+            None,
+        ),
+        ("Revenue", format_money_short(totals.revenue), _money_help(DEFINITIONS["revenue"], totals.revenue), None),
     ]
     if with_customer_value:
-        value = format_money(totals.average_customer_value)
-        cards.append(("Average customer value", value, DEFINITIONS["average_customer_value"], None))
+        value = totals.average_customer_value
+        cards.append(
+            (
+                "Customer value",
+                format_money_short(value) if totals.buying_customers else MISSING,
+                _money_help(DEFINITIONS["average_customer_value"], value),
+                None,
+            )
+        )
     _row(cards)
+
+
+def _money_help(definition: str, amount: Decimal) -> str:
+    """The definition plus the exact amount (the card may show it rounded, e.g. $59.4k)."""
+    return f"{definition} Exactly {format_money(amount)}."
 
 
 def period_cards(comparison: PeriodComparison, pending: PendingOrders | None) -> None:
@@ -42,7 +73,7 @@ def period_cards(comparison: PeriodComparison, pending: PendingOrders | None) ->
             (
                 "Revenue",
                 format_money_short(current.revenue),
-                f"{DEFINITIONS['revenue']} {CHANGE_HELP}",
+                f"{_money_help(DEFINITIONS['revenue'], current.revenue)} {CHANGE_HELP}",
                 change_text(comparison, "revenue"),
             ),
             (
@@ -64,21 +95,28 @@ def period_cards(comparison: PeriodComparison, pending: PendingOrders | None) ->
         [
             (
                 "Average order value",
-                format_money(current.average_order_value),
+                format_money(current.average_order_value) if current.revenue_orders else MISSING,
                 DEFINITIONS["average_order_value"],
                 None,
             ),
             (
+                "Purchase frequency",
+                format_frequency(current.purchase_frequency),
+                DEFINITIONS["purchase_frequency"],
+                change_text(comparison, "purchase_frequency"),
+            ),
+            (
                 "Net cash",
                 format_money_short(current.net_cash),
-                f"{DEFINITIONS['net_cash']} {CHANGE_HELP}",
+                f"{_money_help(DEFINITIONS['net_cash'], current.net_cash)} {CHANGE_HELP}",
                 change_text(comparison, "net_cash"),
             ),
-            ("Pending orders", f"{pending.count:,}" if pending else "—", DEFINITIONS["pending_orders"], None),
             (
-                "Pending value",
-                format_money_short(pending.value) if pending else "—",
-                DEFINITIONS["pending_orders"],
+                "Pending orders",
+                f"{pending.count:,} · {format_money_compact(pending.value)}" if pending else MISSING,
+                f"{DEFINITIONS['pending_orders']} Exactly {format_money(pending.value)}."
+                if pending
+                else DEFINITIONS["pending_orders"],
                 None,
             ),
         ]
@@ -86,15 +124,10 @@ def period_cards(comparison: PeriodComparison, pending: PendingOrders | None) ->
 
 
 def revenue_trend_figure(trends: pd.DataFrame, grain: str) -> go.Figure:
-    return px.line(
-        trends,
-        x="period",
-        y="revenue",
-        markers=True,
-        title=f"Revenue per {grain}",
-        labels={"period": "Period starting", "revenue": "Revenue ($)", "revenue_change": "Change"},
-        hover_data={"revenue": ":$,.2f", "revenue_change": ":+.1%", "partial": True},
-    )
+    figure = period_line(trends, "revenue", name="Revenue")
+    figure.update_layout(title=f"Revenue per {grain}", xaxis_title="Period starting", yaxis_title="Revenue ($)")
+    figure.update_yaxes(tickformat="$,.0f")
+    return figure
 
 
 def growth_figure(trends: pd.DataFrame) -> go.Figure:
@@ -117,13 +150,4 @@ def growth_figure(trends: pd.DataFrame) -> go.Figure:
 
 
 def trends_table(trends: pd.DataFrame) -> None:
-    st.dataframe(
-        trends,
-        hide_index=True,
-        column_config={
-            "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
-            "revenue_change": st.column_config.NumberColumn("Revenue change", format="percent"),
-            "orders_change": st.column_config.NumberColumn("Orders change", format="percent"),
-            "new_customers_change": st.column_config.NumberColumn("New customers change", format="percent"),
-        },
-    )
+    data_table(trends, labels={"period": "Period starting", "partial": "Partial period"})

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 import streamlit as st
 
 from crm.analytics.overview import DEFINITIONS, PeriodComparison
-from crm.ui.views import CHANGE_HELP, change_text
-from crm.ui.widgets import format_money_short, kpi_card
+from crm.ui.views import CHANGE_HELP, change_text, period_bars
+from crm.ui.widgets import MISSING, data_table, format_frequency, format_money, format_money_short, kpi_card, readable
 
 __all__ = [
     "growth_figure",
@@ -31,51 +33,66 @@ REFUND_SERIES = {
 
 
 def revenue_cards(comparison: PeriodComparison, refunds: pd.DataFrame) -> None:
-    """Revenue, counted orders, AOV, net cash and refunded value, each with its definition."""
+    """Revenue, counted orders, AOV; purchase frequency, net cash, refunded value — each with its definition.
+
+    Two rows of three, so a money value such as "$59.4k" never truncates.
+    """
     totals = comparison.current
-    cards = st.columns(5)
-    with cards[0]:
-        kpi_card(
-            "Revenue",
-            format_money_short(totals.revenue),
-            f"{DEFINITIONS['revenue']} {CHANGE_HELP}",
-            change_text(comparison, "revenue"),
-        )
-    with cards[1]:
-        kpi_card(
-            "Counted orders",
-            f"{totals.revenue_orders:,}",
-            f"{DEFINITIONS['counted_orders']} {CHANGE_HELP}",
-            change_text(comparison, "revenue_orders"),
-        )
-    with cards[2]:
-        kpi_card(
-            "Average order value", format_money_short(totals.average_order_value), DEFINITIONS["average_order_value"]
-        )
-    with cards[3]:
-        kpi_card(
-            "Net cash",
-            format_money_short(totals.net_cash),
-            f"{DEFINITIONS['net_cash']} {CHANGE_HELP}",
-            change_text(comparison, "net_cash"),
-        )
-    with cards[4]:
-        kpi_card(
-            "Refunded orders",
-            format_money_short(refunds["refunded_value"].sum()),
-            "Totals of orders with status refunded, by order date (not part of revenue).",
-        )
+    refunded = Decimal(str(round(float(refunds["refunded_value"].sum()), 2))) if len(refunds) else Decimal("0.00")
+    rows = [
+        [
+            (
+                "Revenue",
+                format_money_short(totals.revenue),
+                f"{DEFINITIONS['revenue']} Exactly {format_money(totals.revenue)}. {CHANGE_HELP}",
+                change_text(comparison, "revenue"),
+            ),
+            (
+                "Counted orders",
+                f"{totals.revenue_orders:,}",
+                f"{DEFINITIONS['counted_orders']} {CHANGE_HELP}",
+                change_text(comparison, "revenue_orders"),
+            ),
+            (
+                "Average order value",
+                format_money_short(totals.average_order_value) if totals.revenue_orders else MISSING,
+                DEFINITIONS["average_order_value"],
+                change_text(comparison, "average_order_value"),
+            ),
+        ],
+        [
+            (
+                "Purchase frequency",
+                format_frequency(totals.purchase_frequency),
+                DEFINITIONS["purchase_frequency"],
+                change_text(comparison, "purchase_frequency"),
+            ),
+            (
+                "Net cash",
+                format_money_short(totals.net_cash),
+                f"{DEFINITIONS['net_cash']} Exactly {format_money(totals.net_cash)}. {CHANGE_HELP}",
+                change_text(comparison, "net_cash"),
+            ),
+            (
+                "Refunded orders",
+                format_money_short(refunded),
+                "Totals of orders with status refunded, by order date (not part of revenue). "
+                f"Exactly {format_money(refunded)}.",
+                None,
+            ),
+        ],
+    ]
+    for row in rows:
+        for column, (label, value, help_text, delta) in zip(st.columns(3), row, strict=True):
+            with column:
+                kpi_card(label, value, help_text, delta)
 
 
 def revenue_over_time_figure(over_time: pd.DataFrame, grain: str) -> go.Figure:
-    return px.bar(
-        over_time,
-        x="period",
-        y="revenue",
-        title=f"Revenue per {grain}",
-        labels={"period": "Period starting", "revenue": "Revenue ($)", "counted_orders": "Counted orders"},
-        hover_data={"revenue": ":$,.2f", "counted_orders": True, "average_order_value": ":$,.2f", "partial": True},
-    )
+    figure = period_bars(over_time, "revenue", name="Revenue")
+    figure.update_layout(title=f"Revenue per {grain}", xaxis_title="Period starting", yaxis_title="Revenue ($)")
+    figure.update_yaxes(tickformat="$,.0f")
+    return figure
 
 
 def growth_figure(over_time: pd.DataFrame) -> go.Figure:
@@ -96,32 +113,48 @@ def growth_figure(over_time: pd.DataFrame) -> go.Figure:
 
 
 def payment_method_figure(methods: pd.DataFrame) -> go.Figure:
-    figure = px.pie(methods, names="payment_method", values="revenue", hole=0.45, title="Revenue by payment method")
+    shown = methods.assign(payment_method=methods["payment_method"].map(readable))
+    figure = px.pie(
+        shown,
+        names="payment_method",
+        values="revenue",
+        hole=0.45,
+        title="Revenue by payment method",
+        labels={"payment_method": "Payment method"},
+    )
     figure.update_traces(hovertemplate="%{label}: $%{value:,.2f} (%{percent})<extra></extra>")
+    figure.update_layout(legend_title_text="Payment method")
     return figure
 
 
 def transactions_figure(summary: pd.DataFrame) -> go.Figure:
-    return px.bar(
-        summary,
+    shown = summary.assign(
+        transaction_type=summary["transaction_type"].map(readable), status=summary["status"].map(readable)
+    )
+    figure = px.bar(
+        shown,
         x="transaction_type",
         y="amount",
         color="status",
         title="Transactions by type and status",
-        labels={"transaction_type": "Type", "amount": "Amount ($)", "status": "Status"},
+        labels={"transaction_type": "Type", "amount": "Amount ($)", "status": "Status", "transactions": "Transactions"},
         hover_data={"amount": ":$,.2f", "transactions": True},
     )
+    figure.update_yaxes(tickformat="$,.0f")
+    return figure
 
 
 def revenue_by_source_figure(sources: pd.DataFrame) -> go.Figure:
-    return px.bar(
-        sources,
+    figure = px.bar(
+        sources.assign(source=sources["source"].map(readable)),
         x="source",
         y="revenue",
         title="Revenue by customer source",
-        labels={"source": "Source", "revenue": "Revenue ($)"},
+        labels={"source": "Source", "revenue": "Revenue ($)", "orders": "Orders", "share": "Share"},
         hover_data={"revenue": ":$,.2f", "orders": True, "share": ":.1%"},
     )
+    figure.update_yaxes(tickformat="$,.0f")
+    return figure
 
 
 def revenue_by_brand_figure(brands: pd.DataFrame) -> go.Figure:
@@ -130,9 +163,9 @@ def revenue_by_brand_figure(brands: pd.DataFrame) -> go.Figure:
         x="brand",
         y="revenue",
         title="Revenue by brand",
-        labels={"brand": "Brand", "revenue": "Revenue ($)"},
+        labels={"brand": "Brand", "revenue": "Revenue ($)", "orders": "Orders", "average_order_value": "AOV"},
         hover_data={"revenue": ":$,.2f", "orders": True, "average_order_value": ":$,.2f"},
-    )
+    ).update_yaxes(tickformat="$,.0f")
 
 
 def refunds_figure(refunds: pd.DataFrame) -> go.Figure:
@@ -145,17 +178,12 @@ def refunds_figure(refunds: pd.DataFrame) -> go.Figure:
         labels={"period": "Month", "value": "Amount ($)", "variable": ""},
     )
     figure.for_each_trace(lambda trace: trace.update(name=REFUND_SERIES[trace.name], hovertemplate="%{x}: $%{y:,.2f}"))
+    figure.update_yaxes(tickformat="$,.0f")
     return figure
 
 
 def revenue_table(over_time: pd.DataFrame) -> None:
-    st.dataframe(
+    data_table(
         over_time,
-        hide_index=True,
-        column_config={
-            "revenue": st.column_config.NumberColumn("Revenue", format="dollar"),
-            "average_order_value": st.column_config.NumberColumn("AOV", format="dollar"),
-            "revenue_change": st.column_config.NumberColumn("Revenue change", format="percent"),
-            "orders_change": st.column_config.NumberColumn("Orders change", format="percent"),
-        },
+        labels={"period": "Period starting", "average_order_value": "AOV", "partial": "Partial period"},
     )
