@@ -71,6 +71,31 @@ def test_adding_a_user_lists_them_and_writes_an_audit_row(database_url: str) -> 
     assert list(created["username"]) == ["admin"]  # who did it
 
 
+def test_a_refused_new_user_keeps_what_was_typed_and_a_successful_one_clears_the_form(database_url: str) -> None:
+    app = _users_page(database_url)
+    app.text_input(key="new_username").input("zoe")
+    app.text_input(key="new_full_name").input("Zoe Park")
+    app.text_input(key="new_email").input("zoe@example.com")
+    app.text_input(key="new_password").input("short")
+    _click(app, "Add user")
+    assert [message.value for message in app.error] == ["The password must have at least 8 characters."]
+    assert "zoe" not in _listed(app)
+    typed = {key: app.text_input(key=key).value for key in ("new_username", "new_full_name", "new_email")}
+    assert typed == {"new_username": "zoe", "new_full_name": "Zoe Park", "new_email": "zoe@example.com"}
+    app.text_input(key="new_password").input("zoe-password-1")
+    _click(app, "Add user")
+    assert [message.value for message in app.success] == ["Added zoe."]
+    assert _listed(app)["zoe"] == ("agent", True)
+    assert [
+        app.text_input(key=key).value for key in ("new_username", "new_full_name", "new_email", "new_password")
+    ] == [
+        "",
+        "",
+        "",
+        "",
+    ]
+
+
 def test_a_refused_change_shows_its_reason_and_changes_nothing(database_url: str) -> None:
     app = _users_page(database_url)
     app.selectbox(key="role_user").select("admin")
@@ -99,6 +124,7 @@ def test_a_password_reset_lets_the_user_sign_in_with_the_new_password_only(datab
     app.text_input(key="reset_password_value").input("fresh-password-7")
     _click(app, "Reset password")
     assert [message.value for message in app.success] == ["New password set for manager."]
+    assert app.text_input(key="reset_password_value").value == ""  # not left in the form
     visitor = app_as(database_url, None).run()
     visitor.text_input[0].input("manager")
     visitor.text_input[1].input("demo-manager")
