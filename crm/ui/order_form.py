@@ -203,21 +203,30 @@ def batch_status_form(engine: Engine, actor: Actor, shown: pd.DataFrame) -> None
     if not allowed(actor.role, Permission.EDIT_RECORDS) or shown.empty:
         return
     versions = dict(zip(shown["order_number"], zip(shown["id"], shown["version"], strict=True), strict=True))
-    columns = st.columns([4, 2, 1])
+    columns = st.columns([4, 2, 1], vertical_alignment="bottom")
     selected = columns[0].multiselect("Orders on this page", list(versions), key="orders_batch_selection")
-    status = columns[1].selectbox("New status", ORDER_STATUSES, key="orders_batch_status")
-    columns[2].write("")
-    if columns[2].button("Apply", disabled=not selected, key="orders_batch_apply"):
-        try:
-            change = update_order_status(
-                engine, {int(versions[number][0]): int(versions[number][1]) for number in selected}, status, actor
-            )
-        except (OrderError, PermissionDeniedError) as error:
-            st.error(str(error))
-            return
-        invalidate()
-        st.session_state.pop("orders_batch_selection", None)
-        st.session_state["orders__flash"] = f"{len(change.updated)} order(s) set to {status}" + (
-            f"; {len(change.unchanged)} already were." if change.unchanged else "."
+    columns[1].selectbox("New status", ORDER_STATUSES, key="orders_batch_status")
+    columns[2].button(
+        "Apply", disabled=not selected, key="orders_batch_apply", on_click=_apply_status, args=(engine, actor, versions)
+    )
+    problem = st.session_state.pop("orders_batch_problem", None)
+    if problem:
+        st.error(problem)
+
+
+def _apply_status(engine: Engine, actor: Actor, versions: dict[str, tuple[int, int]]) -> None:
+    """On Apply (a callback, so the selection can be cleared before the multiselect is drawn again)."""
+    state = st.session_state
+    selected, status = state.get("orders_batch_selection") or [], state["orders_batch_status"]
+    try:
+        change = update_order_status(
+            engine, {int(versions[number][0]): int(versions[number][1]) for number in selected}, status, actor
         )
-        st.rerun()
+    except (OrderError, PermissionDeniedError) as error:
+        state["orders_batch_problem"] = str(error)
+        return
+    invalidate()
+    state["orders_batch_selection"] = []
+    state["orders__flash"] = f"{len(change.updated)} order(s) set to {status}" + (
+        f"; {len(change.unchanged)} already were." if change.unchanged else "."
+    )

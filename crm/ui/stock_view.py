@@ -34,7 +34,9 @@ def warehouse_filter() -> tuple[int | None, str | None]:
     """A warehouse picker for the levels, alerts and counts; returns (id, code) or (None, None) for all."""
     warehouses = cached(warehouse_choices)
     codes = [ALL_WAREHOUSES, *warehouses["code"].tolist()]
-    code = st.selectbox("Warehouse", codes, key="inventory_warehouse")
+    code = st.columns([1, 3])[0].selectbox(
+        "Warehouse", codes, key="inventory_warehouse", help="Narrows the counts, the levels and the alerts."
+    )
     if code == ALL_WAREHOUSES:
         return None, None
     return int(warehouses.loc[warehouses["code"] == code, "id"].iloc[0]), code
@@ -73,36 +75,51 @@ def stock_movement_form(engine: Engine, actor: Actor) -> None:
     variants = cached(variant_choices, product_id)
     variant_labels: dict[int | None, str] = {None: "No variant (the product itself)"}
     variant_labels |= dict(zip(variants["id"], variants["label"], strict=True))
-    variant_id = top[2].selectbox(
-        "Variant", list(variant_labels), format_func=variant_labels.get, key=f"{FORM_KEY}_variant"
-    )
+    top[2].selectbox("Variant", list(variant_labels), format_func=variant_labels.get, key=f"{FORM_KEY}_variant")
     bottom = st.columns([2, 3, 2, 3])
     warehouses = cached(warehouse_choices)
     warehouse_ids = dict(zip(warehouses["code"], warehouses["id"], strict=True))
     code = bottom[0].selectbox("Warehouse", list(warehouse_ids), key=f"{FORM_KEY}_warehouse")
-    movement_type = bottom[1].selectbox(
-        "Type", list(MANUAL_MOVEMENTS), format_func=MANUAL_MOVEMENTS.get, key=f"{FORM_KEY}_type"
-    )
+    bottom[1].selectbox("Type", list(MANUAL_MOVEMENTS), format_func=MANUAL_MOVEMENTS.get, key=f"{FORM_KEY}_type")
     # No browser-side minimum: a correction may be negative and the server says what is wrong.
-    quantity = bottom[2].number_input("Quantity", value=1, step=1, key=f"{FORM_KEY}_quantity")
-    note = bottom[3].text_input("Note", key=f"{FORM_KEY}_note", max_chars=250, placeholder="Delivery note, reason…")
-    if not st.button("Add movement", type="primary", key=f"{FORM_KEY}_add", disabled=code is None):
-        return
+    st.session_state.setdefault(f"{FORM_KEY}_quantity", 1)  # in session state: reset to 1 after each Add
+    bottom[2].number_input("Quantity", step=1, key=f"{FORM_KEY}_quantity")
+    bottom[3].text_input("Note", key=f"{FORM_KEY}_note", max_chars=250, placeholder="Delivery note, reason…")
+    st.button(
+        "Add movement",
+        type="primary",
+        key=f"{FORM_KEY}_add",
+        disabled=code is None,
+        on_click=_record_movement,
+        args=(engine, actor, labels, warehouse_ids),
+    )
+    problems = st.session_state.pop(f"{FORM_KEY}__problems", None)
+    if problems:
+        st.error("Nothing was saved.\n\n" + "\n".join(f"- {line}" for line in problems))
+
+
+def _record_movement(engine: Engine, actor: Actor, labels: dict[int, str], warehouse_ids: dict[str, int]) -> None:
+    """On Add (a callback, so the form's widgets may be reset before they are drawn again)."""
+    state = st.session_state
+    variant_id = state.get(f"{FORM_KEY}_variant")
     movement = NewMovement(
-        product_id=product_id,
-        warehouse_id=int(warehouse_ids[code]),
-        movement_type=str(movement_type),
-        quantity=int(quantity),
+        product_id=int(state[f"{FORM_KEY}_product"]),
+        warehouse_id=int(warehouse_ids[state[f"{FORM_KEY}_warehouse"]]),
+        movement_type=str(state[f"{FORM_KEY}_type"]),
+        quantity=int(state[f"{FORM_KEY}_quantity"]),
         variant_id=None if variant_id is None else int(variant_id),
-        note=note or None,
+        note=state.get(f"{FORM_KEY}_note") or None,
     )
     try:
         movement_id = add_stock_movement(engine, movement, actor)
     except (StockError, PermissionDeniedError) as error:
-        st.error("Nothing was saved.\n\n" + "\n".join(f"- {line}" for line in str(error).splitlines()))
+        state[f"{FORM_KEY}__problems"] = str(error).splitlines()
         return
     invalidate()
-    for name in ("quantity", "note"):
-        st.session_state.pop(f"{FORM_KEY}_{name}", None)
-    st.session_state[f"{FORM_KEY}__flash"] = f"Movement {movement_id} recorded: {labels[product_id]} in {code}."
-    st.rerun()
+    state[f"{FORM_KEY}_quantity"] = 1
+    state[f"{FORM_KEY}_note"] = ""
+    product = labels[movement.product_id].rsplit(" · ", 1)[0]  # the label without its price
+    state[f"{FORM_KEY}__flash"] = (
+        f"Movement {movement_id} recorded: {movement.movement_type} {movement.quantity} of {product} in "
+        f"{state[f'{FORM_KEY}_warehouse']}."
+    )

@@ -334,7 +334,12 @@ def test_stock_movements_are_added_with_the_form_and_the_ledger_grid_is_read_onl
     app.text_input(key="stock_movement_note").input("Broken in transit").run()
     app.button(key="stock_movement_add").click().run()
     assert not app.exception, app.exception
-    assert any(success.value.startswith("Movement 1 recorded: Mug") for success in app.success)
+    assert [success.value for success in app.success] == ["Movement 1 recorded: out 3 of Mug (MUG-1) in W1."]
+    # The form is ready for the next movement.
+    assert (app.number_input(key="stock_movement_quantity").value, app.text_input(key="stock_movement_note").value) == (
+        1,
+        "",
+    )
     with sqlite_engine.connect() as connection:
         assert connection.execute(select(inventory.c.on_hand).where(inventory.c.product_id == 2)).scalar_one() == 5
         assert connection.execute(select(stock_movements.c.note)).scalar_one() == "Broken in transit"
@@ -420,3 +425,20 @@ def test_customer_360_tables_download_for_roles_that_may_export_personal_data(sh
     agent.text_input(key="c360_search").input("alice").run()
     assert not agent.get("download_button")
     assert any("may not export personal data" in caption.value for caption in agent.caption)
+
+
+def test_a_batch_status_change_clears_the_selection_and_a_refusal_keeps_it(
+    shop_url: str, sqlite_engine: Engine
+) -> None:
+    app = _open(shop_url, "sam", "pages/orders.py")
+    app.multiselect(key="orders_batch_selection").set_value(["O7"]).run()
+    app.selectbox(key="orders_batch_status").set_value("cancelled").run()
+    app.button(key="orders_batch_apply").click().run()
+    assert app.multiselect(key="orders_batch_selection").value == []
+    # Another user ships O8 meanwhile: the batch with O8 is refused as a whole and the choice stays.
+    app.multiselect(key="orders_batch_selection").set_value(["O8"]).run()
+    with sqlite_engine.begin() as connection:
+        connection.execute(orders.update().where(orders.c.id == 8).values(version=orders.c.version + 1))
+    app.button(key="orders_batch_apply").click().run()
+    assert "Order O8 was changed by someone else" in app.error[0].value
+    assert app.multiselect(key="orders_batch_selection").value == ["O8"]
