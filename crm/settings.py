@@ -19,6 +19,11 @@ class Settings:
     timezone_name: str
     # Demo mode shows the demo accounts on the login page; never enable it in production.
     demo_mode: bool
+    # CRM_COOKIE_SECURE=1 marks the sign-in and device cookies Secure (sent over HTTPS only) even when
+    # the app itself sees plain http, as behind a TLS-terminating proxy. Without it they are Secure
+    # only when the browser's address is https://. Never set it when users reach the app over http:
+    # their browsers would drop the cookie and "remember me" would not work.
+    cookie_secure: bool = False
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -34,9 +39,10 @@ def _flag(name: str, default: bool) -> bool:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings from ``CRM_DATABASE_URL``, ``CRM_TIMEZONE`` and ``CRM_DEMO_MODE``."""
+    """Settings from ``CRM_DATABASE_URL``, ``CRM_TIMEZONE``, ``CRM_DEMO_MODE`` and ``CRM_COOKIE_SECURE``."""
     return Settings(
         database_url=os.environ.get("CRM_DATABASE_URL", DEFAULT_DATABASE_URL),
         timezone_name=os.environ.get("CRM_TIMEZONE", "UTC"),
         demo_mode=_flag("CRM_DEMO_MODE", default=False),
+        cookie_secure=_flag("CRM_COOKIE_SECURE", default=False),
     )

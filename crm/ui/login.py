@@ -135,9 +135,17 @@ def _cookie_options(days: int) -> dict[str, object]:
         "path": "/",
         "expires": (utc_now() + timedelta(days=days)).isoformat() + "Z",
         "sameSite": "strict",
-        # Over HTTPS the cookie never travels in clear text.
-        "secure": isinstance(st.context.url, str) and st.context.url.startswith("https://"),
+        "secure": _secure_cookies(),
     }
+
+
+def _secure_cookies() -> bool:
+    """Whether cookies are marked Secure, so they never travel in clear text.
+
+    Behind a TLS-terminating proxy ``st.context.url`` is http although the browser uses https:
+    CRM_COOKIE_SECURE forces the flag there.
+    """
+    return get_settings().cookie_secure or (isinstance(st.context.url, str) and st.context.url.startswith("https://"))
 
 
 def _sync_cookie() -> None:

@@ -120,11 +120,12 @@ class FrameAppTest(AppTest):
             return super()._run(widget_state, timeout)
 
 
-def use_database(db_url: str, *, demo_mode: bool = False) -> None:
-    """Point the app (settings, cookie key, demo mode) at ``db_url`` for the following runs."""
+def use_database(db_url: str, *, demo_mode: bool = False, cookie_secure: bool = False) -> None:
+    """Point the app (settings, cookie key, demo mode, CRM_COOKIE_SECURE) at ``db_url`` for the following runs."""
     os.environ["CRM_DATABASE_URL"] = db_url
     os.environ["CRM_COOKIE_KEY"] = TEST_COOKIE_KEY
     os.environ["CRM_DEMO_MODE"] = "1" if demo_mode else "0"
+    os.environ["CRM_COOKIE_SECURE"] = "1" if cookie_secure else "0"
     get_settings.cache_clear()
 
 
@@ -135,13 +136,14 @@ def app_as(
     demo_mode: bool = False,
     timeout: float = DEFAULT_TIMEOUT_SECONDS,
     with_session: bool = True,
+    cookie_secure: bool = False,
 ) -> FrameAppTest:
     """An AppTest of Home.py on ``db_url`` signed in as ``username`` (None: signed out). Not yet run.
 
     The user must exist and be active (``crm.auth.UserError`` otherwise) unless
     ``with_session=False``, which only writes the session-state keys, as a crafted request would.
     """
-    use_database(db_url, demo_mode=demo_mode)
+    use_database(db_url, demo_mode=demo_mode, cookie_secure=cookie_secure)
     app = FrameAppTest(str(HOME), default_timeout=timeout)
     if username is not None:
         app.session_state["authentication_status"] = True

@@ -5,6 +5,7 @@ Demo database: accounts admin, manager, analyst, agent (passwords demo-<role>).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -249,6 +250,28 @@ def test_signing_in_with_the_form_opens_the_first_page_and_records_a_session(dat
     assert actor_for_session(engine, token, TEST_COOKIE_KEY).username == "manager"
     with engine.connect() as connection:
         assert connection.execute(select(users.c.last_login_at).where(users.c.username == "manager")).scalar()
+
+
+def _cookies_written(app: FrameAppTest) -> dict[str, dict]:
+    """The cookies the cookie component was asked to set on the last run: name -> options."""
+    calls = [json.loads(element.proto.json_args) for element in app.get("component_instance")]
+    return {call["cookie"]: call["options"] for call in calls if call.get("method") == "set"}
+
+
+@pytest.mark.parametrize("cookie_secure", [True, False])
+def test_crm_cookie_secure_marks_both_cookies_secure_even_when_the_app_sees_plain_http(
+    database_url: str, cookie_secure: bool
+) -> None:
+    # AppTest, like a server behind a TLS-terminating proxy, has no https:// address of its own.
+    app = app_as(database_url, None, cookie_secure=cookie_secure).run()
+    _sign_in(app, "agent", "demo-agent")
+    written = _cookies_written(app)
+    assert set(written) == {"pulse_crm_session", "pulse_crm_device"}
+    assert {name: options["secure"] for name, options in written.items()} == {
+        "pulse_crm_session": cookie_secure,
+        "pulse_crm_device": cookie_secure,
+    }
+    assert {options["sameSite"] for options in written.values()} == {"strict"}
 
 
 def test_with_no_users_yet_the_sign_in_page_explains_how_to_create_the_admin(sqlite_engine: Engine) -> None:
