@@ -31,12 +31,15 @@ def _init(args: argparse.Namespace, engine: Engine) -> int:
 
 
 def _demo(args: argparse.Namespace, engine: Engine) -> int:
-    from crm.demo import DemoDataExistsError, DemoSize, generate_demo
+    from crm.demo import DEMO_ACCOUNTS, DemoDataExistsError, DemoSize, generate_demo
+    from crm.settings import get_settings
 
     init_database(engine)
     if args.if_empty and not is_empty(engine):
         print(SKIPPED_DEMO_MESSAGE)
         return 0
+    # The demo sign-ins have public passwords: only in demo mode or when asked for by name.
+    with_demo_accounts = args.with_demo_accounts or get_settings().demo_mode
     try:
         summary = generate_demo(
             engine,
@@ -44,6 +47,7 @@ def _demo(args: argparse.Namespace, engine: Engine) -> int:
             seed=args.seed,
             end_date=args.end_date,
             replace=args.replace,
+            with_demo_accounts=with_demo_accounts,
         )
     except DemoDataExistsError as error:
         if args.if_empty:  # data arrived between the check and the load: still nothing to do
@@ -51,9 +55,22 @@ def _demo(args: argparse.Namespace, engine: Engine) -> int:
             return 0
         print(f"error: {error}", file=sys.stderr)
         return 1
+    except ValueError as error:  # a size the generator cannot build: say why, no traceback
+        print(f"error: {error}", file=sys.stderr)
+        return 2
     for table, count in summary.rows.items():
         print(f"{table:<22}{count:>12,}")
     print(f"Demo data loaded in {summary.seconds:.1f} s.")
+    sign_ins = [f"{name} / {DEMO_ACCOUNTS[name][1]}" for name in summary.accounts_created if name in DEMO_ACCOUNTS]
+    if sign_ins:
+        print("Demo sign-ins (public passwords, for demos only): " + ", ".join(sign_ins) + ".")
+    elif with_demo_accounts:
+        print("Demo sign-ins: the usernames already exist and were left as they were.")
+    else:
+        print(
+            "No sign-in account was created (demo accounts need CRM_DEMO_MODE=1 or --with-demo-accounts); "
+            "add one with: python -m crm users add USERNAME"
+        )
     return 0
 
 
@@ -80,6 +97,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     demo.add_argument("--end-date", type=date.fromisoformat, default=None, help="last day of the data (YYYY-MM-DD)")
     demo.add_argument("--replace", action="store_true", help="delete existing business data first (keeps users)")
     demo.add_argument("--if-empty", action="store_true", help="skip (exit 0) when the database already holds data")
+    demo.add_argument(
+        "--with-demo-accounts",
+        action="store_true",
+        help="also create the demo sign-ins admin, manager, analyst, agent (public passwords; "
+        "implied by CRM_DEMO_MODE=1); existing usernames are never changed",
+    )
     handlers["demo"] = _demo
 
     for register in _feature_registrations():

@@ -35,7 +35,7 @@ def _fingerprint(engine: Engine) -> tuple[object, ...]:
 
 
 def test_every_table_gets_rows(engine: Engine) -> None:
-    summary = generate_demo(engine, SMALL, seed=3, end_date=END)
+    summary = generate_demo(engine, SMALL, seed=3, end_date=END, with_demo_accounts=True)
     with engine.connect() as connection:
         empty = [
             table.name
@@ -125,7 +125,9 @@ def test_replace_starts_over_but_keeps_accounts_and_tiers(engine: Engine) -> Non
         connection.execute(
             users.insert().values(username="owner", full_name="Shop Owner", password_hash="x", role="admin")
         )
-    generate_demo(engine, DemoSize(customers=100, orders=500), seed=6, end_date=END, replace=True)
+    generate_demo(
+        engine, DemoSize(customers=100, orders=500), seed=6, end_date=END, replace=True, with_demo_accounts=True
+    )
     with engine.connect() as connection:
         names = set(connection.execute(select(users.c.username)).scalars())
         order_count = connection.execute(select(func.count()).select_from(orders)).scalar_one()

@@ -2,7 +2,7 @@
 
 ``running_app`` starts one Streamlit server per test session (per xdist worker) on a free
 port of 127.0.0.1, on a temporary SQLite database filled with
-``generate_demo(engine, DemoSize(300, 3000), seed=7)`` (which includes the demo accounts
+``generate_demo(engine, DemoSize(300, 3000), seed=7, with_demo_accounts=True)`` (the demo accounts
 admin/demo-admin, manager/demo-manager, analyst/demo-analyst, agent/demo-agent), waits
 for ``/_stcore/health`` and stops the server afterwards. Tests that change data should
 change only rows they created, since the server is shared by the session.
@@ -102,7 +102,7 @@ def running_app(tmp_path_factory: pytest.TempPathFactory, browser: Browser) -> I
     database_url = f"sqlite:///{directory / 'crm.db'}"
     engine = make_engine(database_url)
     init_database(engine)
-    generate_demo(engine, DemoSize(customers=300, orders=3_000), seed=7)
+    generate_demo(engine, DemoSize(customers=300, orders=3_000), seed=7, with_demo_accounts=True)
     engine.dispose()
 
     with _served(database_url, directory) as app:
