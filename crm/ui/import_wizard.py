@@ -337,7 +337,7 @@ def _step_mapping(engine: Engine, actor: Actor, state: WizardState, parsed: Pars
 
 
 # --- step 4 ---------------------------------------------------------------------------------
-def _counts(report: ImportReport) -> None:
+def _counts(report: ImportReport, *, sentence: bool = True) -> None:
     columns = st.columns(6)
     verb = "To insert" if report.dry_run else "Inserted"
     columns[0].metric("Rows read", f"{report.rows_read:,}")
@@ -351,7 +351,8 @@ def _counts(report: ImportReport) -> None:
         "values were combined with it (update/merge).",
     )
     columns[5].metric("Rejected rows", f"{report.rejected_rows:,}")
-    st.caption(report.summary())
+    if sentence:  # after the import, the success message above says it already
+        st.caption(report.summary())
 
 
 def _report_tables(report: ImportReport) -> None:
@@ -451,7 +452,7 @@ def _rejections_file(engine: Engine, actor: Actor, report: ImportReport) -> Any:
 def _finished(engine: Engine, actor: Actor, state: WizardState) -> None:
     report = state.result
     st.success(report.summary(), icon=":material/task_alt:")
-    _counts(report)
+    _counts(report, sentence=False)
     _report_tables(report)
     stem = (state.file_name or "import").rsplit(".", 1)[0]
     left, right, again = st.columns(3, width=640)
