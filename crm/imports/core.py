@@ -264,7 +264,8 @@ def _preview_text(value: object, spec: FieldSpec) -> str:
             return str(int(value))
         if spec.kind == "money":
             return f"{value:.2f}"
-        return f"{value:g}" if abs(value) < 1e15 else str(value)
+        # Weights and sizes: their own decimals, without trailing zeros (1.250 kg -> 1.25).
+        return f"{value:.{spec.scale if spec.scale is not None else 2}f}".rstrip("0").rstrip(".")
     return str(value)
 
 

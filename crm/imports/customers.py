@@ -251,5 +251,5 @@ def import_customers(connection: Connection, rows: TypedRows, report: ImportRepo
     before = max_id(connection, customers)
     insert = _insert_frame(new, rows)
     report.inserted += bulk_insert(connection, customers, insert)
-    queue_creates(rows, customers, inserted_ids(connection, customers, before), insert)
+    queue_creates(rows, customers, inserted_ids(connection, customers, before, len(insert)), insert)
     return finish_decisions(report, rows, new.index.to_numpy(), matched_positions, policy)

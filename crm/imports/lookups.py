@@ -64,15 +64,15 @@ def ids_by_name(
     missing = sorted({name for name in wanted.unique() if name.lower() not in existing}, key=str.lower)
     unique_missing = list({name.lower(): name for name in missing}.values())
     if unique_missing:
-        before = max_id(connection, table)
         frame = _timestamps(pd.DataFrame({name_column: unique_missing}))
         bulk_insert(connection, table, frame)
-        queue_creates(rows, table, inserted_ids(connection, table, before), frame[[name_column]])
         report.created[table.name] = report.created.get(table.name, 0) + len(unique_missing)
         for row_id, name in connection.execute(
             select(table.c.id, column).where(func.lower(column).in_([name.lower() for name in unique_missing]))
         ):
             existing[str(name).strip().lower()] = row_id
+        # By name, not by id order: this table is not locked by the import.
+        queue_creates(rows, table, [existing[name.lower()] for name in unique_missing], frame[[name_column]])
     return names.astype("string").str.strip().str.lower().map(existing).astype(float)
 
 
@@ -192,7 +192,7 @@ def resolve_customers(
         before = max_id(connection, customers)
         frame = _timestamps(frame)
         bulk_insert(connection, customers, frame)
-        queue_creates(rows, customers, inserted_ids(connection, customers, before), frame)
+        queue_creates(rows, customers, inserted_ids(connection, customers, before, len(frame)), frame)
         report.created["customers"] = report.created.get("customers", 0) + len(frame)
         # Look up only the rows still without a customer: the ones just created (and their repeats).
         still = pd.Series(need, index=found.index)
@@ -237,12 +237,12 @@ def resolve_products(
                 "is_active": True,
             }
         )
-        before = max_id(connection, products)
         frame = _timestamps(frame)
         bulk_insert(connection, products, frame)
-        queue_creates(rows, products, inserted_ids(connection, products, before), frame)
         report.created["products"] = report.created.get("products", 0) + len(frame)
         existing = _existing(sorted(set(wanted.tolist())))
+        # By SKU, not by id order: an orders import does not lock the products table.
+        queue_creates(rows, products, [existing[sku][0] for sku in frame["sku"]], frame)
     ids = skus.map(lambda sku: existing[sku][0] if sku in existing else np.nan).astype(float)
     catalogue = skus.map(lambda sku: existing[sku][1] if sku in existing else np.nan).astype(float)
     return ids, catalogue

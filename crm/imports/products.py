@@ -132,5 +132,5 @@ def import_products(connection: Connection, rows: TypedRows, report: ImportRepor
     insert["updated_at"] = now
     before = max_id(connection, products)
     report.inserted += bulk_insert(connection, products, insert)
-    queue_creates(rows, products, inserted_ids(connection, products, before), insert)
+    queue_creates(rows, products, inserted_ids(connection, products, before, len(insert)), insert)
     return finish_decisions(report, rows, new.index.to_numpy(), matched.index.to_numpy(), policy)

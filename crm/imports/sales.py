@@ -283,7 +283,9 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
         report.created["order_items"] = report.created.get("order_items", 0) + bulk_insert(
             connection, order_items, items
         )
-        queue_creates(rows, order_items, inserted_ids(connection, order_items, before_items), items)
+        # Order items are not locked by the import: only rows of this import's orders are its own.
+        ours = (order_items.c.order_id, set(order_ids.values()))
+        queue_creates(rows, order_items, inserted_ids(connection, order_items, before_items, len(items), ours), items)
     rejected = np.flatnonzero(rows.rejected)
     record_decisions(report, rows, rejected, "reject", rejection_reasons(rows, rejected))
     return imported & ~rows.rejected
@@ -375,5 +377,5 @@ def import_transactions(connection: Connection, rows: TypedRows, report: ImportR
     new["updated_at"] = now
     before = max_id(connection, transactions)
     report.inserted += bulk_insert(connection, transactions, new)
-    queue_creates(rows, transactions, inserted_ids(connection, transactions, before), new)
+    queue_creates(rows, transactions, inserted_ids(connection, transactions, before, len(new)), new)
     return finish_decisions(report, rows, new.index.to_numpy(), matched.index.to_numpy(), policy)

@@ -167,21 +167,34 @@ def queue_creates(rows: TypedRows, table: Table, ids: Sequence[object], frame: p
     queue_changes(rows, "create", table.name, ids, None, _json_lines(frame[columns], table) if len(frame) else [])
 
 
-def inserted_ids(connection: Connection, table: Table, after_id: int) -> list[int]:
-    """Ids of the rows inserted after ``after_id``, in insertion order.
+def inserted_ids(
+    connection: Connection,
+    table: Table,
+    after_id: int,
+    expected: int,
+    owner: tuple[Column, set[int]] | None = None,
+) -> list[int]:
+    """Ids of the ``expected`` rows just inserted after ``after_id``, in insertion order.
 
-    The import holds the table's write lock (``_serialise_imports``), and both SQLite's rowids
-    and PostgreSQL's sequence hand out increasing ids in the order rows are sent, so the
-    ids above the previous maximum are exactly the new rows, in the frame's order.
+    The import holds the write lock of the table it imports into (``_serialise_imports``),
+    and SQLite's rowids and PostgreSQL's sequences hand out increasing ids in the order rows
+    are sent, so the ids above the previous maximum are the new rows, in the frame's order.
+    A table the import does not lock (order items) names ``owner`` — (column, the ids the
+    new rows point to) — so a row another session inserted meanwhile is told apart.
     """
     lowest, highest, count = connection.execute(
         select(func.min(table.c.id), func.max(table.c.id), func.count()).where(table.c.id > after_id)
     ).one()
-    if count == 0:
-        return []
-    if highest - lowest + 1 == count:  # the usual case: one unbroken run, no need to fetch every id
-        return list(range(lowest, highest + 1))
-    return list(connection.execute(select(table.c.id).where(table.c.id > after_id).order_by(table.c.id)).scalars())
+    if count == expected and (count == 0 or highest - lowest + 1 == count):
+        return list(range(lowest, highest + 1)) if count else []  # one unbroken run: nothing to fetch
+    if owner is None:
+        raise RuntimeError(f"{table.name}: {count} rows appeared during the import, {expected} were inserted")
+    column, parents = owner
+    statement = select(table.c.id, column).where(table.c.id > after_id).order_by(table.c.id)
+    ids = [row_id for row_id, parent in connection.execute(statement) if parent in parents]
+    if len(ids) != expected:
+        raise RuntimeError(f"{table.name}: {len(ids)} new rows found, {expected} were inserted")
+    return ids
 
 
 def max_id(connection: Connection, table: Table) -> int:

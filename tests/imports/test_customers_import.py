@@ -389,6 +389,8 @@ def test_the_preview_shows_whole_numbers_without_decimals_and_money_with_cents(e
         engine, b"Email,Date,Total\nada@example.com,2025-01-01,12.5\n", entity="orders", dry_run=True
     )
     assert orders_report.preview[0]["total"] == "12.50"
+    products_report = run_import(engine, b"SKU,Weight\nTS,1234567.5\n", entity="products", dry_run=True)
+    assert products_report.preview[0]["weight_kg"] == "1234567.5"
 
 
 @pytest.mark.parametrize("points", ["99999999999", "99999999999999999999", "1e20"])
