@@ -203,7 +203,14 @@ def _typed_rows(parsed: ParsedFile, mapping: dict[str, str], entity: str) -> Typ
 def _previous_import(connection: Connection, entity: str, sha256: str) -> str | None:
     at = connection.execute(
         select(audit_log.c.at)
-        .where(audit_log.c.action == "import", audit_log.c.entity == entity, audit_log.c.after_json.contains(sha256))
+        # entity_id IS NULL: the summary rows only, found through ix_audit_log_entity among the
+        # per-row audit of every imported record.
+        .where(
+            audit_log.c.entity == entity,
+            audit_log.c.entity_id.is_(None),
+            audit_log.c.action == "import",
+            audit_log.c.after_json.contains(sha256),
+        )
         .order_by(audit_log.c.at)
         .limit(1)
     ).scalar_one_or_none()
