@@ -137,6 +137,37 @@ def _phase_import(url: str) -> dict[str, Any]:
     return {"result": result, "peak_mb": _peak_mb()}
 
 
+def _phase_listing(url: str) -> dict[str, Any]:
+    from crm.db import make_engine
+    from crm.records.benchmark import benchmark_listing
+
+    return {"cases": benchmark_listing(make_engine(url)), "peak_mb": _peak_mb()}
+
+
+def _listing_rows(engine_name: str, url: str) -> list[BenchRow]:
+    """The record grids' listing queries (crm.records.benchmark), one row each."""
+    from crm.records.benchmark import LISTING_LIMIT_SECONDS
+
+    listing = _in_child(_phase_listing, url)
+    if not listing["ok"]:
+        return [
+            BenchRow(engine_name, "records listing", float("nan"), "s", "ran", False, notes={"error": listing["error"]})
+        ]
+    return [
+        BenchRow(
+            engine_name,
+            f"records: {case['name']}",
+            float(case["seconds"]),
+            "s",
+            f"≤ {LISTING_LIMIT_SECONDS:.0f} s",
+            bool(case["passed"]),
+            listing["peak_mb"],
+            notes={"matching_rows": case["rows"]},
+        )
+        for case in listing["cases"]
+    ]
+
+
 def _child(target: Callable[..., dict[str, Any]], args: tuple[Any, ...], queue: Any) -> None:
     try:
         queue.put({"ok": True, **target(*args)})
@@ -241,6 +272,7 @@ def _engine_rows(engine_name: str, url: str, customers: int, orders: int, import
             )
         else:
             rows.append(BenchRow(engine_name, clv_name, float("nan"), "s", "ran", False, notes={"error": clv["error"]}))
+    rows += _listing_rows(engine_name, url)
     imported = _in_child(_phase_import, import_url)
     if imported["ok"]:
         rate = float(imported["result"]["rows_per_second"])

