@@ -681,11 +681,15 @@ class _Builder:
     def _purchase_times(self) -> tuple[np.ndarray, np.ndarray]:
         """(customer index, order time) pairs following BG/NBD, exactly ``size.orders`` of them."""
         rng, n, target, end_s = self.rng, self.size.customers, self.size.orders, self.end_s
-        buyers = np.flatnonzero(rng.uniform(size=n) < BUYER_SHARE)
-        first = self.customer_created_s[buyers] + (rng.exponential(7, buyers.size) * DAY).astype(np.int64)
+        buying = rng.uniform(size=n) < BUYER_SHARE
+        first_all = self.customer_created_s + (rng.exponential(7, n) * DAY).astype(np.int64)
         # Customers whose first order would fall after the end have not bought yet.
-        before_end = first <= end_s
-        buyers, first = buyers[before_end], first[before_end]
+        can_buy = first_all <= end_s
+        weeks_left = np.floor((end_s - first_all) / (7 * DAY)).clip(0)
+        if (can_buy & buying).sum() + weeks_left[can_buy & buying].sum() < target:
+            buying = np.ones(n, dtype=bool)  # so many orders per customer that every customer buys
+        buyers = np.flatnonzero(buying & can_buy)
+        first = first_all[buyers]
         if buyers.size > target:  # fewer orders than would-be buyers: only some of them have bought so far
             chosen = np.sort(rng.choice(buyers.size, target, replace=False))
             buyers, first = buyers[chosen], first[chosen]

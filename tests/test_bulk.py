@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -10,7 +11,7 @@ import pytest
 from sqlalchemy import Engine, inspect, select
 from sqlalchemy.exc import IntegrityError
 
-from crm.bulk import bulk_insert, indexes_deferred, money
+from crm.bulk import bulk_insert, checks_deferred, indexes_deferred, money
 from crm.schema import customers, orders
 from tests.fixtures.tiny_shop import TinyShop
 
@@ -86,3 +87,49 @@ def test_a_failing_load_with_deferred_indexes_rolls_back_rows_and_keeps_the_inde
     with engine.connect() as connection:
         assert connection.execute(select(orders.c.id).where(orders.c.order_number == "N-1")).first() is None
     assert {index["name"] for index in inspect(engine).get_indexes("orders")} == index_names_before
+
+
+def test_whole_second_datetimes_and_missing_ones_survive_on_both_engines(engine: Engine) -> None:
+    moments = [
+        datetime(1969, 12, 31, 23, 59, 59),
+        None,
+        datetime(2025, 6, 30, 0, 0, 0),
+        datetime(2024, 2, 29, 12, 5, 7),
+    ]
+    frame = pd.DataFrame({"first_name": ["A", "B", "C", "D"], "last_contact_at": pd.to_datetime(moments)})
+    with engine.begin() as connection:
+        bulk_insert(connection, customers, frame)
+    with engine.connect() as connection:
+        stored = connection.execute(select(customers.c.last_contact_at).order_by(customers.c.id)).scalars().all()
+    assert stored == moments
+
+
+def test_frames_made_one_after_another_load_as_one_table_and_count_every_row(engine: Engine) -> None:
+    def frames() -> Iterator[pd.DataFrame]:
+        for start in (0, 3, 5):
+            yield pd.DataFrame({"first_name": [f"N{number}" for number in range(start, start + 2)]})
+
+    with engine.begin() as connection:
+        assert bulk_insert(connection, customers, frames()) == 6
+    with engine.connect() as connection:
+        names = connection.execute(select(customers.c.first_name).order_by(customers.c.id)).scalars().all()
+    assert names == ["N0", "N1", "N3", "N4", "N5", "N6"]
+
+
+def test_a_check_broken_during_a_load_with_deferred_checks_fails_it_and_leaves_nothing(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    bad = pd.DataFrame(
+        {
+            "order_number": ["C-1", "C-2"],
+            "customer_id": [1, 1],
+            "order_date": pd.to_datetime(["2025-01-01"] * 2),
+            "status": ["pending", "lost"],  # not an order status
+        }
+    )
+    with pytest.raises(IntegrityError), engine.begin() as connection, checks_deferred(connection, [orders]):
+        bulk_insert(connection, orders, bad)
+    with engine.connect() as connection:
+        assert connection.execute(select(orders.c.id).where(orders.c.order_number == "C-1")).first() is None
+    # The connection checks rows again afterwards.
+    with pytest.raises(IntegrityError), engine.begin() as connection:
+        bulk_insert(connection, orders, bad.iloc[1:])
