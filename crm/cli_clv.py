@@ -61,6 +61,8 @@ def _print_text(report: dict[str, Any]) -> None:
         print(f"note: {report['message']}")
     for caution in report["cautions"]:
         print(f"caution: {caution}")
+    if report["sample_note"]:
+        print(f"note: {report['sample_note']}")
     if report["params"]:
         params = ", ".join(f"{name}={value:.4f}" for name, value in report["params"].items())
         print(f"{MODEL_WORDS[report['model']]}: {params}")

@@ -1,13 +1,22 @@
-"""Customer lifetime value: BG/NBD + Gamma-Gamma predictions, value tiers, churn risk, holdout check."""
+"""Customer lifetime value: BG/NBD + Gamma-Gamma predictions, value tiers, churn risk, lookup, holdout check."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from crm.analytics.clv import MODEL_WORDS, UNIT_WORDS, clv_analysis
+from crm.analytics.clv import DEFAULT_HORIZON_MONTHS, MODEL_WORDS, UNIT_WORDS
 from crm.permissions import Permission
-from crm.ui.cache import cached
-from crm.ui.clv_view import cohort_trend, holdout_check, model_notes, overview_cards, tiers_and_sources, top_table
+from crm.ui.clv_view import (
+    as_of_input,
+    cohort_trend,
+    customer_lookup,
+    holdout_check,
+    model_notes,
+    overview_cards,
+    page_analysis,
+    tiers_and_sources,
+    top_table,
+)
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
 from crm.ui.sidebar import current_filters
@@ -17,26 +26,22 @@ engine = get_engine()
 actor = require_page_permission(engine, Permission.VIEW_ANALYTICS)
 st.title("Customer lifetime value")
 
-controls = st.columns([1.2, 1, 1, 1, 1.4])
-as_of = controls[0].date_input(
-    "As of (blank: last order)",
-    value=None,
-    key="clv_as_of",
-    help="Ends the calibration period; later orders become the holdout check.",
-)
-unit = controls[1].selectbox("Time unit", list(UNIT_WORDS), index=1, format_func=UNIT_WORDS.get, key="clv_unit")
-horizon = controls[2].number_input("Horizon (months)", 1, 60, 12, key="clv_horizon")
-model = controls[3].selectbox("Model", list(MODEL_WORDS), format_func=MODEL_WORDS.get, key="clv_model")
-all_history = controls[4].toggle(
-    "Include orders before the period",
+controls = st.columns([1.3, 1, 1, 1, 1])
+whole_history = controls[4].toggle(
+    "Whole history",
     value=True,
     key="clv_all_history",
-    help="The models need each customer's whole history; the period's end still applies.",
+    help="Include each customer's orders before the period's start: the models need whole histories. "
+    "The period's end still applies.",
 )
 filters = current_filters()
-if all_history:
+if whole_history:
     filters = filters.with_dates(None, filters.end_date)
-analysis = cached(clv_analysis, filters, as_of=as_of, unit=unit, horizon=int(horizon), model=model)
+as_of = as_of_input(controls[0], filters)
+unit = controls[1].selectbox("Time unit", list(UNIT_WORDS), index=1, format_func=UNIT_WORDS.get, key="clv_unit")
+horizon = controls[2].number_input("Horizon (months)", 1, 60, DEFAULT_HORIZON_MONTHS, key="clv_horizon")
+model = controls[3].selectbox("Model", list(MODEL_WORDS), format_func=MODEL_WORDS.get, key="clv_model")
+analysis = page_analysis(filters, as_of=as_of, unit=unit, horizon=int(horizon), model=model)
 filter_caption(filters, "Revenue orders")
 if analysis.customers.empty:
     empty_state(analysis.message or "Nothing matches these filters.")
@@ -46,4 +51,5 @@ overview_cards(analysis)
 tiers_and_sources(analysis, actor)
 cohort_trend(analysis)
 top_table(analysis, actor)
+customer_lookup(analysis)
 holdout_check(analysis)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm.analytics.clv import clv_analysis
+from crm.analytics.clv import customer_value
 from crm.permissions import Permission
-from crm.records.customer360 import customer_360, prediction_for
+from crm.records.customer360 import customer_360
 from crm.records.orders import customer_choices
 from crm.ui.cache import cached
+from crm.ui.clv_view import page_analysis, shop_filters
 from crm.ui.customer_view import activity_tabs, customer_header, value_cards
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
@@ -31,8 +32,8 @@ if view is None:
     st.stop()
 
 customer_header(view)
-with st.spinner("Fitting the lifetime-value model…"):
-    # One fit for all customers (cached), as on the Lifetime value page; this picks the customer's row.
-    prediction = prediction_for(cached(clv_analysis), customer_id)
-value_cards(view, prediction)
+# The Lifetime value page's default model over every customer, in the app's time zone (one cached
+# fit shared with that page); this only picks the customer's row.
+analysis = page_analysis(shop_filters())
+value_cards(view, customer_value(analysis, customer_id))
 activity_tabs(view)

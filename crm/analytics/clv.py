@@ -41,7 +41,7 @@ Pareto/NBD is fitted with lifetimes' own likelihood, minimised by L-BFGS-B over 
 logarithms of the parameters: lifetimes' Nelder–Mead needs about 70 s for 78k customers on
 two cores, this about a tenth of that. Above PARETO_FIT_CUSTOMERS customers the parameters
 are fitted on a seeded random sample of that size (the same data gives the same sample and
-fit); every customer is still scored, and ``cautions`` says so. Its expected purchases are
+fit); every customer is still scored, and ``sample_note`` says so. Its expected purchases are
 P(alive) × the closed form of Fader & Hardie's eq. 41, so the costly hypergeometric terms
 are computed once per customer instead of once per month of the horizon.
 
@@ -401,6 +401,7 @@ class _Fit:
     # Customers the purchase model was fitted on (fewer than the summary when sampled).
     fitted_customers: int = 0
     cautions: tuple[str, ...] = ()
+    sample_note: str = ""
 
     @property
     def fitted(self) -> bool:
@@ -643,8 +644,9 @@ def _fit_models(summary: pd.DataFrame, model: str) -> _Fit:
         _boundary_caution(MODEL_WORDS[model], params),
         _boundary_caution("Gamma-Gamma", monetary_params),
     ]
+    sample_note = ""
     if fitted_customers < len(summary):
-        cautions.append(
+        sample_note = (
             f"{MODEL_WORDS[model]} was fitted on a random sample of {fitted_customers:,} of the {len(summary):,} "
             "customers to keep the fit within seconds (seeded: the same data gives the same fit); every customer "
             "is scored with it."
@@ -659,6 +661,7 @@ def _fit_models(summary: pd.DataFrame, model: str) -> _Fit:
         monetary_message,
         fitted_customers,
         tuple(caution for caution in cautions if caution),
+        sample_note,
     )
 
 
@@ -779,8 +782,9 @@ class ClvModel:
 
     * summary: the ``rfm_summary`` frame; params / monetary_params: fitted parameters under
       lifetimes' names ({} when none); message / monetary_message: why there are none.
-    * cautions: notes on a fit that worked but deserves care (a boundary fit, a sampled fit).
-    * fitted_customers: customers the purchase model was fitted on.
+    * cautions: why a fit that worked deserves care (a parameter at a boundary).
+    * fitted_customers: customers the purchase model was fitted on; sample_note says so when
+      that is a sample (large Pareto/NBD fits), "" otherwise.
     * holdout, holdout_error, holdout_end: the holdout check (see ``ClvAnalysis``).
     * one_time_churn_days: BG/NBD's inactivity rule for one-time buyers (None otherwise).
     * token: unique per fit, so a cache can key scores by it instead of hashing the summary.
@@ -797,6 +801,7 @@ class ClvModel:
     monetary_message: str = ""
     cautions: tuple[str, ...] = ()
     fitted_customers: int = 0
+    sample_note: str = ""
     holdout: pd.DataFrame | None = None
     holdout_error: dict[str, Any] | None = None
     holdout_end: date | None = None
@@ -906,6 +911,7 @@ def fit_summary(
         monetary_message=fit.monetary_message,
         cautions=fit.cautions,
         fitted_customers=fit.fitted_customers,
+        sample_note=fit.sample_note,
         holdout=holdout,
         holdout_error=holdout_error,
         holdout_end=holdout_end if holdout is not None else None,
@@ -1048,7 +1054,7 @@ class ClvAnalysis:
     horizon), p_alive (empty for BG/NBD one-time buyers), churn_risk, clv (predicted_value,
     or historic_value when no model could be fitted) and tier (top/high/mid/low). ``holdout``
     (when the as-of date leaves a holdout) has frequency_group, customers, actual_purchases,
-    predicted_purchases (means). ``cautions``: see ``ClvModel``.
+    predicted_purchases (means). ``cautions``, ``fitted_customers``, ``sample_note``: see ``ClvModel``.
     """
 
     as_of: date | None
@@ -1073,6 +1079,7 @@ class ClvAnalysis:
     one_time_churn_days: float | None = None
     cautions: tuple[str, ...] = ()
     fitted_customers: int = 0
+    sample_note: str = ""
     first_order_day: date | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
@@ -1127,6 +1134,7 @@ def score_clv(
         one_time_churn_days=fitted.one_time_churn_days if usable else None,
         cautions=fitted.cautions if usable else (),
         fitted_customers=fitted.fitted_customers if usable else 0,
+        sample_note=fitted.sample_note if usable else "",
         first_order_day=fitted.first_order_day,
         timings={**fitted.timings, "score_seconds": time.perf_counter() - started},
     )
@@ -1500,6 +1508,7 @@ def clv_report(analysis: ClvAnalysis) -> dict[str, Any]:
         "penalizer": analysis.penalizer,
         "fitted_customers": analysis.fitted_customers,
         "cautions": list(analysis.cautions),
+        "sample_note": analysis.sample_note or None,
         "one_time_churn_days": analysis.one_time_churn_days,
         "gamma_gamma": _rounded(analysis.monetary_params),
         "gamma_gamma_message": analysis.monetary_message or None,

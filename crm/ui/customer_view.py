@@ -5,9 +5,11 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from crm.records.customer360 import Customer360, Prediction
+from crm.analytics.clv import CustomerClv
+from crm.records.customer360 import Customer360
 from crm.ui.charts import table_downloads
-from crm.ui.widgets import format_money, format_percent, kpi_card
+from crm.ui.clv_view import customer_cards
+from crm.ui.widgets import format_money, kpi_card
 
 __all__ = ["activity_tabs", "customer_header", "value_cards"]
 
@@ -71,9 +73,9 @@ def customer_header(view: Customer360) -> None:
     st.caption(" · ".join(str(profile[key]) for key in details if profile.get(key)))
 
 
-def value_cards(view: Customer360, prediction: Prediction) -> None:
+def value_cards(view: Customer360, lifetime_value: CustomerClv) -> None:
+    """The customer's record cards, then their lifetime-value cards (``crm.ui.clv_view.customer_cards``)."""
     summary = view.summary
-    first, second = st.columns(4), st.columns(4)
     cards = [
         ("Total spent", format_money(summary.total_spent), "Sum of order totals, excluding cancelled/refunded."),
         ("Orders", f"{summary.order_count:,}", f"Counted orders (of {summary.all_orders:,} in any status)."),
@@ -89,18 +91,12 @@ def value_cards(view: Customer360, prediction: Prediction) -> None:
             f"{summary.last_purchase:%d %b %Y}" if summary.last_purchase else "—",
             "Counted orders, UTC.",
         ),
-        (
-            "Predicted CLV",
-            format_money(prediction.predicted_value),
-            f"BG/NBD + Gamma-Gamma: expected spend over the next {prediction.horizon_months} months, discounted.",
-        ),
-        ("P(alive)", format_percent(prediction.p_alive), "Probability the customer is still active (BG/NBD)."),
     ]
-    for column, (label, value, help_text) in zip([*first, *second], cards, strict=True):
+    # Two rows of three: six cards in one row cut dates and long labels short.
+    for column, (label, value, help_text) in zip([*st.columns(3), *st.columns(3)], cards, strict=True):
         with column:
             kpi_card(label, value, help_text)
-    if not prediction.available:
-        st.info(prediction.message, icon=":material/hourglass_empty:")
+    customer_cards(lifetime_value, with_historic=False)
     if summary.follow_ups_due or summary.open_tickets:
         st.warning(f"{summary.follow_ups_due} follow-up(s) due · {summary.open_tickets} open ticket(s).")
 

@@ -351,12 +351,12 @@ def test_pareto_nbd_above_the_sample_size_is_fitted_on_a_seeded_sample_and_says_
     again = fit_and_score(_synthetic_summary(), as_of=date(2025, 6, 30), model="pareto")
     assert first.fitted, first.message
     assert first.fitted_customers == 40
-    assert any("random sample of 40 of the 60 customers" in caution for caution in first.cautions)
+    assert first.sample_note.startswith("Pareto/NBD was fitted on a random sample of 40 of the 60 customers")
     assert again.params == first.params  # seeded: the same data gives the same fit
     assert first.customers["predicted_value"].notna().sum() == 60  # every customer is scored
     monkeypatch.undo()
     whole = fit_and_score(_synthetic_summary(), as_of=date(2025, 6, 30), model="pareto")
-    assert whole.fitted_customers == 60 and not any("sample" in caution for caution in whole.cautions)
+    assert whole.fitted_customers == 60 and whole.sample_note == ""
 
 
 def test_boundary_parameters_are_named_in_a_caution() -> None:
