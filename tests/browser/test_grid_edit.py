@@ -115,3 +115,48 @@ def test_an_edited_cell_persists_after_save_and_reload(running_app, page: Page, 
     search.press("Enter")
     expect(page.get_by_text("Busan")).to_be_visible(timeout=EXPECT_TIMEOUT_MILLISECONDS)
     _screenshot(page, "records_customer_360.png")
+
+
+def _type_into(page: Page, grid: Locator, steps_from_id: int, text: str) -> None:
+    """Select the only row's Id cell, walk right ``steps_from_id`` cells, type ``text`` and confirm."""
+    box = grid.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + 15, box["y"] + ROW_HEIGHT * 1.5)
+    page.wait_for_timeout(500)
+    for _ in range(steps_from_id):
+        page.keyboard.press("ArrowRight", delay=50)
+        page.wait_for_timeout(100)
+    page.keyboard.press("Enter")
+    editor = page.locator(".gdg-input").first
+    expect(editor).to_be_visible()
+    page.keyboard.press("Control+A")
+    page.keyboard.type(text)
+    expect(editor).to_have_value(text)
+    page.wait_for_timeout(500)
+    page.keyboard.press("Enter")
+
+
+def test_discard_drops_the_browsers_edits_so_the_next_save_holds_only_new_ones(
+    running_app, page: Page, sign_in
+) -> None:
+    email = f"grid-{secrets.token_hex(4)}@example.com"
+    customer_id = _create_customer(running_app.database_url, email)
+    page.set_viewport_size({"width": 1500, "height": 1000})
+    sign_in(page, "agent", path="/customers")
+    grid = _search(page, email)
+    _type_into(page, grid, STEPS_FROM_ID_TO_CITY, "Busan")
+    discard = page.get_by_role("button", name="Discard")
+    expect(discard).to_be_enabled(timeout=EXPECT_TIMEOUT_MILLISECONDS)
+    discard.click()
+    expect(page.get_by_role("button", name="Save")).to_be_disabled(timeout=EXPECT_TIMEOUT_MILLISECONDS)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=EXPECT_TIMEOUT_MILLISECONDS)
+    _screenshot(page, "records_grid_discarded.png")
+    # Country is the column after City. Had the browser kept "Busan", this save would carry it too.
+    grid = page.get_by_test_id("stDataFrame").first
+    _type_into(page, grid, STEPS_FROM_ID_TO_CITY + 1, "KR")
+    save = page.get_by_role("button", name="Save")
+    expect(save).to_be_enabled(timeout=EXPECT_TIMEOUT_MILLISECONDS)
+    save.click()
+    expect(page.get_by_text("Saved: 1 updated.")).to_be_visible(timeout=EXPECT_TIMEOUT_MILLISECONDS)
+    row = _row(running_app.database_url, customer_id)
+    assert (row["city"], row["country"]) == ("Seoul", "KR"), row
