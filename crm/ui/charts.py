@@ -72,13 +72,16 @@ def _chart_download(figure: go.Figure, name: str, engine: Engine, actor: Actor, 
         prepared = None
     if prepared is None:
         planned = "PNG" if png_available() else "HTML"
-        if not st.button(f"Prepare chart ({planned})", key=f"prepare_chart_{name}", icon=":material/image:"):
+        # In a placeholder, so the button gives way to the download once the file is built.
+        slot = st.empty()
+        if not slot.button(f"Prepare chart ({planned})", key=f"prepare_chart_{name}", icon=":material/image:"):
             if planned == "HTML":
                 st.caption(
                     "No Chrome/Chromium on the server: the chart downloads as standalone HTML. Use the camera "
                     "button on the chart (or in the HTML file) to save a PNG."
                 )
             return
+        slot.empty()
         with st.spinner("Rendering the chart…"):
             built = chart_file(figure, name=name, engine=engine, actor=actor, personal=personal)
         prepared = (_fingerprint(figure), built)
