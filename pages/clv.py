@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm.analytics.clv import DEFAULT_HORIZON_MONTHS, MODEL_WORDS, UNIT_WORDS
+from crm.analytics.clv import DEFAULT_HORIZON_MONTHS, DEFAULT_UNIT, MODEL_WORDS, UNIT_WORDS
 from crm.permissions import Permission
 from crm.ui.clv_view import (
     as_of_input,
@@ -38,7 +38,8 @@ filters = current_filters()
 if whole_history:
     filters = filters.with_dates(None, filters.end_date)
 as_of = as_of_input(controls[0], filters)
-unit = controls[1].selectbox("Time unit", list(UNIT_WORDS), index=1, format_func=UNIT_WORDS.get, key="clv_unit")
+units = list(UNIT_WORDS)
+unit = controls[1].selectbox("Time unit", units, units.index(DEFAULT_UNIT), format_func=UNIT_WORDS.get, key="clv_unit")
 horizon = controls[2].number_input("Horizon (months)", 1, 60, DEFAULT_HORIZON_MONTHS, key="clv_horizon")
 model = controls[3].selectbox("Model", list(MODEL_WORDS), format_func=MODEL_WORDS.get, key="clv_model")
 analysis = page_analysis(filters, as_of=as_of, unit=unit, horizon=int(horizon), model=model)

@@ -102,7 +102,7 @@ def page_analysis(
     A write clears the fit (``crm.ui.cache.invalidate``); the refit gets a new token, so stale
     scores are never reused.
     """
-    with st.spinner("Fitting the lifetime-value model…"):
+    with st.spinner("Computing lifetime values…"):
         fitted = cached(fit_clv, filters, as_of=as_of, unit=unit, model=model)
         return _scored(fitted, int(horizon))
 
