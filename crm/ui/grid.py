@@ -84,7 +84,7 @@ def record_query(
     date_from = date_to = None
     birthday_month = None
     flags: tuple[str, ...] = ()
-    slot = 1
+    slot = 1 if spec.search else 0  # filters move left when there is no search box
     if show_filters and spec.status_column:
         choices = spec.field(spec.status_column).choices
         statuses = tuple(columns[slot].multiselect("Status", choices, key=f"{key}_statuses"))
