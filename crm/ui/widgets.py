@@ -141,7 +141,8 @@ def data_table(
         elif column in extra_money or (numeric and _is_money(column)):
             config[column] = st.column_config.NumberColumn(label, format="dollar")
         elif numeric and (column == "id" or column.endswith("_id")):
-            config[column] = st.column_config.NumberColumn(label, format="plain")  # an id is no quantity
+            # "%d", not "plain": an id is no quantity, and Streamlit 1.67 shows some "plain" ints as 466.99999999999994.
+            config[column] = st.column_config.NumberColumn(label, format="%d")
         elif numeric:
             config[column] = st.column_config.NumberColumn(label, format="localized")
         else:
