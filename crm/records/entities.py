@@ -211,7 +211,7 @@ def _out_of_stock(sources: Sources) -> ColumnElement[Any]:
 
 def _follow_up_due(sources: Sources) -> ColumnElement[Any]:
     table = sources["self"]
-    # Evaluated when the query is built: a cached page is at most CACHE_SECONDS behind.
+    # Evaluated when the query is built: a cached page is at most RECORD_CACHE_SECONDS (crm.ui.cache) behind.
     return and_(table.c.follow_up_at.is_not(None), table.c.follow_up_at <= utc_now(), table.c.status != "cancelled")
 
 
