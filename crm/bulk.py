@@ -28,6 +28,8 @@ __all__ = ["bulk_insert", "checks_deferred", "indexes_deferred", "money", "trunc
 
 T = TypeVar("T")
 
+# Server memory for rebuilding indexes after a bulk load on PostgreSQL (for that transaction only).
+INDEX_BUILD_MEMORY = "256MB"
 # Rows converted and sent per round trip: amortises Python overhead, bounds memory.
 BATCH_ROWS = 100_000
 
@@ -104,6 +106,9 @@ def _sqlite_value_columns(frame: pd.DataFrame) -> list[list[object]]:
                 columns.append(series.tolist())
         else:
             values = series.astype(object).where(series.notna(), None).tolist()
+            if pd.api.types.infer_dtype(series, skipna=True) in ("string", "empty"):
+                columns.append(values)  # text only: nothing to convert (checked in C, not value by value)
+                continue
             # sqlite3 cannot bind Decimal; SQLite keeps NUMERIC as a float anyway (see docs/DESIGN.md).
             columns.append([float(value) if isinstance(value, Decimal) else value for value in values])
     return columns
@@ -253,6 +258,10 @@ def indexes_deferred(connection: Connection, tables: Iterable[Table]) -> Iterato
     """
     tables = list(tables)
     postgres = connection.dialect.name == "postgresql"
+    if postgres:
+        # Sorting a few million keys in memory instead of on disk builds the indexes about a quarter
+        # faster; SET LOCAL ends with the transaction.
+        connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{INDEX_BUILD_MEMORY}'")
     for table in tables:
         for index in table.indexes:
             index.drop(connection)

@@ -1209,7 +1209,11 @@ class _Builder:
                 "subject": [f"{k_.replace('_', ' ').title()} with customer" for k_ in kind],
                 "notes": None,
                 "priority": _choose(rng, ["low", "medium", "high", "urgent"], [0.4, 0.4, 0.15, 0.05], k),
-                "status": np.where(occurred > end_s - DAY * 3, "planned", "completed"),
+                # Everything here has happened (nothing is dated after the end); a few calls and meetings fell
+                # through. What is planned shows as follow_up_at, a week later.
+                "status": np.where(
+                    np.isin(kind, ["call", "meeting"]) & (rng.uniform(size=k) < 0.05), "cancelled", "completed"
+                ),
                 "duration_minutes": rng.integers(2, 60, k),
                 "occurred_at": occurred_dt,
                 "follow_up_at": pd.Series(occurred_dt + np.timedelta64(7, "D")).where(follow),
