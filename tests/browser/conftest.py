@@ -213,6 +213,22 @@ def _sign_in(page: Page, app: RunningApp, username: str, password: str | None = 
         raise
 
 
+def wait_until_idle(page: Page, quiet_milliseconds: int = 750) -> None:
+    """Wait until no script run is in progress and none started for ``quiet_milliseconds``.
+
+    A click during a rerun (a cookie component's extra run after sign-in, say) can be dropped by
+    Streamlit, so tests that click a lazily built download wait for a quiet page first.
+    """
+    running = page.get_by_test_id("stStatusWidget")
+    deadline = time.monotonic() + PAGE_TIMEOUT_MILLISECONDS / 1000
+    while time.monotonic() < deadline:
+        running.wait_for(state="hidden")
+        page.wait_for_timeout(quiet_milliseconds)
+        if not running.is_visible():
+            return
+    raise TimeoutError("the app kept running scripts")
+
+
 @pytest.fixture
 def sign_in(running_app: RunningApp) -> Callable[..., None]:
     """``sign_in(page, username, password=None, path="")``: sign ``page`` in (demo password by default)."""

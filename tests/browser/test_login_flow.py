@@ -13,6 +13,7 @@ from crm.audit import AuditQuery, audit_entries
 from crm.db import make_engine
 from crm.permissions import Actor
 from crm.ui.login import SESSION_COOKIE
+from tests.browser.conftest import wait_until_idle
 
 pytestmark = pytest.mark.browser
 
@@ -151,7 +152,7 @@ def test_an_admin_downloads_the_audit_log_as_csv_and_the_download_is_audited(run
     sign_in(page, "admin", path="/audit")
     expect(page.get_by_role("heading", name="Audit log")).to_be_visible()
     expect(page.get_by_test_id("stDataFrame")).to_be_visible()
-    page.wait_for_timeout(1_000)  # the page run that registers the download has finished
+    wait_until_idle(page)  # a click during a rerun would be lost
     with page.expect_download() as download_info:
         page.get_by_role("button", name="Download CSV").click()
     download = download_info.value
