@@ -158,28 +158,24 @@ def _sync_cookie() -> None:
     # The component iframes have height 0; this hides their empty containers.
     st.html("<style>.element-container:has(iframe[height='0']) { display: none; }</style>")
     component = stx.CookieManager(key="pulse_cookie_manager").cookie_manager
-    if pending_set:
+    for state_key, cookie, days, key_prefix in (
+        (_COOKIE_TO_SET, SESSION_COOKIE, SESSION_DAYS, "pulse_set_cookie"),
+        (_DEVICE_COOKIE_TO_SET, DEVICE_COOKIE, DEVICE_DAYS, "pulse_set_device"),
+    ):
+        value = st.session_state.get(state_key)
+        if not value:
+            continue
+        # One component key per value, so a new token is written even if an older one was confirmed.
         done = component(
             method="set",
-            cookie=SESSION_COOKIE,
-            value=pending_set,
-            options=_cookie_options(SESSION_DAYS),
-            key=f"pulse_set_cookie_{pending_set[:8]}",
+            cookie=cookie,
+            value=value,
+            options=_cookie_options(days),
+            key=f"{key_prefix}_{value[:8]}",
             default=False,
         )
         if done:
-            st.session_state.pop(_COOKIE_TO_SET, None)
-    if pending_device:
-        done = component(
-            method="set",
-            cookie=DEVICE_COOKIE,
-            value=pending_device,
-            options=_cookie_options(DEVICE_DAYS),
-            key=f"pulse_set_device_{pending_device[:8]}",
-            default=False,
-        )
-        if done:
-            st.session_state.pop(_DEVICE_COOKIE_TO_SET, None)
+            st.session_state.pop(state_key, None)
     if pending_delete:
         done = component(method="delete", cookie=SESSION_COOKIE, key="pulse_delete_cookie", default=False)
         if done:

@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from crm.db import make_engine
 from crm.schema import customers, utc_now
+from tests.browser.conftest import wait_until_idle
 
 pytestmark = pytest.mark.browser
 
@@ -78,22 +79,7 @@ def test_an_edited_cell_persists_after_save_and_reload(running_app, page: Page, 
     expect(page.get_by_role("heading", name="Customers")).to_be_visible()
 
     grid = _search(page, email)
-    box = grid.bounding_box()
-    assert box is not None
-    # Select the Id cell of the only row, walk right to City, open the editor and type.
-    page.mouse.click(box["x"] + 15, box["y"] + ROW_HEIGHT * 1.5)
-    page.wait_for_timeout(500)  # the grid takes keyboard focus after the click is handled
-    for _ in range(STEPS_FROM_ID_TO_CITY):
-        page.keyboard.press("ArrowRight", delay=50)
-        page.wait_for_timeout(100)
-    page.keyboard.press("Enter")
-    editor = page.locator(".gdg-input").first
-    expect(editor).to_be_visible()
-    page.keyboard.press("Control+A")
-    page.keyboard.type("Busan")
-    expect(editor).to_have_value("Busan")
-    page.wait_for_timeout(500)  # the overlay editor hands its value to the grid asynchronously
-    page.keyboard.press("Enter")
+    _type_into(page, grid, STEPS_FROM_ID_TO_CITY, "Busan")
 
     save = page.get_by_role("button", name="Save")
     expect(save).to_be_enabled(timeout=EXPECT_TIMEOUT_MILLISECONDS)
@@ -119,10 +105,11 @@ def test_an_edited_cell_persists_after_save_and_reload(running_app, page: Page, 
 
 def _type_into(page: Page, grid: Locator, steps_from_id: int, text: str) -> None:
     """Select the only row's Id cell, walk right ``steps_from_id`` cells, type ``text`` and confirm."""
+    wait_until_idle(page)  # a click during a rerun lands on a grid that is about to be redrawn
     box = grid.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + 15, box["y"] + ROW_HEIGHT * 1.5)
-    page.wait_for_timeout(500)
+    page.wait_for_timeout(500)  # the grid takes keyboard focus after the click is handled
     for _ in range(steps_from_id):
         page.keyboard.press("ArrowRight", delay=50)
         page.wait_for_timeout(100)
@@ -132,7 +119,7 @@ def _type_into(page: Page, grid: Locator, steps_from_id: int, text: str) -> None
     page.keyboard.press("Control+A")
     page.keyboard.type(text)
     expect(editor).to_have_value(text)
-    page.wait_for_timeout(500)
+    page.wait_for_timeout(500)  # the overlay editor hands its value to the grid asynchronously
     page.keyboard.press("Enter")
 
 
