@@ -2,7 +2,7 @@
 
 Item-level figures use item revenue = quantity × unit price of the items of counted orders
 (orders not cancelled/refunded, by order date); it excludes tax, shipping and discounts, so
-it is not the order-total revenue of the revenue page. ``strategy_suggestions`` turns these
+it is not the order-total revenue of the revenue page. ``suggestions_from`` turns these
 results into written suggestions; every number in them comes from the data.
 """
 
@@ -32,7 +32,6 @@ __all__ = [
     "product_preference",
     "repeat_purchases",
     "seasonal_pattern",
-    "strategy_suggestions",
     "suggestions_from",
     "weekly_pattern",
 ]
@@ -358,20 +357,6 @@ def _age_group_suggestion(by_age: pd.DataFrame) -> Suggestion | None:
     return Suggestion("Age groups", finding + ".", action + ".")
 
 
-def strategy_suggestions(engine: Engine, filters: Filters) -> list[Suggestion]:
-    """Suggestions derived from the behaviour results (peak month and day, top category per age group,
-    repeat interval). Empty when the filters match no orders. Age groups are described only with at
-    least ``MIN_AGE_GROUP_BUYERS`` buyers and ``MIN_AGE_GROUP_SHARE`` of all buyers.
-    """
-    return suggestions_from(
-        seasonal_pattern(engine, filters),
-        weekly_pattern(engine, filters),
-        category_by_age_group(engine, filters),
-        repeat_purchases(engine, filters),
-        timezone_name=filters.timezone_name,
-    )
-
-
 def suggestions_from(
     season: pd.DataFrame,
     week: pd.DataFrame,
@@ -380,7 +365,13 @@ def suggestions_from(
     *,
     timezone_name: str,
 ) -> list[Suggestion]:
-    """The written suggestions of ``strategy_suggestions`` from already computed results (pages reuse theirs)."""
+    """Suggestions from the behaviour results: peak month and day, top category per age group, repeat interval.
+
+    Takes the results of ``seasonal_pattern``, ``weekly_pattern``, ``category_by_age_group`` and
+    ``repeat_purchases`` (the page has them cached already, so the words cost no query). Empty when the
+    filters match no orders. Age groups are described only with at least ``MIN_AGE_GROUP_BUYERS`` buyers and
+    ``MIN_AGE_GROUP_SHARE`` of all buyers.
+    """
     suggestions: list[Suggestion] = []
     if not season.empty:
         by_month = season.groupby(["month", "month_name"], as_index=False)["item_revenue"].sum()

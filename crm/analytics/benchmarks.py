@@ -816,50 +816,6 @@ def _repeat_from_pairs(pairs: pd.DataFrame) -> behavior.RepeatPurchases:
     )
 
 
-def _suggestions_numbers(result: object) -> pd.DataFrame:
-    suggestions: list[behavior.Suggestion] = result  # type: ignore[assignment]
-    return pd.DataFrame(
-        [(item.topic, item.finding, item.action) for item in suggestions], columns=["topic", "finding", "action"]
-    )
-
-
-def _suggestions_of(
-    season: pd.DataFrame, week: pd.DataFrame, by_age: pd.DataFrame, repeat: pd.DataFrame, filters: Filters
-) -> pd.DataFrame:
-    """The written suggestions from the reference frames (the words cost nothing next to the queries)."""
-    season = season.sort_values(["month", "category"], ignore_index=True)
-    season.insert(1, "month_name", [behavior.MONTH_NAMES[int(month) - 1] for month in season["month"]])
-    season["item_revenue"] = season["item_revenue"].astype(float)
-    week = week.sort_values(["day_of_week", "hour"], ignore_index=True)
-    week.insert(1, "day_name", [behavior.DAY_NAMES[int(day)] for day in week["day_of_week"]])
-    by_age = by_age.assign(item_revenue=by_age["item_revenue"].astype(float).round(2))
-    totals = by_age.groupby("age_group")["item_revenue"].transform("sum")
-    by_age["share"] = by_age["item_revenue"] / totals.where(totals > 0)
-    by_age["age_group"] = pd.Categorical(by_age["age_group"], categories=demographics.AGE_GROUP_ORDER, ordered=True)
-    by_age = by_age.sort_values(["age_group", "item_revenue"], ascending=[True, False], ignore_index=True)
-    by_age["age_group"] = by_age["age_group"].astype(str)
-    suggestions = behavior.suggestions_from(
-        season, week, by_age, _repeat_from_pairs(repeat), timezone_name=filters.timezone_name
-    )
-    return _suggestions_numbers(suggestions)
-
-
-def _hand_suggestions(connection: Connection, filters: Filters) -> pd.DataFrame:
-    parts = [HAND_SEASONAL, HAND_WEEKLY, HAND_AGE_CATEGORY]
-    season, week, by_age = (part(connection, filters) for part in parts)
-    return _suggestions_of(season, week, by_age, _hand_repeat(connection, filters), filters)
-
-
-def _pandas_suggestions(engine: Engine, filters: Filters) -> pd.DataFrame:
-    return _suggestions_of(
-        _pandas_seasonal(engine, filters),
-        _pandas_weekly(engine, filters),
-        _pandas_age_category(engine, filters),
-        _pandas_repeat(engine, filters),
-        filters,
-    )
-
-
 # --- segmentation -----------------------------------------------------------------------------
 # The segment grid of crm.analytics.segmentation, written out: R and FM = (F + M + 1) / 2.
 RFM_SEGMENT = """
@@ -1416,13 +1372,6 @@ CASES: list[AnalyticsCase] = [
         _hand_repeat,
         _pandas_repeat,
         _repeat_numbers,
-    ),
-    AnalyticsCase(
-        "behaviour: written suggestions",
-        behavior.strategy_suggestions,
-        _hand_suggestions,
-        _pandas_suggestions,
-        _suggestions_numbers,
     ),
     AnalyticsCase(
         "segmentation: RFM segments",

@@ -36,5 +36,12 @@ def filter_choices(engine: Engine) -> FilterChoices:
         ).scalars()
         source_list = tuple(sources)
         brand_list = tuple(connection.execute(select(brands.c.name).order_by(brands.c.name)).scalars())
-        first, last = connection.execute(select(func.min(orders.c.order_date), func.max(orders.c.order_date))).one()
+        # Two scalar subqueries, not MIN and MAX in one SELECT: SQLite answers a lone MIN or MAX from the
+        # order-date index, but scans every order for the pair (0.13 s instead of 0.005 s at 1M orders).
+        first, last = connection.execute(
+            select(
+                select(func.min(orders.c.order_date)).scalar_subquery(),
+                select(func.max(orders.c.order_date)).scalar_subquery(),
+            )
+        ).one()
     return FilterChoices(source_list, brand_list, _as_date(first), _as_date(last))

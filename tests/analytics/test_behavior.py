@@ -7,15 +7,16 @@ from datetime import date
 
 import pandas as pd
 import pytest
+from sqlalchemy import Engine
 
 from crm.analytics.behavior import (
     RepeatPurchases,
+    Suggestion,
     category_by_age_group,
     category_preference,
     product_preference,
     repeat_purchases,
     seasonal_pattern,
-    strategy_suggestions,
     suggestions_from,
     weekly_pattern,
 )
@@ -93,17 +94,28 @@ def test_repeat_purchases_measure_days_between_orders(tiny_shop: TinyShop) -> No
     assert counts["31–60 days"] == 1 and sum(counts.values()) == 1
 
 
-def test_strategy_suggestions_are_derived_from_the_data(tiny_shop: TinyShop) -> None:
-    suggestions = {s.topic: s for s in strategy_suggestions(tiny_shop.engine, Filters(today=TODAY))}
+def _suggestions(engine: Engine, filters: Filters) -> list[Suggestion]:
+    """What the Behaviour page writes: its four cached results turned into words."""
+    return suggestions_from(
+        seasonal_pattern(engine, filters),
+        weekly_pattern(engine, filters),
+        category_by_age_group(engine, filters),
+        repeat_purchases(engine, filters),
+        timezone_name=filters.timezone_name,
+    )
+
+
+def test_suggestions_are_derived_from_the_data(tiny_shop: TinyShop) -> None:
+    suggestions = {s.topic: s for s in _suggestions(tiny_shop.engine, Filters(today=TODAY))}
     assert "Feb" in suggestions["Seasonality"].finding  # Feb: 130 of 270 item revenue
     assert "48%" in suggestions["Seasonality"].finding
     assert "Friday" in suggestions["Timing"].finding
     # Every age group holds one buyer: one basket is no group's taste, so no age-group suggestion.
     assert "Age groups" not in suggestions
     assert "38 days" in suggestions["Repeat purchases"].finding or "39 days" in suggestions["Repeat purchases"].finding
-    boreal = {s.topic: s for s in strategy_suggestions(tiny_shop.engine, Filters(brands=("Boreal",), today=TODAY))}
+    boreal = {s.topic: s for s in _suggestions(tiny_shop.engine, Filters(brands=("Boreal",), today=TODAY))}
     assert "Mar" in boreal["Seasonality"].finding  # O7: 50 in March beats O3: 30 in January
-    assert strategy_suggestions(tiny_shop.engine, Filters(sources=("nowhere",))) == []
+    assert _suggestions(tiny_shop.engine, Filters(sources=("nowhere",))) == []
 
 
 def _age_mix(rows: list[tuple[str, str, float, int]]) -> pd.DataFrame:

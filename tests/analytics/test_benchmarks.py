@@ -89,7 +89,8 @@ def test_every_analytics_function_has_a_bench_case() -> None:
         if _takes_an_engine(getattr(module, name))
     }
     benched = {case.benched for case in CASES}
-    assert len(expected) >= 28, sorted(function.__name__ for function in expected)
+    # A floor, so a broken derivation (finding no functions) cannot pass: 27 functions query today.
+    assert len(expected) >= 27, sorted(function.__name__ for function in expected)
     missing = sorted(function.__name__ for function in expected - benched)
     assert not missing, f"add a bench case for {missing}"
 
