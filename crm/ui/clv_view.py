@@ -47,7 +47,7 @@ from crm.permissions import Actor, Permission, allowed
 from crm.ui.cache import CACHE_SECONDS, cached
 from crm.ui.charts import show_chart, table_downloads
 from crm.ui.sidebar import current_filters
-from crm.ui.widgets import MISSING, data_table, format_money, format_percent, kpi_card
+from crm.ui.widgets import MISSING, data_table, format_money, format_money_short, format_percent, kpi_card, readable
 
 __all__ = [
     "as_of_input",
@@ -63,6 +63,12 @@ __all__ = [
     "top_table",
 ]
 
+# Legend names of the cohort trend's series.
+COHORT_SERIES = {
+    "average_historic": "Spent so far",
+    "average_predicted": "Predicted (horizon, discounted)",
+    "average_total": "Spent + predicted",
+}
 # Rows shown in the top-customers table (the issue asks for the top 20).
 TOP_CUSTOMERS = 20
 # Matches offered by the customer lookup (highest CLV first); a longer list is no easier to pick from.
@@ -210,21 +216,33 @@ def tiers_and_sources(analysis: ClvAnalysis, actor: Actor) -> None:
     with tiers:
         st.subheader("Value tiers")
         tier_table = value_tiers(analysis)
-        figure = px.bar(tier_table, x="tier", y="value", text="customers", labels={"value": "CLV"})
+        figure = px.bar(
+            tier_table.assign(tier=tier_table["tier"].map(readable)), x="tier", y="value", text="customers",
+            title="CLV per value tier (bar labels: customers)",
+            labels={"value": "CLV ($)", "tier": "Value tier", "customers": "Customers"},
+            hover_data={"value": ":$,.0f", "customers": ":,"},
+        )  # fmt: skip
+        figure.update_yaxes(tickprefix="$")
         show_chart(figure, name="clv_tiers")
-        data_table(tier_table, labels={"value": "CLV", "average_value": "Average CLV"}, key="clv_tier_table")
+        # Tier, customers, their share and value share fit the half-width column; the rest is in the download.
+        data_table(
+            tier_table.assign(tier=tier_table["tier"].map(readable)),
+            labels={"value": "CLV", "average_value": "Average CLV"},
+            hidden=[name for name in tier_table.columns if name not in ("tier", "customers", "value", "value_share")],
+            key="clv_tier_table",
+        )
         if may_export:
             table_downloads(tier_table, name="clv_value_tiers")
     with sources:
         st.subheader("CLV by source")
         source_table = clv_by_source(analysis)
         figure = px.bar(
-            source_table,
-            x="source",
-            y="total_clv",
-            hover_data=["customers", "average_clv"],
-            labels={"total_clv": "CLV"},
-        )
+            source_table.assign(source=source_table["source"].map(readable)), x="source", y="total_clv",
+            title="CLV per customer source",
+            labels={"total_clv": "CLV ($)", "source": "Source", "customers": "Customers", "average_clv": "Average CLV"},
+            hover_data={"total_clv": ":$,.0f", "customers": ":,", "average_clv": ":$,.2f"},
+        )  # fmt: skip
+        figure.update_yaxes(tickprefix="$")
         show_chart(figure, name="clv_by_source")
         if may_export:
             table_downloads(source_table, name="clv_by_source")
@@ -235,12 +253,15 @@ def cohort_trend(analysis: ClvAnalysis) -> None:
     st.subheader("CLV of new-customer cohorts by month")
     columns = ["average_historic", "average_predicted", "average_total"] if analysis.fitted else ["average_historic"]
     figure = px.line(
-        cohort_clv_trend(analysis),
+        cohort_clv_trend(analysis).rename(columns=COHORT_SERIES),
         x="cohort",
-        y=columns,
+        y=[COHORT_SERIES[column] for column in columns],
         markers=True,
-        labels={"value": "average CLV per customer", "cohort": "month of first purchase"},
+        title="Average CLV per customer by month of first purchase",
+        labels={"value": "Average CLV per customer ($)", "cohort": "Month of first purchase", "variable": ""},
     )
+    figure.update_yaxes(tickprefix="$")
+    figure.update_traces(hovertemplate="%{fullData.name}, cohort %{x|%b %Y}: $%{y:,.2f}<extra></extra>")
     show_chart(figure, name="clv_cohorts")
 
 
@@ -248,9 +269,10 @@ def top_table(analysis: ClvAnalysis, actor: Actor) -> None:
     """The customers with the highest CLV; downloadable only with the personal-data export permission."""
     st.subheader(f"Top {TOP_CUSTOMERS} customers")
     top = top_customers(analysis, TOP_CUSTOMERS)
+    shown = top.assign(source=top["source"].map(readable), tier=top["tier"].map(readable))
     horizon = f"next {analysis.horizon} months"
     st.dataframe(
-        top,
+        shown,
         hide_index=True,
         width="stretch",
         height=36 * (len(top) + 1) + 3,  # every row visible, no inner scrolling
@@ -338,7 +360,9 @@ def customer_cards(one: CustomerClv, *, with_historic: bool) -> None:
     ]
     if with_historic:
         historic_help = f"Spent up to {_day(one.as_of)} ({one.orders:,} revenue orders)."
-        cards.insert(0, ("Historic value", format_money(one.historic_value), historic_help))
+        # Short money (a top customer's $21,216.65 does not fit a card in a row of five); exact amount in the help.
+        historic_help += f" Exactly {format_money(one.historic_value)}."
+        cards.insert(0, ("Historic value", format_money_short(one.historic_value), historic_help))
     for column, (label, value, help_text) in zip(st.columns(len(cards)), cards, strict=True):
         with column:
             if value == BOUGHT_ONCE:

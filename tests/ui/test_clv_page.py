@@ -85,7 +85,7 @@ def test_an_admin_sees_every_section_on_demo_data(demo_database: Path, tmp_path:
     ]
     assert not app.warning, [warning.value for warning in app.warning]  # the model fitted, inside the bounds
     tiers, top = app.dataframe[0].value, app.dataframe[1].value
-    assert list(tiers["tier"]) == ["top", "high", "mid", "low"]
+    assert list(tiers["tier"]) == ["Top", "High", "Mid", "Low"]  # codes shown as words
     assert len(top) == 20
     assert top["p_alive"].dropna().between(0, 1).all()
     assert any("BG/NBD + Gamma-Gamma: r=" in caption.value for caption in app.caption)
