@@ -55,6 +55,7 @@ def _add_a_product(url: str) -> None:
 
 def _import_elsewhere_just_before_loading(url: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Data arrives between the offer's emptiness check and generate_demo's own (a race with an import)."""
+
     def racing_generate_demo(*args: object, **kwargs: object) -> object:
         _add_a_product(url)
         return generate_demo(*args, **kwargs)
