@@ -3,8 +3,8 @@
 Metrics follow DESIGN.md: total spent = sum of totals of the customer's orders that are not
 cancelled or refunded (historic CLV); order count counts those orders; AOV = total spent ÷
 order count; first/last purchase are the first/last of those orders. Loyalty tier from the
-points balance (``crm.reference.loyalty_tier_for``). Predicted CLV and P(alive) come from
-``crm.analytics.clv`` (``prediction_for``), when the customer has enough purchase history.
+points balance (``crm.reference.loyalty_tier_for``). Predicted CLV, expected purchases, P(alive)
+and churn risk come from ``crm.analytics.clv.customer_value`` of the CLV page's cached fit.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from crm.schema import (
     visits,
 )
 
-__all__ = ["Customer360", "CustomerSummary", "Prediction", "customer_360", "prediction_for"]
+__all__ = ["Customer360", "CustomerSummary", "customer_360"]
 
 # Rows per activity table; older activity is one click away in the record grids.
 ACTIVITY_LIMIT = 200
@@ -70,19 +70,6 @@ class Customer360:
     follow_ups: pd.DataFrame
     # Columns: ticket_number, created_at, subject, category, priority, status, satisfaction
     tickets: pd.DataFrame
-
-
-@dataclass(frozen=True)
-class Prediction:
-    predicted_value: float | None
-    p_alive: float | None
-    expected_purchases: float | None
-    horizon_months: int | None
-    message: str
-
-    @property
-    def available(self) -> bool:
-        return self.predicted_value is not None
 
 
 def _frame(engine: Engine, statement: Select[Any]) -> pd.DataFrame:
@@ -257,35 +244,3 @@ def customer_360(engine: Engine, customer_id: int, *, now: datetime | None = Non
         follow_ups=follow_ups,
         tickets=ticket_frame,
     )
-
-
-NOT_ENOUGH_HISTORY = (
-    "Not enough purchase history to predict this customer's lifetime value yet "
-    "(the model needs purchases by this customer and repeat buyers in the shop)."
-)
-
-
-def prediction_for(analysis: Any, customer_id: int) -> Prediction:
-    """Predicted CLV and P(alive) of one customer from a ``crm.analytics.clv.ClvAnalysis``.
-
-    The analysis is fitted once for all customers (cache it); this only picks the row. Values
-    are None, with a message saying why, when the customer or the shop lacks purchase history.
-    """
-    frame = getattr(analysis, "customers", None)
-    horizon = getattr(analysis, "horizon", None)
-    if frame is None or frame.empty or "customer_id" not in frame.columns:
-        return Prediction(None, None, None, horizon, NOT_ENOUGH_HISTORY)
-    rows = frame[frame["customer_id"] == customer_id]
-    if rows.empty:
-        return Prediction(None, None, None, horizon, NOT_ENOUGH_HISTORY)
-    row = rows.iloc[0]
-
-    def optional(name: str) -> float | None:
-        value = row.get(name)
-        return None if value is None or pd.isna(value) else float(value)
-
-    predicted, p_alive = optional("predicted_value"), optional("p_alive")
-    if predicted is None or not getattr(analysis, "fitted", True):
-        message = getattr(analysis, "message", "") or NOT_ENOUGH_HISTORY
-        return Prediction(None, None, None, horizon, f"{NOT_ENOUGH_HISTORY} {message}".strip())
-    return Prediction(predicted, p_alive, optional("expected_purchases"), horizon, getattr(analysis, "message", ""))

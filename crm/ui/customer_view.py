@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pandas as pd
 import streamlit as st
 
 from crm.analytics.clv import CustomerClv
 from crm.records.customer360 import Customer360
+from crm.settings import get_settings
 from crm.ui.charts import table_downloads
 from crm.ui.clv_view import customer_cards
-from crm.ui.widgets import format_money, kpi_card
+from crm.ui.widgets import MISSING, format_money, kpi_card
 
 __all__ = ["activity_tabs", "customer_header", "value_cards"]
 
@@ -73,6 +76,17 @@ def customer_header(view: Customer360) -> None:
     st.caption(" · ".join(str(profile[key]) for key in details if profile.get(key)))
 
 
+def _zone_name() -> str:
+    return get_settings().timezone_name
+
+
+def _local_day(moment: datetime | None) -> str:
+    """A stored UTC time as the app's local day, the day the CLV page and the filters count it on."""
+    if moment is None:
+        return MISSING
+    return f"{moment.replace(tzinfo=UTC).astimezone(get_settings().timezone):%d %b %Y}"
+
+
 def value_cards(view: Customer360, lifetime_value: CustomerClv) -> None:
     """The customer's record cards, then their lifetime-value cards (``crm.ui.clv_view.customer_cards``)."""
     summary = view.summary
@@ -81,16 +95,8 @@ def value_cards(view: Customer360, lifetime_value: CustomerClv) -> None:
         ("Orders", f"{summary.order_count:,}", f"Counted orders (of {summary.all_orders:,} in any status)."),
         ("Average order value", format_money(summary.average_order_value), "Total spent ÷ counted orders."),
         ("Loyalty points", f"{summary.loyalty_points:,}", "bronze < 1000 ≤ silver < 5000 ≤ gold < 10000 ≤ platinum."),
-        (
-            "First purchase",
-            f"{summary.first_purchase:%d %b %Y}" if summary.first_purchase else "—",
-            "Counted orders, UTC.",
-        ),
-        (
-            "Last purchase",
-            f"{summary.last_purchase:%d %b %Y}" if summary.last_purchase else "—",
-            "Counted orders, UTC.",
-        ),
+        ("First purchase", _local_day(summary.first_purchase), f"First counted order, day in {_zone_name()}."),
+        ("Last purchase", _local_day(summary.last_purchase), f"Last counted order, day in {_zone_name()}."),
     ]
     # Two rows of three: six cards in one row cut dates and long labels short.
     for column, (label, value, help_text) in zip([*st.columns(3), *st.columns(3)], cards, strict=True):

@@ -582,6 +582,19 @@ def test_customer_value_reads_one_row_of_the_analysis(tiny_shop: TinyShop) -> No
     assert alice.churn_risk is False and "180 days" in alice.churn_rule  # last purchase 3 days before as-of
 
 
+def test_a_customer_without_revenue_orders_has_no_lifetime_value_and_says_why(tiny_shop: TinyShop) -> None:
+    analysis = clv_analysis(tiny_shop.engine, as_of=AS_OF)
+    eve = customer_value(analysis, 5)  # Eve never ordered
+    assert (eve.orders, eve.historic_value, eve.predicted_value, eve.p_alive, eve.churn_risk) == (
+        0,
+        0.0,
+        None,
+        None,
+        None,
+    )
+    assert eve.message.startswith("No revenue orders up to ")
+
+
 def test_a_bgnbd_one_time_buyer_has_no_p_alive_and_the_silence_rule() -> None:
     analysis = fit_and_score(_one_time_buyers_summary(), as_of=date(2026, 1, 1), unit="W")
     once = customer_value(analysis, 30)  # bought once, 50 weeks ago

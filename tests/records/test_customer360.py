@@ -5,10 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-import pandas as pd
-
-from crm.analytics.clv import clv_analysis
-from crm.records.customer360 import NOT_ENOUGH_HISTORY, customer_360, prediction_for
+from crm.records.customer360 import customer_360
 from tests.fixtures.tiny_shop import TinyShop
 
 
@@ -52,39 +49,3 @@ def test_a_customer_without_orders_has_no_aov_and_unknown_customers_give_none(ti
     )
     assert view.summary.loyalty_tier == "bronze"
     assert customer_360(tiny_shop.engine, 999) is None
-
-
-def test_prediction_says_when_there_is_not_enough_purchase_history(tiny_shop: TinyShop) -> None:
-    analysis = clv_analysis(tiny_shop.engine)
-    eve = prediction_for(analysis, 5)  # no orders at all
-    assert not eve.available
-    assert eve.message.startswith(NOT_ENOUGH_HISTORY)
-    empty = prediction_for(type("Empty", (), {"customers": pd.DataFrame()})(), 1)
-    assert empty.message == NOT_ENOUGH_HISTORY
-
-
-def test_prediction_picks_the_customers_row_of_a_fitted_analysis() -> None:
-    fitted = type(
-        "Fitted",
-        (),
-        {
-            "customers": pd.DataFrame(
-                {
-                    "customer_id": [1, 2],
-                    "predicted_value": [120.5, 10.0],
-                    "p_alive": [0.9, 0.2],
-                    "expected_purchases": [2.0, 0.1],
-                }
-            ),
-            "horizon": 12,
-            "fitted": True,
-            "message": "",
-        },
-    )()
-    alice = prediction_for(fitted, 1)
-    assert (alice.predicted_value, alice.p_alive, alice.expected_purchases, alice.horizon_months) == (
-        120.5,
-        0.9,
-        2.0,
-        12,
-    )

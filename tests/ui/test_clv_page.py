@@ -225,6 +225,13 @@ def test_customer_360_values_a_customer_in_the_apps_time_zone_with_the_clv_pages
     assert metrics["Churn risk"] == ("Yes" if expected.churn_risk else "No")
     assert _help(app, "Predicted CLV").startswith("BG/NBD + Gamma-Gamma: expected spend over the next 12 months")
 
+    # A customer whose last purchase falls on another day in Seoul than in UTC: the card shows Seoul's day.
+    shifted = merged[merged["last_purchase_local"] != merged["last_purchase_utc"]].iloc[0]
+    late = customer_value(local, int(shifted["customer_id"]))
+    app.text_input(key="c360_search").input(str(late.email)).run()
+    assert app.selectbox(key="c360_customer").value == late.customer_id
+    assert _metrics(app)["Last purchase"] == f"{late.last_purchase:%d %b %Y}"
+
 
 def test_an_agent_may_not_open_the_page(demo_database: Path, tmp_path: Path) -> None:
     app = app_as(copy_database(demo_database, tmp_path), "agent")
