@@ -198,17 +198,15 @@ def test_an_empty_database_gives_an_empty_result_not_an_error(engine: Engine) ->
     assert value_tiers(analysis)["customers"].sum() == 0
 
 
-def _synthetic_summary(customer_count: int = 60) -> pd.DataFrame:
-    """A plausible population: every third customer bought once, the others up to 5 more times."""
-    generator = np.random.default_rng(3)
-    frequency = np.where(np.arange(customer_count) % 3 == 0, 0, generator.integers(1, 6, customer_count))
-    age = generator.uniform(10, 50, customer_count).round(3)
-    recency = np.where(frequency > 0, (age * generator.uniform(0.2, 1.0, customer_count)).round(3), 0.0)
-    monetary = np.where(frequency > 0, generator.uniform(20, 80, customer_count).round(2), 0.0)
+def _summary_frame(
+    frequency: np.ndarray, recency: np.ndarray, age: np.ndarray, monetary: np.ndarray, historic: np.ndarray
+) -> pd.DataFrame:
+    """An RFM summary as ``rfm_summary`` returns it (in weeks), for customers 1…n of one source."""
+    count = len(frequency)
     return pd.DataFrame(
         {
-            "customer_id": np.arange(1, customer_count + 1),
-            "name": [f"Customer {number}" for number in range(1, customer_count + 1)],
+            "customer_id": np.arange(1, count + 1),
+            "name": [f"Customer {number}" for number in range(1, count + 1)],
             "source": "website",
             "first_purchase": date(2025, 1, 1),
             "last_purchase": date(2025, 6, 1),
@@ -217,12 +215,22 @@ def _synthetic_summary(customer_count: int = 60) -> pd.DataFrame:
             "frequency": frequency,
             "recency": recency,
             "T": age,
-            "historic_value": (monetary * (frequency + 1)).round(2),
+            "historic_value": historic,
             "monetary_value": monetary,
             "holdout_purchases": 0,
             "holdout_value": 0.0,
         }
     )
+
+
+def _synthetic_summary(customer_count: int = 60) -> pd.DataFrame:
+    """A plausible population: every third customer bought once, the others up to 5 more times."""
+    generator = np.random.default_rng(3)
+    frequency = np.where(np.arange(customer_count) % 3 == 0, 0, generator.integers(1, 6, customer_count))
+    age = generator.uniform(10, 50, customer_count).round(3)
+    recency = np.where(frequency > 0, (age * generator.uniform(0.2, 1.0, customer_count)).round(3), 0.0)
+    monetary = np.where(frequency > 0, generator.uniform(20, 80, customer_count).round(2), 0.0)
+    return _summary_frame(frequency, recency, age, monetary, (monetary * (frequency + 1)).round(2))
 
 
 def test_a_fit_that_does_not_converge_falls_back_with_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -277,24 +285,8 @@ def _one_time_buyers_summary() -> pd.DataFrame:
     recency = np.concatenate([repeat_recency, np.zeros(10)]).astype(float)
     age = np.concatenate([repeat_recency + np.array([2, 30] * 10), np.arange(5, 55, 5)]).astype(float)
     count = len(frequency)
-    return pd.DataFrame(
-        {
-            "customer_id": np.arange(1, count + 1),
-            "name": [f"Customer {number}" for number in range(1, count + 1)],
-            "source": "website",
-            "first_purchase": date(2025, 1, 1),
-            "last_purchase": date(2025, 6, 1),
-            "orders": frequency + 1,
-            "purchase_days": frequency + 1,
-            "frequency": frequency,
-            "recency": recency,
-            "T": age,
-            "historic_value": 50.0 * (frequency + 1),
-            "monetary_value": np.where(frequency > 0, 40.0 + np.arange(count) % 7 * 5, 0.0),
-            "holdout_purchases": 0,
-            "holdout_value": 0.0,
-        }
-    )
+    monetary = np.where(frequency > 0, 40.0 + np.arange(count) % 7 * 5, 0.0)
+    return _summary_frame(frequency, recency, age, monetary, 50.0 * (frequency + 1))
 
 
 def test_bgnbd_one_time_buyers_get_no_p_alive_and_an_inactivity_churn_rule() -> None:

@@ -11,17 +11,10 @@ from crm.permissions import Actor, PermissionDeniedError
 from crm.records.inventory import NewMovement, StockError, add_stock_movement, stock_alerts, variant_choices
 from crm.schema import audit_log, inventory, product_variants, stock_movements, utc_now, warehouses
 from tests.fixtures.tiny_shop import TinyShop
+from tests.records.stock import stock_of
 
 SAM = Actor(user_id=2, username="sam", role="agent")
 ANALYST = Actor(user_id=None, username="ann", role="analyst")
-
-
-def _stock(engine: Engine, product_id: int) -> tuple[int, int]:
-    with engine.connect() as connection:
-        row = connection.execute(
-            select(inventory.c.on_hand, inventory.c.reserved).where(inventory.c.product_id == product_id)
-        ).one()
-    return row.on_hand, row.reserved
 
 
 def _ledger(engine: Engine) -> list[tuple[str, int, str | None]]:
@@ -38,14 +31,14 @@ def test_received_removed_corrected_and_counted_stock_follows_the_ledger(tiny_sh
     engine = tiny_shop.engine
     # T-shirt: on hand 50, 1 reserved.
     add_stock_movement(engine, NewMovement(1, 1, "in", 12, note="Delivery 4711"), SAM)
-    assert _stock(engine, 1) == (62, 1)
+    assert stock_of(engine, 1) == (62, 1)
     add_stock_movement(engine, NewMovement(1, 1, "out", 2, note="Samples"), SAM)
-    assert _stock(engine, 1) == (60, 1)
+    assert stock_of(engine, 1) == (60, 1)
     add_stock_movement(engine, NewMovement(1, 1, "adjust", -3), SAM)
-    assert _stock(engine, 1) == (57, 1)
+    assert stock_of(engine, 1) == (57, 1)
     # Counted 55: the ledger gets the difference, −2.
     add_stock_movement(engine, NewMovement(1, 1, "count", 55), SAM)
-    assert _stock(engine, 1) == (55, 1)
+    assert stock_of(engine, 1) == (55, 1)
     assert _ledger(engine) == [
         ("in", 12, "Delivery 4711"),
         ("out", -2, "Samples"),
@@ -72,7 +65,7 @@ def test_a_movement_may_not_take_goods_reserved_for_open_orders(tiny_shop: TinyS
     with pytest.raises(StockError, match=r"Not enough stock of Mug \(MUG-1\) in W1: 8 on hand, 9 needed."):
         add_stock_movement(engine, NewMovement(2, 1, "adjust", -9), SAM)
     add_stock_movement(engine, NewMovement(2, 1, "out", 3), SAM)
-    assert _stock(engine, 2) == (5, 5)
+    assert stock_of(engine, 2) == (5, 5)
     assert len(_ledger(engine)) == 1
 
 
@@ -92,7 +85,7 @@ def test_bad_movements_are_refused_with_every_problem_and_nothing_is_written(tin
     with pytest.raises(PermissionDeniedError):
         add_stock_movement(engine, NewMovement(1, 1, "in", 1), ANALYST)
     assert _ledger(engine) == []
-    assert _stock(engine, 1) == (50, 1)
+    assert stock_of(engine, 1) == (50, 1)
 
 
 def test_a_variant_movement_needs_a_variant_of_that_product(tiny_shop: TinyShop) -> None:

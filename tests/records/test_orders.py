@@ -12,21 +12,13 @@ from crm.records import RecordQuery, apply_edits, list_records
 from crm.records.orders import NewOrder, OrderError, OrderLine, create_order, order_totals, update_order_status
 from crm.schema import audit_log, inventory, order_items, orders, stock_movements, utc_now, warehouses
 from tests.fixtures.tiny_shop import TinyShop
+from tests.records.stock import stock_of
 
 ADA = Actor(user_id=1, username="ada", role="admin")
 SAM = Actor(user_id=2, username="sam", role="agent")
 ANALYST = Actor(user_id=None, username="ann", role="analyst")
 # The demo data has no user with id 1 of its own before its accounts; no user id keeps the FK out of it.
 ADMIN_ACTOR = Actor(user_id=None, username="admin", role="admin")
-
-
-def _stock(engine: Engine, product_id: int) -> tuple[int, int]:
-    """(on hand, reserved) of a product in warehouse W1."""
-    with engine.connect() as connection:
-        row = connection.execute(
-            select(inventory.c.on_hand, inventory.c.reserved).where(inventory.c.product_id == product_id)
-        ).one()
-    return row.on_hand, row.reserved
 
 
 def _order(engine: Engine, order_id: int):
@@ -48,7 +40,7 @@ def test_order_totals_are_subtotal_plus_tax_plus_shipping_minus_discount() -> No
         order_totals([(1, "10")], tax_rate="0", discount="11")
 
 
-def test_creating_an_order_with_several_items_computes_totals_and_reserves_stock(tiny_shop: TinyShop) -> None:
+def test_creating_an_order_with_several_items_computes_totals_and_reservesstock_of(tiny_shop: TinyShop) -> None:
     engine = tiny_shop.engine
     new_order = NewOrder(
         customer_id=3,
@@ -70,8 +62,8 @@ def test_creating_an_order_with_several_items_computes_totals_and_reserves_stock
     assert order["order_number"] == f"ORD-{order_id:08d}"
     assert (order["status"], order["warehouse_id"]) == ("pending", 1)
     # T-shirt reserved 1 + 2; Mug reserved 5 + 3 (on hand 8, available was 3: exactly enough).
-    assert _stock(engine, 1) == (50, 3)
-    assert _stock(engine, 2) == (8, 8)
+    assert stock_of(engine, 1) == (50, 3)
+    assert stock_of(engine, 2) == (8, 8)
     with engine.connect() as connection:
         items = connection.execute(
             select(order_items.c.product_id, order_items.c.unit_price)
@@ -97,11 +89,11 @@ def test_an_order_for_more_than_is_available_is_refused_and_nothing_is_written(t
 def test_stock_follows_status_reserve_on_create_out_on_ship_back_on_cancel(tiny_shop: TinyShop) -> None:
     engine = tiny_shop.engine
     order_id = create_order(engine, NewOrder(customer_id=1, lines=(OrderLine(product_id=1, quantity=2),)), SAM)
-    assert _stock(engine, 1) == (50, 3)  # reserved 1 + 2
+    assert stock_of(engine, 1) == (50, 3)  # reserved 1 + 2
     update_order_status(engine, [order_id], "shipped", SAM)
-    assert _stock(engine, 1) == (48, 1)  # out 2, reservation released
+    assert stock_of(engine, 1) == (48, 1)  # out 2, reservation released
     update_order_status(engine, [order_id], "cancelled", SAM)
-    assert _stock(engine, 1) == (50, 1)  # back in stock
+    assert stock_of(engine, 1) == (50, 1)  # back in stock
     with engine.connect() as connection:
         ledger = connection.execute(
             select(stock_movements.c.movement_type, stock_movements.c.quantity)
@@ -118,8 +110,8 @@ def test_batch_status_update_of_imported_orders_uses_what_their_status_held(tiny
     change = update_order_status(engine, {7: 1, 8: 1, 5: 1}, "shipped", SAM)
     assert change.updated == (7, 8)
     assert change.unchanged == (5,)
-    assert _stock(engine, 2) == (3, 0)  # mugs: 8 − 5 out, reserved 5 − 5
-    assert _stock(engine, 1) == (49, 0)  # T-shirts: 50 − 1, reserved 1 − 1
+    assert stock_of(engine, 2) == (3, 0)  # mugs: 8 − 5 out, reserved 5 − 5
+    assert stock_of(engine, 1) == (49, 0)  # T-shirts: 50 − 1, reserved 1 − 1
     assert _order(engine, 7)["version"] == 2
     with engine.connect() as connection:
         audits = connection.execute(select(audit_log.c.entity_id).where(audit_log.c.action == "update")).scalars()
@@ -134,7 +126,7 @@ def test_a_batch_with_an_order_changed_meanwhile_is_refused_entirely(tiny_shop: 
     assert _order(engine, 7)["status"] == "pending"
 
 
-def test_editing_items_recomputes_order_totals_and_stock(tiny_shop: TinyShop) -> None:
+def test_editing_items_recomputes_order_totals_andstock_of(tiny_shop: TinyShop) -> None:
     engine = tiny_shop.engine
     items = list_records(engine, "order_items", RecordQuery(equals=(("order_id", 7),))).rows
     # O7: 5 mugs at 10.00, tax 5.00 (10 %), discount 5.00. Now 3 mugs and a T-shirt at the current price 20.00.
@@ -154,8 +146,8 @@ def test_editing_items_recomputes_order_totals_and_stock(tiny_shop: TinyShop) ->
     # subtotal 3 × 10 + 20 = 50.00; tax keeps its 10 % rate = 5.00; total 50 + 5 + 0 − 5 = 50.00
     assert (order["subtotal"], order["tax"], order["total"]) == (Decimal("50.00"), Decimal("5.00"), Decimal("50.00"))
     assert order["version"] == 2
-    assert _stock(engine, 2) == (8, 3)  # 2 mugs released
-    assert _stock(engine, 1) == (50, 2)  # 1 T-shirt reserved
+    assert stock_of(engine, 2) == (8, 3)  # 2 mugs released
+    assert stock_of(engine, 1) == (50, 2)  # 1 T-shirt reserved
 
 
 def test_orders_grid_edits_recompute_the_total_and_move_stock_on_status(tiny_shop: TinyShop) -> None:
@@ -166,7 +158,7 @@ def test_orders_grid_edits_recompute_the_total_and_move_stock_on_status(tiny_sho
     order = _order(engine, 7)
     # 50 + 5 + 7.50 − 5 = 57.50
     assert order["total"] == Decimal("57.50")
-    assert _stock(engine, 2) == (8, 0)
+    assert stock_of(engine, 2) == (8, 0)
     refused = apply_edits(engine, "orders", shown, {"edited_rows": {0: {"discount": 1000}}}, SAM)
     assert refused.conflict  # the shown row is stale now
 
@@ -183,7 +175,7 @@ def test_only_cancelled_orders_can_be_deleted(tiny_shop: TinyShop) -> None:
     shown = list_records(engine, "orders", RecordQuery(equals=(("id", order_id),))).rows
     deleted = apply_edits(engine, "orders", shown, {"deleted_rows": [0]}, ADA)
     assert deleted.ok, deleted.problems
-    assert _stock(engine, 1) == (50, 1)
+    assert stock_of(engine, 1) == (50, 1)
 
 
 def _ledger_sums(engine: Engine, product_id: int) -> tuple[int, int]:
@@ -220,7 +212,7 @@ def test_an_imported_order_keeps_its_stock_right_through_many_status_changes(tin
     ]
     for status, stock in expected:
         update_order_status(engine, [7], status, SAM)
-        assert _stock(engine, 2) == stock, status
+        assert stock_of(engine, 2) == stock, status
     # Every movement since the fixture was loaded adds up to the change of stock: opening rows moved nothing.
     assert _ledger_sums(engine, 2) == (3 - 8, 0 - 5)
 
@@ -228,9 +220,9 @@ def test_an_imported_order_keeps_its_stock_right_through_many_status_changes(tin
 def test_shipping_an_imported_order_then_cancelling_it_in_the_grid_puts_the_mugs_back(tiny_shop: TinyShop) -> None:
     engine = tiny_shop.engine
     update_order_status(engine, [7], "shipped", SAM)
-    assert _stock(engine, 2) == (3, 0)
+    assert stock_of(engine, 2) == (3, 0)
     _grid_status(engine, 7, "cancelled")
-    assert _stock(engine, 2) == (8, 0)
+    assert stock_of(engine, 2) == (8, 0)
     with engine.connect() as connection:
         ledger = connection.execute(
             select(stock_movements.c.movement_type, stock_movements.c.quantity)
@@ -245,11 +237,11 @@ def test_an_imported_refunded_order_counts_its_goods_as_shipped_when_it_changes(
     engine = tiny_shop.engine
     # O6 (refunded, 1 jacket) shipped before it was refunded; jackets: on hand 0, reserved 0.
     update_order_status(engine, [6], "cancelled", ADA)
-    assert _stock(engine, 3) == (1, 0)  # the jacket comes back
+    assert stock_of(engine, 3) == (1, 0)  # the jacket comes back
     update_order_status(engine, [6], "pending", ADA)
-    assert _stock(engine, 3) == (1, 1)
+    assert stock_of(engine, 3) == (1, 1)
     update_order_status(engine, [6], "cancelled", ADA)
-    assert _stock(engine, 3) == (1, 0)
+    assert stock_of(engine, 3) == (1, 0)
     assert _ledger_sums(engine, 3) == (1, 0)
 
 
@@ -258,17 +250,17 @@ def test_editing_an_imported_orders_items_then_its_status_keeps_stock_right(tiny
     items = list_records(engine, "order_items", RecordQuery(equals=(("order_id", 7),))).rows
     outcome = apply_edits(engine, "order_items", items, {"edited_rows": {0: {"quantity": 3}}}, SAM)
     assert outcome.ok, outcome.problems
-    assert _stock(engine, 2) == (8, 3)  # 2 of the 5 reserved mugs released
+    assert stock_of(engine, 2) == (8, 3)  # 2 of the 5 reserved mugs released
     update_order_status(engine, [7], "cancelled", SAM)
-    assert _stock(engine, 2) == (8, 0)
+    assert stock_of(engine, 2) == (8, 0)
     update_order_status(engine, [7], "pending", SAM)
-    assert _stock(engine, 2) == (8, 3)
+    assert stock_of(engine, 2) == (8, 3)
     items = list_records(engine, "order_items", RecordQuery(equals=(("order_id", 7),))).rows
     outcome = apply_edits(engine, "order_items", items, {"edited_rows": {0: {"quantity": 4}}}, SAM)
     assert outcome.ok, outcome.problems
-    assert _stock(engine, 2) == (8, 4)
+    assert stock_of(engine, 2) == (8, 4)
     update_order_status(engine, [7], "shipped", SAM)
-    assert _stock(engine, 2) == (4, 0)
+    assert stock_of(engine, 2) == (4, 0)
 
 
 def test_moving_an_imported_order_between_warehouses_moves_its_reservation(tiny_shop: TinyShop) -> None:
