@@ -1,4 +1,4 @@
-"""``python -m crm``: the command-line interface (see crm/cli.py)."""
+"""``python -m crm``: the command-line interface (see crm/cli/__init__.py)."""
 
 from crm.cli import main
 

@@ -79,15 +79,17 @@ def _phase_demo(url: str, customers: int, orders: int) -> dict[str, Any]:
 
 
 def _phase_analytics(url: str) -> dict[str, Any]:
-    from crm.analytics.benchmarks import CASES, bench_filter_passes
+    from crm.analytics.bench_registry import all_cases
+    from crm.analytics.benchmarks import bench_filter_passes
     from crm.db import make_engine
 
+    cases = all_cases()
     engine = make_engine(url)
     results = []
     # Two passes (crm.analytics.benchmarks): no filters, then typical sidebar filters (period, source, ages),
     # so the period conditions, the orders ⋈ customers join and the cohorts' first-order window are timed.
     for pass_name, filters in bench_filter_passes(engine):
-        for case in CASES:
+        for case in cases:
             function_seconds = _best_of(lambda case=case, filters=filters: case.run(engine, filters))
 
             def hand(case: Any = case, filters: Any = filters) -> object:
@@ -101,16 +103,18 @@ def _phase_analytics(url: str) -> dict[str, Any]:
 
 
 def _phase_pandas(url: str) -> dict[str, Any]:
-    from crm.analytics.benchmarks import CASES, bench_filter_passes
+    from crm.analytics.bench_registry import all_cases
+    from crm.analytics.benchmarks import bench_filter_passes
     from crm.db import make_engine
 
+    cases = all_cases()
     engine = make_engine(url)
     timings = {
         f"{pass_name}: {case.name}": _best_of(
             lambda case=case, filters=filters: case.pandas_baseline(engine, filters), 1
         )
         for pass_name, filters in bench_filter_passes(engine)
-        for case in CASES
+        for case in cases
     }
     return {"timings": timings, "peak_mb": _peak_mb()}
 

@@ -14,11 +14,13 @@ import pytest
 from sqlalchemy import Engine
 
 from crm.analytics import behavior, cohorts, demographics, options, overview, revenue, segmentation
-from crm.analytics.benchmarks import CASES, AnalyticsCase, bench_filter_passes
+from crm.analytics.bench_registry import all_cases
+from crm.analytics.benchmarks import AnalyticsCase, bench_filter_passes
 from crm.filters import Filters
 from tests.fixtures.tiny_shop import TinyShop
 
 TODAY = date(2025, 3, 31)
+CASES = all_cases()
 FILTER_SETS = {
     "no filters": Filters(),
     # Like the bench's second pass: a period, one source, an age range. Website buyers aged 30–60 in Feb–Mar:

@@ -1,7 +1,7 @@
 """Command-line interface: ``python -m crm COMMAND``.
 
-Each command lives in a small function registered in ``COMMANDS``; features add their
-own subcommand with a ``register_*`` function so this file stays a table of contents.
+Each command lives in a small function; features add their own subcommands from a module of
+this package (``crm/cli/*.py``) listed in ``FEATURE_MODULES``, so this file stays a table of contents.
 The database is ``CRM_DATABASE_URL`` (default ``sqlite:///data/crm.db``).
 """
 
@@ -110,12 +110,21 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Handler]]:
     return parser, handlers
 
 
+# One module per feature, each with ``register(commands, handlers)``; one line each so features merge cleanly.
+FEATURE_MODULES = (
+    "crm.cli.users",
+    "crm.cli.data",
+    "crm.cli.clv",
+    "crm.bench",
+)
+
+
 def _feature_registrations() -> list[Callable[[argparse._SubParsersAction, dict[str, Handler]], None]]:
     """Subcommands contributed by feature modules (users, import, export, clv, bench)."""
     import importlib
 
     registrations = []
-    for module_name in ("crm.cli_users", "crm.cli_data", "crm.cli_clv", "crm.bench"):
+    for module_name in FEATURE_MODULES:
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as error:
