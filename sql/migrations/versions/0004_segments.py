@@ -1,14 +1,14 @@
-"""loyalty visits relationships
+"""segments
 
-Revision ID: 0006
-Revises: 0005
-Create Date: 2026-12-06 14:45:00
+Revision ID: 0004
+Revises: 0003
+Create Date: 2026-12-06 15:00:00
 """
 
 from __future__ import annotations
 
-revision = "0006"
-down_revision = "0005"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 

@@ -1,14 +1,14 @@
-"""marketing
+"""knowledge base
 
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-06 14:45:00
+Revision ID: 0007
+Revises: 0006
+Create Date: 2026-12-06 15:00:00
 """
 
 from __future__ import annotations
 
-revision = "0004"
-down_revision = "0003"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
