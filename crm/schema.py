@@ -84,7 +84,11 @@ TICKET_CATEGORIES = ("order", "product", "shipping", "billing", "account", "othe
 TICKET_NOTE_TYPES = ("internal", "customer_reply", "system", "resolution")
 MOVEMENT_TYPES = ("in", "out", "adjust", "count", "reserve", "release")
 CAMPAIGN_STATUSES = ("draft", "scheduled", "running", "finished", "cancelled")
-CAMPAIGN_CHANNELS = ("email", "sms", "push", "mail", "social")
+# "export" hands rendered messages to the user's own tool as a CSV; push/mail/social are planned-only (demo).
+CAMPAIGN_CHANNELS = ("email", "sms", "push", "mail", "social", "export")
+# pending: to send; sending: claimed by a send run (delivery unknown if the run died); holdout: the control
+# group, never contacted; not_contactable: no consent or no address (reason says which). DESIGN.md.
+RECIPIENT_STATUSES = ("pending", "sending", "sent", "failed", "exported", "holdout", "not_contactable")
 AUDIT_ACTIONS = ("create", "update", "delete", "import", "merge", "export", "login", "logout")
 # Loyalty tiers by lifetime points: bronze < 1000 <= silver < 5000 <= gold < 10000 <= platinum.
 LOYALTY_TIERS = (("bronze", 0), ("silver", 1000), ("gold", 5000), ("platinum", 10000))
@@ -238,6 +242,8 @@ customers = Table(
     Column("notes", Text),
     Column("brand_id", Integer, ForeignKey("brands.id", ondelete="SET NULL"), index=True),
     Column("loyalty_points", Integer, nullable=False, server_default="0"),
+    # The customer agreed to marketing messages (campaigns contact only these); off unless recorded.
+    Column("marketing_consent", Boolean, nullable=False, server_default="0"),
     Column("last_contact_at", DateTime),
     *_timestamps(),
     _version(),
@@ -585,7 +591,7 @@ segments = Table(
     Column("id", Integer, primary_key=True),
     Column("name", String(120), nullable=False, unique=True),
     Column("description", Text),
-    # JSON: {"match": "all"|"any", "rules": [{"field": ..., "op": ..., "value": ...}]}
+    # JSON rule tree: {"all"|"any": [...]}, {"not": {...}}, {"field", "op", "value"} (crm.marketing.rules)
     Column("rules_json", Text, nullable=False),
     Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     *_timestamps(),
@@ -603,9 +609,22 @@ campaigns = Table(
     Column("starts_at", DateTime),
     Column("ends_at", DateTime),
     _money("budget"),
+    # Message template with {placeholders} (crm.marketing.templates); NULL on planned-only (demo) campaigns.
+    Column("template_subject", String(200)),
+    Column("template_body", Text),
+    # Share of the contactable members drawn (with ``seed``) into the never-contacted control group.
+    Column("holdout_percent", Integer, nullable=False, server_default="0"),
+    Column("seed", Integer, nullable=False, server_default="0"),
+    # A counted order within this many days of the send is a conversion (results default).
+    Column("conversion_window_days", Integer, nullable=False, server_default="14"),
+    Column("launched_at", DateTime),
+    Column("sent_at", DateTime),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     *_timestamps(),
     _version(),
     _in("channel", CAMPAIGN_CHANNELS),
+    CheckConstraint("holdout_percent BETWEEN 0 AND 90", name="holdout_percent_range"),
+    CheckConstraint("conversion_window_days BETWEEN 1 AND 365", name="conversion_window_range"),
     _in("status", CAMPAIGN_STATUSES),
     *_non_negative("budget"),
     CheckConstraint("ends_at IS NULL OR starts_at IS NULL OR ends_at >= starts_at", name="ends_after_start"),
@@ -621,7 +640,18 @@ campaign_recipients = Table(
     Column("opened_at", DateTime),
     Column("clicked_at", DateTime),
     Column("converted_at", DateTime),
+    # Rows written before status existed (demo) were all sent.
+    Column("status", String(16), nullable=False, server_default="sent"),
+    # Why a member is not contactable ("no marketing consent", "no email address", "no phone number").
+    Column("reason", String(60)),
+    # The email address or phone number the message goes to, frozen at launch.
+    Column("address", String(254)),
+    # When a send run claimed the row (status sending) and the SMTP error of a failed delivery.
+    Column("attempted_at", DateTime),
+    Column("error", Text),
+    _in("status", RECIPIENT_STATUSES),
     UniqueConstraint("campaign_id", "customer_id", name="uq_campaign_recipients_pair"),
+    Index("ix_campaign_recipients_campaign_status", "campaign_id", "status"),
 )
 
 # --- operations --------------------------------------------------------------------------

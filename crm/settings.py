@@ -24,6 +24,14 @@ class Settings:
     # only when the browser's address is https://. Never set it when users reach the app over http:
     # their browsers would drop the cookie and "remember me" would not work.
     cookie_secure: bool = False
+    # CRM_SMTP_URL: where campaign (and later digest) mail goes, smtp://user:password@host:587 (STARTTLS
+    # when the server offers it) or smtps://user:password@host:465 (TLS from the start). Unset: no mail
+    # is sent and email campaigns are exported as CSV for the user's own mail tool.
+    smtp_url: str | None = None
+    # CRM_MAIL_FROM: the From address of every message; required as soon as CRM_SMTP_URL is set.
+    mail_from: str | None = None
+    # CRM_APP_URL: the address users open the app at; unsubscribe links in messages point there.
+    app_url: str = "http://localhost:8501"
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -39,10 +47,14 @@ def _flag(name: str, default: bool) -> bool:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings from ``CRM_DATABASE_URL``, ``CRM_TIMEZONE``, ``CRM_DEMO_MODE`` and ``CRM_COOKIE_SECURE``."""
+    """Settings from ``CRM_DATABASE_URL``, ``CRM_TIMEZONE``, ``CRM_DEMO_MODE``, ``CRM_COOKIE_SECURE``,
+    ``CRM_SMTP_URL``, ``CRM_MAIL_FROM`` and ``CRM_APP_URL``."""
     return Settings(
         database_url=os.environ.get("CRM_DATABASE_URL", DEFAULT_DATABASE_URL),
         timezone_name=os.environ.get("CRM_TIMEZONE", "UTC"),
         demo_mode=_flag("CRM_DEMO_MODE", default=False),
         cookie_secure=_flag("CRM_COOKIE_SECURE", default=False),
+        smtp_url=os.environ.get("CRM_SMTP_URL", "").strip() or None,
+        mail_from=os.environ.get("CRM_MAIL_FROM", "").strip() or None,
+        app_url=os.environ.get("CRM_APP_URL", "").strip().rstrip("/") or "http://localhost:8501",
     )

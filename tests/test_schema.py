@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from crm.db import reset_sequences
 from crm.schema import (
     audit_log,
+    campaign_recipients,
     campaigns,
     categories,
     customers,
@@ -219,6 +220,7 @@ VALID_ROWS: dict[str, dict[str, object]] = {
         "budget": Decimal("0.00"),
         **STAMPS,
     },
+    "campaign_recipients": {"campaign_id": 1, "customer_id": 1, "status": "holdout"},
     "audit_log": {"username": "ada", "action": "export", "entity": "customers", "at": NOON},
 }
 
@@ -282,6 +284,9 @@ BAD_ROWS: list[tuple[Table, dict[str, object], str]] = [
     (campaigns, {"status": "paused"}, "ck_campaigns_status_allowed"),
     (campaigns, {"budget": Decimal("-0.01")}, "ck_campaigns_budget_non_negative"),
     (campaigns, {"ends_at": datetime(2025, 1, 1, 11)}, "ck_campaigns_ends_after_start"),
+    (campaigns, {"holdout_percent": 91}, "ck_campaigns_holdout_percent_range"),
+    (campaigns, {"conversion_window_days": 0}, "ck_campaigns_conversion_window_range"),
+    (campaign_recipients, {"status": "bounced"}, "ck_campaign_recipients_status_allowed"),
     (audit_log, {"action": "hack"}, "ck_audit_log_action_allowed"),
 ]
 
@@ -292,6 +297,7 @@ def shop_with_parents(tiny_shop: TinyShop) -> Engine:
     with tiny_shop.engine.begin() as connection:
         connection.execute(warehouses.insert(), [{"id": 2, "code": "W2", "name": "Second", **STAMPS}])
         connection.execute(kb_categories.insert(), [{"id": 1, "name": "Shipping", **STAMPS}])
+        connection.execute(campaigns.insert(), [{"id": 1, "name": "Parent", "channel": "export", **STAMPS}])
     reset_sequences(tiny_shop.engine)  # PostgreSQL: rows added without an id come after these
     return tiny_shop.engine
 
