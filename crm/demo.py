@@ -1297,14 +1297,13 @@ class _Builder:
             (
                 "VIP referrals",
                 {
-                    "match": "all",
-                    "rules": [
+                    "all": [
                         {"field": "source", "op": "=", "value": "referral"},
                         {"field": "loyalty_points", "op": ">=", "value": 1000},
                     ],
                 },
             ),
-            ("Social newcomers", {"match": "any", "rules": [{"field": "source", "op": "=", "value": "social_media"}]}),
+            ("Social newcomers", {"any": [{"field": "source", "op": "=", "value": "social_media"}]}),
         ]
         self.frames["segments"] = pd.DataFrame(
             [

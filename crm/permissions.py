@@ -25,6 +25,10 @@ class Permission(StrEnum):
     EXPORT_AGGREGATES = "export_aggregates"
     # Create, change or close tickets; checked on top of EDIT_RECORDS (crm.records.edits.apply_edits).
     MANAGE_TICKETS = "manage_tickets"
+    # Build, change and delete saved customer segments (crm.marketing.segments).
+    MANAGE_SEGMENTS = "manage_segments"
+    # Create, launch, send and export campaigns (crm.marketing.campaigns); managers and admins.
+    LAUNCH_CAMPAIGNS = "launch_campaigns"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
 
@@ -38,6 +42,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.VIEW_RECORDS,
             Permission.EXPORT_PERSONAL_DATA,
             Permission.EXPORT_AGGREGATES,
+            Permission.MANAGE_SEGMENTS,
         }
     ),
     "agent": frozenset(

@@ -30,6 +30,7 @@ __all__ = [
     "SegmentRule",
     "loyalty_tier_distribution",
     "rfm_as_of",
+    "rfm_scored_subquery",
     "rfm_scores",
     "rfm_segments",
     "segment_customers",
@@ -204,6 +205,12 @@ def _scored(filters: Filters) -> Subquery:
         q.m_score,
         segment.label("segment"),
     ).subquery("scored")
+
+
+def rfm_scored_subquery(filters: Filters) -> Subquery:
+    """The scored customers as a subquery (customer_id, recency_days, frequency, monetary, r/f/m_score,
+    segment), for queries built elsewhere (segment rules on ``rfm_segment``)."""
+    return _scored(filters)
 
 
 def _frame(engine: Engine, query: Select, columns: list[str]) -> pd.DataFrame:

@@ -1,0 +1,1 @@
+"""Marketing: saved customer segments (rules → one SQL statement) and the campaigns that target them."""
