@@ -83,7 +83,9 @@ TICKET_STATUSES = ("open", "in_progress", "waiting", "resolved", "closed")
 TICKET_CATEGORIES = ("order", "product", "shipping", "billing", "account", "other")
 TICKET_NOTE_TYPES = ("internal", "customer_reply", "system", "resolution")
 MOVEMENT_TYPES = ("in", "out", "adjust", "count", "reserve", "release")
-CAMPAIGN_STATUSES = ("draft", "scheduled", "running", "finished", "cancelled")
+# draft → launched (recipients frozen) → sending → sent: the app's campaigns; scheduled/running/finished are
+# planned-only campaigns (demo) whose status follows their dates.
+CAMPAIGN_STATUSES = ("draft", "scheduled", "running", "finished", "cancelled", "launched", "sending", "sent")
 # "export" hands rendered messages to the user's own tool as a CSV; push/mail/social are planned-only (demo).
 CAMPAIGN_CHANNELS = ("email", "sms", "push", "mail", "social", "export")
 # pending: to send; sending: claimed by a send run (delivery unknown if the run died); holdout: the control

@@ -6,7 +6,7 @@ Create Date: 2026-12-06 15:00:00
 
 * campaigns: template_subject/body, holdout_percent (0 for existing rows: the demo's campaigns had
   no control group), seed, conversion_window_days (14), launched_at, sent_at, created_by; channel
-  may also be ``export``.
+  may also be ``export``; status may also be launched, sending, sent (the app's own campaigns).
 * campaign_recipients: status (existing rows were all sent), reason, address, attempted_at, error,
   and an index on (campaign_id, status) for the send loop.
 """
@@ -23,6 +23,8 @@ depends_on = None
 
 OLD_CHANNELS = ("email", "sms", "push", "mail", "social")
 NEW_CHANNELS = (*OLD_CHANNELS, "export")
+OLD_STATUSES = ("draft", "scheduled", "running", "finished", "cancelled")
+NEW_STATUSES = (*OLD_STATUSES, "launched", "sending", "sent")
 RECIPIENT_STATUSES = ("pending", "sending", "sent", "failed", "exported", "holdout", "not_contactable")
 
 
@@ -45,6 +47,8 @@ def upgrade() -> None:
         )
         batch_op.drop_constraint(op.f("ck_campaigns_channel_allowed"), type_="check")
         batch_op.create_check_constraint(op.f("ck_campaigns_channel_allowed"), _in("channel", NEW_CHANNELS))
+        batch_op.drop_constraint(op.f("ck_campaigns_status_allowed"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_campaigns_status_allowed"), _in("status", NEW_STATUSES))
         batch_op.create_check_constraint(
             op.f("ck_campaigns_holdout_percent_range"), "holdout_percent BETWEEN 0 AND 90"
         )
@@ -67,12 +71,14 @@ def downgrade() -> None:
         batch_op.drop_constraint(op.f("ck_campaign_recipients_status_allowed"), type_="check")
         for column in ("error", "attempted_at", "address", "reason", "status"):
             batch_op.drop_column(column)
-    op.execute("DELETE FROM campaigns WHERE channel = 'export'")
+    op.execute("DELETE FROM campaigns WHERE channel = 'export' OR status IN ('launched', 'sending', 'sent')")
     with op.batch_alter_table("campaigns", schema=None) as batch_op:
         batch_op.drop_constraint(op.f("ck_campaigns_conversion_window_range"), type_="check")
         batch_op.drop_constraint(op.f("ck_campaigns_holdout_percent_range"), type_="check")
         batch_op.drop_constraint(op.f("ck_campaigns_channel_allowed"), type_="check")
         batch_op.create_check_constraint(op.f("ck_campaigns_channel_allowed"), _in("channel", OLD_CHANNELS))
+        batch_op.drop_constraint(op.f("ck_campaigns_status_allowed"), type_="check")
+        batch_op.create_check_constraint(op.f("ck_campaigns_status_allowed"), _in("status", OLD_STATUSES))
         batch_op.drop_constraint(op.f("fk_campaigns_created_by_users"), type_="foreignkey")
         for column in (
             "created_by",

@@ -1,0 +1,227 @@
+"""Sending mail over SMTP: one small client shared by campaigns and, later, scheduled digests and alerts.
+
+``CRM_SMTP_URL`` says where: ``smtp://user:password@host:587`` (STARTTLS when the server offers it)
+or ``smtps://user:password@host:465`` (TLS from the first byte). User and password are optional and
+URL-encoded (``%40`` for ``@``). The sender is ``CRM_MAIL_FROM``. Every message is multipart:
+a plain-text part first, an HTML part second, so any mail client shows something readable.
+"""
+
+from __future__ import annotations
+
+import html
+import smtplib
+import ssl
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from email.utils import formatdate, make_msgid
+from urllib.parse import unquote, urlsplit
+
+from crm.settings import get_settings
+
+__all__ = [
+    "MailConfigError",
+    "MailSettings",
+    "OutgoingMessage",
+    "SendOutcome",
+    "build_message",
+    "mail_settings",
+    "parse_smtp_url",
+    "send_messages",
+    "smtp_connection",
+    "text_to_html",
+]
+
+# Seconds to wait for the SMTP server on connect and on each command: a dead server fails a batch, not the app.
+SMTP_TIMEOUT_SECONDS = 30
+
+
+class MailConfigError(ValueError):
+    """CRM_SMTP_URL or CRM_MAIL_FROM is missing or malformed; the message says which and how to fix it."""
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    host: str
+    port: int
+    # True: TLS from the start (smtps://); False: plain, upgraded with STARTTLS when offered (smtp://).
+    implicit_tls: bool
+    username: str | None
+    password: str | None
+    sender: str
+
+    def describe(self) -> str:
+        """Where mail goes, without the password (for the UI and logs)."""
+        scheme = "smtps" if self.implicit_tls else "smtp"
+        who = f"{self.username}@" if self.username else ""
+        return f"{scheme}://{who}{self.host}:{self.port} as {self.sender}"
+
+
+def parse_smtp_url(url: str, sender: str | None) -> MailSettings:
+    """``MailSettings`` from an smtp:// or smtps:// URL and the From address; ``MailConfigError`` if unusable."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in {"smtp", "smtps"}:
+        raise MailConfigError(
+            f"CRM_SMTP_URL must start with smtp:// or smtps:// (got {parts.scheme or 'no scheme'!r})."
+        )
+    if not parts.hostname:
+        raise MailConfigError("CRM_SMTP_URL names no host, e.g. smtp://user:password@mail.example.com:587.")
+    try:
+        port = parts.port or (465 if parts.scheme == "smtps" else 587)
+    except ValueError as error:
+        raise MailConfigError(f"CRM_SMTP_URL has a bad port: {error}.") from None
+    if not sender or "@" not in sender:
+        raise MailConfigError("CRM_MAIL_FROM must be set to the sender address (e.g. news@example.com).")
+    return MailSettings(
+        host=parts.hostname,
+        port=port,
+        implicit_tls=parts.scheme == "smtps",
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        sender=sender,
+    )
+
+
+def mail_settings() -> MailSettings | None:
+    """The configured SMTP server, or None when ``CRM_SMTP_URL`` is not set (mail is then exported)."""
+    settings = get_settings()
+    if settings.smtp_url is None:
+        return None
+    return parse_smtp_url(settings.smtp_url, settings.mail_from)
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    to: str
+    subject: str
+    text: str
+    # None: the HTML part is the plain text, escaped, with line breaks and links kept.
+    html: str | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    message: OutgoingMessage
+    # None when the server accepted the message; else the server's (or the connection's) error.
+    error: str | None
+
+    @property
+    def sent(self) -> bool:
+        return self.error is None
+
+
+def text_to_html(text: str) -> str:
+    """A minimal HTML rendering of plain text: escaped, paragraphs and line breaks kept, URLs clickable."""
+    paragraphs = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        words = []
+        for word in html.escape(block).split(" "):
+            if word.startswith(("http://", "https://")):
+                word = f'<a href="{word}">{word}</a>'
+            words.append(word)
+        paragraphs.append("<p>" + " ".join(words).replace("\n", "<br>\n") + "</p>")
+    return "<!DOCTYPE html>\n<html><body>\n" + "\n".join(paragraphs) + "\n</body></html>\n"
+
+
+def build_message(message: OutgoingMessage, sender: str) -> EmailMessage:
+    """The MIME message: multipart/alternative with the plain text first and the HTML second."""
+    mime = EmailMessage()
+    mime["From"] = sender
+    mime["To"] = message.to
+    mime["Subject"] = message.subject
+    mime["Date"] = formatdate(localtime=False, usegmt=True)
+    mime["Message-ID"] = make_msgid(domain=sender.rsplit("@", 1)[-1] or None)
+    for name, value in message.headers.items():
+        mime[name] = value
+    mime.set_content(message.text)
+    mime.add_alternative(message.html if message.html is not None else text_to_html(message.text), subtype="html")
+    return mime
+
+
+@contextmanager
+def smtp_connection(settings: MailSettings) -> Iterator[smtplib.SMTP]:
+    """An open, authenticated SMTP session (STARTTLS when smtp:// and the server offers it)."""
+    context = ssl.create_default_context()
+    client: smtplib.SMTP
+    if settings.implicit_tls:
+        client = smtplib.SMTP_SSL(settings.host, settings.port, timeout=SMTP_TIMEOUT_SECONDS, context=context)
+    else:
+        client = smtplib.SMTP(settings.host, settings.port, timeout=SMTP_TIMEOUT_SECONDS)
+    try:
+        client.ehlo()
+        if not settings.implicit_tls and client.has_extn("starttls"):
+            client.starttls(context=context)
+            client.ehlo()
+        if settings.username:
+            client.login(settings.username, settings.password or "")
+        yield client
+    finally:
+        try:
+            client.quit()
+        except (smtplib.SMTPException, OSError):
+            client.close()
+
+
+def _decoded(reply: bytes | str) -> str:
+    return reply.decode(errors="replace") if isinstance(reply, bytes) else reply
+
+
+def _error_text(error: Exception) -> str:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        refusals = error.recipients.items()
+        return "; ".join(f"{address}: {code} {_decoded(reply)}" for address, (code, reply) in refusals)
+    if isinstance(error, smtplib.SMTPResponseException):
+        return f"{error.smtp_code} {_decoded(error.smtp_error)}"
+    return f"{type(error).__name__}: {error}"
+
+
+def send_messages(
+    settings: MailSettings,
+    messages: Iterable[OutgoingMessage],
+    *,
+    claim: Callable[[OutgoingMessage], bool] | None = None,
+    on_result: Callable[[SendOutcome], None] | None = None,
+) -> list[SendOutcome]:
+    """Send ``messages`` over one SMTP session; each gets its own outcome, one refusal does not stop the rest.
+
+    ``claim`` is called right before each message goes out; False skips it (no outcome): the campaign
+    sender commits "sending" there, so a re-run never sends that message again. ``on_result`` is called
+    right after each message (the campaign sender records sent/failed there, one commit each). A failure
+    to connect or sign in, or a session that breaks, fails the messages not sent yet with that error
+    (claimed first, so they too are never sent twice).
+    """
+    pending: Sequence[OutgoingMessage] = list(messages)
+    outcomes: list[SendOutcome] = []
+    skipped: set[int] = set()
+    claimed: set[int] = set()
+
+    def report(outcome: SendOutcome) -> None:
+        outcomes.append(outcome)
+        if on_result is not None:
+            on_result(outcome)
+
+    try:
+        with smtp_connection(settings) as client:
+            for message in pending:
+                if claim is not None and not claim(message):
+                    skipped.add(id(message))
+                    continue
+                claimed.add(id(message))
+                try:
+                    client.send_message(build_message(message, settings.sender))
+                except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as error:
+                    report(SendOutcome(message, _error_text(error)))
+                    continue
+                report(SendOutcome(message, None))
+    except (smtplib.SMTPException, OSError) as error:
+        # The session broke: what was not reported yet was not delivered by us.
+        reported = {id(outcome.message) for outcome in outcomes} | skipped
+        for message in pending:
+            if id(message) in reported:
+                continue
+            if id(message) not in claimed and claim is not None and not claim(message):
+                continue
+            report(SendOutcome(message, _error_text(error)))
+    return outcomes
