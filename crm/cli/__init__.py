@@ -116,6 +116,7 @@ FEATURE_MODULES = (
     "crm.cli.data",
     "crm.cli.clv",
     "crm.cli.segments",
+    "crm.cli.campaigns",
     "crm.bench",
 )
 

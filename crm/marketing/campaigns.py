@@ -412,6 +412,8 @@ def launch_campaign(engine: Engine, actor: Actor, campaign_id: int) -> LaunchSum
     for reason in reasons.values():
         if reason is not None:
             not_contactable[reason] = not_contactable.get(reason, 0) + 1
+    # Largest reason first, then alphabetical: the same order as the results page.
+    not_contactable = dict(sorted(not_contactable.items(), key=lambda item: (-item[1], item[0])))
     summary = LaunchSummary(
         recipients=len(rows), to_contact=len(to_contact), holdout=len(holdout), not_contactable=not_contactable
     )
