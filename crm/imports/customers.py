@@ -41,6 +41,7 @@ CUSTOMER_COLUMNS = (
     "preferred_season",
     "notes",
     "loyalty_points",
+    "marketing_consent",
     "created_at",
 )
 _KEY_LABELS = {"external_id": "external id", "email": "email", "phone": "phone"}
@@ -160,6 +161,9 @@ def _insert_frame(frame: pd.DataFrame, rows: TypedRows) -> pd.DataFrame:
     for name in ("customer_type", "status"):
         insert[name] = insert[name].where(insert[name].notna(), rows.specs[name].default)
     insert["loyalty_points"] = insert["loyalty_points"].fillna(0).astype("int64")
+    # Nobody is assumed to agree to marketing: a blank cell means no consent.
+    insert["marketing_consent"] = insert["marketing_consent"].where(insert["marketing_consent"].notna(), False)
+    insert["marketing_consent"] = insert["marketing_consent"].astype(bool)
     insert["birth_date"] = pd.to_datetime(insert["birth_date"]).dt.strftime("%Y-%m-%d").astype(object)
     insert["birth_date"] = insert["birth_date"].where(frame["birth_date"].notna(), None)
     insert["created_at"] = pd.to_datetime(insert["created_at"]).astype("datetime64[us]").fillna(now)

@@ -247,6 +247,8 @@ CUSTOMERS = EntitySpec(
         Field("tags", "Tags"),
         Field("preferred_season", "Preferred season", "enum", choices=SEASONS),
         Field("loyalty_points", "Loyalty points", "int", required=True, non_negative=True, default=0),
+        # Campaigns contact only customers who agreed; changes are audited like every edit.
+        Field("marketing_consent", "Marketing consent", "bool", required=True, default=False),
         Field("notes", "Notes"),
     ),
     derived=(_stamp(), _stamp("last_contact_at", "Last contact")),
