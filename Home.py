@@ -6,7 +6,7 @@ import streamlit as st
 
 from crm.db import UNAVAILABLE_ERRORS, describe_database_error
 from crm.ui.login import sign_in, sign_out_button
-from crm.ui.navigation import register_role_navigation, register_signed_out_navigation, spec_of
+from crm.ui.navigation import register_role_navigation, register_signed_out_navigation, run_public_page, spec_of
 from crm.ui.resources import get_engine
 from crm.ui.sidebar import render_filter_sidebar
 
@@ -16,6 +16,8 @@ engine = None
 actor = None
 try:
     engine = get_engine()
+    if run_public_page():  # an unsubscribe link: no sign-in, the signed token in it is the proof
+        st.stop()
     actor = sign_in(engine)
 except UNAVAILABLE_ERRORS as error:  # unreachable at start, or gone since: one line, never a traceback
     st.error(describe_database_error(error, engine))

@@ -27,6 +27,7 @@ __all__ = [
     "pages_for_role",
     "register_role_navigation",
     "register_signed_out_navigation",
+    "run_public_page",
     "spec_of",
 ]
 
@@ -62,6 +63,7 @@ PAGES: tuple[PageSpec, ...] = (
     ),
     PageSpec("pages/cohorts.py", "Cohorts", ":material/grid_on:", "Analytics", Permission.VIEW_ANALYTICS, True),
     PageSpec("pages/clv.py", "Lifetime value", ":material/savings:", "Analytics", Permission.VIEW_ANALYTICS, True),
+    PageSpec("pages/campaigns.py", "Campaigns", ":material/campaign:", "Marketing", Permission.VIEW_ANALYTICS),
     PageSpec("pages/customers.py", "Customers", ":material/groups:", "Records", Permission.VIEW_RECORDS),
     PageSpec("pages/customer_360.py", "Customer 360", ":material/person_search:", "Records", Permission.VIEW_RECORDS),
     PageSpec("pages/orders.py", "Orders", ":material/receipt_long:", "Records", Permission.VIEW_RECORDS),
@@ -74,6 +76,31 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/users.py", "Users", ":material/group:", "Admin", Permission.MANAGE_USERS),
     PageSpec("pages/audit.py", "Audit log", ":material/history:", "Admin", Permission.VIEW_AUDIT),
 )
+
+
+# Pages anyone may open without signing in, when the request carries their query parameter (the proof):
+# url path → (script, title, query parameter). An unsubscribe link carries its signed token.
+PUBLIC_PAGES: dict[str, tuple[str, str, str]] = {"unsubscribe": ("pages/unsubscribe.py", "Unsubscribe", "token")}
+
+
+def run_public_page() -> bool:
+    """Run the public page the request is for (e.g. an unsubscribe link), before any sign-in; True if one ran.
+
+    Only requests carrying a public page's query parameter get this first, hidden navigation, so
+    normal use of the app never resolves its page twice.
+    """
+    if not any(parameter in st.query_params for _path, _title, parameter in PUBLIC_PAGES.values()):
+        return False
+    public = [st.Page(path, title=title, url_path=url_path) for url_path, (path, title, _p) in PUBLIC_PAGES.items()]
+    placeholders = [st.Page(_nothing, title="Sign in", url_path="sign-in", default=True)] + [
+        st.Page(_nothing, title=spec.title, url_path=spec.url_path) for spec in PAGES
+    ]
+    placeholders.append(st.Page(_nothing, title="Pulse CRM", url_path=LANDING_URL_PATH))
+    page = st.navigation(public + placeholders, position="hidden")
+    if page.url_path not in PUBLIC_PAGES:
+        return False
+    page.run()
+    return True
 
 
 def pages_for_role(role: str | None) -> list[PageSpec]:

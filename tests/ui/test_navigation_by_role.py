@@ -62,6 +62,7 @@ def _sign_in(app: FrameAppTest, username: str, password: str) -> FrameAppTest:
 
 
 ANALYTICS_MENU = ["Overview", "Revenue", "Demographics", "Behaviour", "Segmentation", "Cohorts", "Lifetime value"]
+MARKETING_MENU = ["Segments", "Campaigns"]
 RECORDS_MENU = [
     "Customers",
     "Customer 360",
@@ -76,9 +77,9 @@ RECORDS_MENU = [
 # permission table fails here): admin everything; manager all data and analytics, no user
 # admin; analyst analytics and exports, read-only records; agent records and tickets.
 EXPECTED_MENUS = {
-    "admin": [*ANALYTICS_MENU, *RECORDS_MENU, "Import data", "Users", "Audit log"],
-    "manager": [*ANALYTICS_MENU, *RECORDS_MENU, "Import data"],
-    "analyst": [*ANALYTICS_MENU, *RECORDS_MENU],
+    "admin": [*ANALYTICS_MENU, *MARKETING_MENU, *RECORDS_MENU, "Import data", "Users", "Audit log"],
+    "manager": [*ANALYTICS_MENU, *MARKETING_MENU, *RECORDS_MENU, "Import data"],
+    "analyst": [*ANALYTICS_MENU, *MARKETING_MENU, *RECORDS_MENU],
     "agent": RECORDS_MENU,
 }
 EXPECTED_PERMISSIONS = {
