@@ -31,6 +31,7 @@ __all__ = [
     "NULL_RULE_TEXT",
     "OPERATORS",
     "OPERATORS_BY_KIND",
+    "VALUELESS",
     "AllGroup",
     "AnyGroup",
     "Condition",
@@ -42,7 +43,9 @@ __all__ = [
     "RuleTree",
     "convert_flat_rules",
     "count_conditions",
+    "customer_ids_rule",
     "parse_rules",
+    "rules_from_filters",
     "rules_json_text",
     "to_json_dict",
 ]
@@ -331,3 +334,34 @@ def convert_flat_rules(obj: Any) -> dict[str, Any]:
     if isinstance(obj, dict) and set(obj) == {"match", "rules"} and obj["match"] in ("all", "any"):
         return {obj["match"]: list(obj["rules"])}
     return obj
+
+
+def rules_from_filters(filters: Any, *extra: dict[str, Any]) -> dict[str, Any]:
+    """An ``all`` rule of the sidebar's customer filters (source, gender, age, brand, type, status) plus ``extra``.
+
+    The date range is not a customer attribute and is left out: a segment is about customers now.
+    ``filters`` is a ``crm.filters.Filters``.
+    """
+    conditions: list[dict[str, Any]] = []
+    for field_name, values in (
+        ("source", filters.sources),
+        ("gender", filters.genders),
+        ("brand", filters.brands),
+        ("customer_type", filters.customer_types),
+        ("status", filters.customer_statuses),
+    ):
+        if values:
+            conditions.append({"field": field_name, "op": "in", "value": list(values)})
+    if filters.age_min is not None:
+        conditions.append({"field": "age", "op": ">=", "value": int(filters.age_min)})
+    if filters.age_max is not None:
+        conditions.append({"field": "age", "op": "<=", "value": int(filters.age_max)})
+    return {"all": [*extra, *conditions]}
+
+
+def customer_ids_rule(customer_ids: Any) -> dict[str, Any]:
+    """A rule holding exactly these customers (lists an analysis computed, e.g. CLV tiers or churn)."""
+    ids = sorted({int(customer_id) for customer_id in customer_ids})
+    if not ids:
+        return {"any": []}
+    return {"all": [{"field": "customer_id", "op": "in", "value": ids}]}

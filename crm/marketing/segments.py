@@ -154,11 +154,11 @@ def segment_sample(
     engine: Engine,
     rules: dict[str, Any] | RuleTree,
     *,
-    limit: int = 20,
+    limit: int | None = 20,
     as_of: date | None = None,
     timezone_name: str | None = None,
 ) -> pd.DataFrame:
-    """The first ``limit`` members (by id) with contact columns: ``MEMBER_COLUMNS``."""
+    """The first ``limit`` members (all with None), by id, with contact columns: ``MEMBER_COLUMNS``."""
     return _member_rows(engine, rules, as_of=as_of, limit=limit, timezone_name=timezone_name)
 
 

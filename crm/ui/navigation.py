@@ -63,6 +63,7 @@ PAGES: tuple[PageSpec, ...] = (
     ),
     PageSpec("pages/cohorts.py", "Cohorts", ":material/grid_on:", "Analytics", Permission.VIEW_ANALYTICS, True),
     PageSpec("pages/clv.py", "Lifetime value", ":material/savings:", "Analytics", Permission.VIEW_ANALYTICS, True),
+    PageSpec("pages/segments.py", "Segments", ":material/filter_alt:", "Marketing", Permission.MANAGE_SEGMENTS),
     PageSpec("pages/campaigns.py", "Campaigns", ":material/campaign:", "Marketing", Permission.VIEW_ANALYTICS),
     PageSpec("pages/customers.py", "Customers", ":material/groups:", "Records", Permission.VIEW_RECORDS),
     PageSpec("pages/customer_360.py", "Customer 360", ":material/person_search:", "Records", Permission.VIEW_RECORDS),
