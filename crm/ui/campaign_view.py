@@ -90,7 +90,7 @@ def campaign_picker(campaigns: list[Campaign]) -> Campaign:
     chosen = st.selectbox(
         "Campaign",
         list(by_id),
-        format_func=lambda campaign_id: f"#{campaign_id} " + escape_markdown(by_id[campaign_id].name),
+        format_func=lambda campaign_id: f"#{campaign_id} {by_id[campaign_id].name}",  # options are plain text
         key="campaign_selected",
     )
     return by_id[chosen or campaigns[0].id]
@@ -154,9 +154,7 @@ def create_form(engine: Engine, actor: Actor) -> None:
         return
     by_id = {segment.id: segment for segment in saved}
     name = st.text_input("Name", key="campaign_name", max_chars=160)
-    segment_id = st.selectbox(
-        "Segment", list(by_id), format_func=lambda key: escape_markdown(by_id[key].name), key="campaign_segment"
-    )
+    segment_id = st.selectbox("Segment", list(by_id), format_func=lambda key: by_id[key].name, key="campaign_segment")
     segment = by_id[segment_id or saved[0].id]
     channel = st.radio("Channel", APP_CHANNELS, horizontal=True, key="campaign_channel") or "email"
     _suggestions(engine, segment)

@@ -121,8 +121,10 @@ def _warm_up(browser: Browser, url: str) -> None:
 
 
 @contextmanager
-def _served(database_url: str, directory: Path) -> Iterator[RunningApp]:
-    """``streamlit run Home.py`` on ``database_url`` until the block ends."""
+def _served(
+    database_url: str, directory: Path, extra_environment: dict[str, str] | None = None
+) -> Iterator[RunningApp]:
+    """``streamlit run Home.py`` on ``database_url`` until the block ends (``extra_environment``: e.g. SMTP)."""
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
     cookie_key = secrets.token_urlsafe(32)
@@ -132,6 +134,7 @@ def _served(database_url: str, directory: Path) -> Iterator[RunningApp]:
         "CRM_COOKIE_KEY": cookie_key,
         "CRM_DEMO_MODE": "1",
         "PYTHONPATH": str(ROOT),
+        **(extra_environment or {}),
     }
     log_path = directory / f"streamlit-{port}.log"
     with log_path.open("wb") as log:
