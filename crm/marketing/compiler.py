@@ -44,6 +44,7 @@ from crm.schema import REVENUE_ORDER_STATUSES, brands, customers, loyalty_tiers,
 __all__ = [
     "OPEN_TICKET_STATUSES",
     "RuleContext",
+    "compile_rule",
     "count_statement",
     "members_statement",
     "resolve_today",
@@ -291,21 +292,22 @@ def _condition(condition: Condition, context: RuleContext) -> ColumnElement[bool
     return and_(present, comparisons[op]())
 
 
-def _compile(node: RuleTree, context: RuleContext) -> ColumnElement[bool]:
+def compile_rule(node: RuleTree, context: RuleContext) -> ColumnElement[bool]:
+    """The two-valued WHERE condition of ``node``; the aggregates it needs are added to ``context``."""
     if isinstance(node, Condition):
         return _condition(node, context)
     if isinstance(node, NotGroup):
-        return not_(_compile(node.child, context))
+        return not_(compile_rule(node.child, context))
     if isinstance(node, AllGroup):
-        return and_(true(), *(_compile(child, context) for child in node.children))
+        return and_(true(), *(compile_rule(child, context) for child in node.children))
     assert isinstance(node, AnyGroup)
-    return or_(false(), *(_compile(child, context) for child in node.children))
+    return or_(false(), *(compile_rule(child, context) for child in node.children))
 
 
 def rule_source(tree: RuleTree, *, today: date, timezone_name: str) -> tuple[FromClause, ColumnElement[bool]]:
     """The FROM clause (customers + the aggregates the rule needs) and the WHERE condition of ``tree``."""
     context = RuleContext(today=today, timezone_name=timezone_name)
-    condition = _compile(tree, context)
+    condition = compile_rule(tree, context)
     return context.source(), condition
 
 
