@@ -27,6 +27,7 @@ __all__ = [
     "register_sqlite_functions",
     "sqlite_to_local",
     "to_local",
+    "unindexed",
 ]
 
 Grain = Literal["day", "week", "month", "quarter", "year"]
@@ -306,3 +307,28 @@ def _folded_like_sqlite(element: folded_like, compiler: Any, **kw: Any) -> str:
 def _folded_like_postgresql(element: folded_like, compiler: Any, **kw: Any) -> str:
     column, pattern = (compiler.process(clause, **kw) for clause in element.clauses)
     return f"({column} ILIKE {pattern} ESCAPE '\\')"
+
+
+class unindexed(FunctionElement[Any]):  # noqa: N801 - reads as a SQL operator
+    """A column SQLite's planner must not pick an index for (``+column``); PostgreSQL: the column itself.
+
+    The per-customer order aggregate of segments filters ``orders.status``: SQLite would search the
+    status index and sort all counted orders by customer; with the status index ruled out it scans
+    the covering index ``ix_orders_customer_behaviour`` already in customer order (about 2× faster).
+    """
+
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any]) -> None:
+        self.type = column.type
+        super().__init__(column)
+
+
+@compiles(unindexed, "sqlite")
+def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return f"(+{compiler.process(element.clauses, **kw)})"
+
+
+@compiles(unindexed, "postgresql")
+def _unindexed_postgresql(element: unindexed, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)

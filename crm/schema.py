@@ -389,6 +389,8 @@ orders = Table(
     Index("ix_orders_customer_date", "customer_id", "order_date"),
     Index("ix_orders_status_date", "status", "order_date"),
     Index("ix_orders_brand", "brand_id"),
+    # Covering index of the per-customer order aggregate of segments (count, sum, first/last date).
+    Index("ix_orders_customer_behaviour", "customer_id", "status", "order_date", "total"),
 )
 
 order_items = Table(

@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 
 from crm.analytics.segmentation import rfm_scored_subquery
-from crm.dialect import epoch_day, folded_like, month_of_year, to_local
+from crm.dialect import epoch_day, folded_like, month_of_year, to_local, unindexed
 from crm.filters import Filters
 from crm.marketing.rules import FIELDS, AllGroup, AnyGroup, Condition, NotGroup, RuleTree
 from crm.schema import REVENUE_ORDER_STATUSES, brands, customers, loyalty_tiers, orders, tickets, visits
@@ -91,7 +91,7 @@ class RuleContext:
                     func.min(orders.c.order_date).label("first_order"),
                     func.max(orders.c.order_date).label("last_order"),
                 )
-                .where(orders.c.status.in_(REVENUE_ORDER_STATUSES))
+                .where(unindexed(orders.c.status).in_(REVENUE_ORDER_STATUSES))
                 .group_by(orders.c.customer_id)
                 .subquery("behaviour")
             )

@@ -9,6 +9,8 @@ Create Date: 2026-12-06 15:00:00
 * ``segments.rules_json`` moves from the demo's flat ``{"match": "all"|"any", "rules": [...]}``
   to the nested tree ``{"all"|"any": [...]}`` / ``{"not": ...}`` (crm.marketing.rules). Rows
   already in the nested format, or not JSON at all, are left as they are (the app reports them).
+* ``ix_orders_customer_behaviour`` (customer_id, status, order_date, total): covering index of the
+  per-customer order aggregate that segment rules on behaviour read.
 """
 
 from __future__ import annotations
@@ -61,9 +63,11 @@ def upgrade() -> None:
     with op.batch_alter_table("customers") as batch:
         batch.add_column(sa.Column("marketing_consent", sa.Boolean(), server_default="0", nullable=False))
     _rewrite_rules(_flat_to_nested)
+    op.create_index("ix_orders_customer_behaviour", "orders", ["customer_id", "status", "order_date", "total"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_orders_customer_behaviour", table_name="orders")
     _rewrite_rules(_nested_to_flat)
     with op.batch_alter_table("customers") as batch:
         batch.drop_column("marketing_consent")
