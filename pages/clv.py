@@ -14,6 +14,7 @@ from crm.ui.clv_view import (
     model_notes,
     overview_cards,
     page_analysis,
+    save_people_as_segment,
     tiers_and_sources,
     top_table,
 )
@@ -50,6 +51,7 @@ if analysis.customers.empty:
 model_notes(analysis)
 overview_cards(analysis)
 tiers_and_sources(analysis, actor)
+save_people_as_segment(analysis, actor)
 cohort_trend(analysis)
 top_table(analysis, actor)
 customer_lookup(analysis)

@@ -9,6 +9,7 @@ from crm.records import list_records
 from crm.ui.cache import cached
 from crm.ui.grid import record_grid, record_query
 from crm.ui.resources import get_engine
+from crm.ui.segment_builder import save_grid_as_segment
 from crm.ui.session import require_page_permission
 
 engine = get_engine()
@@ -19,4 +20,5 @@ st.caption("Search by name, email, phone or company; filter by status, type, sou
 query = record_query(engine, "customers", key="customers")
 page = cached(list_records, "customers", query)
 record_grid(engine, actor, "customers", page, key="customers")
+save_grid_as_segment(engine, actor, query, key="customers_grid")
 st.page_link("pages/customer_360.py", label="Open a customer's 360° view", icon=":material/person_search:")

@@ -9,13 +9,14 @@ from crm.permissions import Permission
 from crm.ui.cache import cached
 from crm.ui.charts import show_chart, table_downloads
 from crm.ui.resources import get_engine
+from crm.ui.segment_builder import save_filters_as_segment
 from crm.ui.session import require_page_permission
 from crm.ui.sidebar import current_filters
 from crm.ui.views import demographics as view
 from crm.ui.widgets import empty_state, filter_caption
 
 engine = get_engine()
-require_page_permission(engine, Permission.VIEW_ANALYTICS)
+actor = require_page_permission(engine, Permission.VIEW_ANALYTICS)
 st.title("Demographics")
 filters = current_filters()
 filter_caption(filters, sentence=view.scope_sentence(filters))
@@ -41,6 +42,7 @@ if bought:
     show_chart(view.revenue_per_buyer_figure(people), name="demographics_revenue_per_buyer")
 view.people_table(people)
 table_downloads(people, name="demographics_age_gender")
+save_filters_as_segment(engine, actor, filters, key="demographics", default_name="Demographics selection")
 
 st.subheader("Top locations")
 filter_caption(filters)

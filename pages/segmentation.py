@@ -15,6 +15,7 @@ from crm.permissions import Permission
 from crm.ui.cache import cached
 from crm.ui.charts import show_chart, table_downloads
 from crm.ui.resources import get_engine
+from crm.ui.segment_builder import save_filters_as_segment
 from crm.ui.session import require_page_permission
 from crm.ui.sidebar import current_filters
 from crm.ui.views import segmentation as view
@@ -63,3 +64,7 @@ if not scored.empty:
     st.caption(f"{len(members):,} customers, revenue {format_money(members['monetary'].sum())}.")
     view.members_table(members)
     table_downloads(members, name=view.segment_file_name(choice), personal=True)
+    st.caption("A saved segment uses RFM over all orders up to today and the sidebar's customer filters.")
+    save_filters_as_segment(
+        engine, actor, filters, {"field": "rfm_segment", "op": "=", "value": choice}, key="rfm", default_name=choice
+    )

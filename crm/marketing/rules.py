@@ -46,6 +46,7 @@ __all__ = [
     "customer_ids_rule",
     "parse_rules",
     "rules_from_filters",
+    "rules_from_record_query",
     "rules_json_text",
     "to_json_dict",
 ]
@@ -365,3 +366,26 @@ def customer_ids_rule(customer_ids: Any) -> dict[str, Any]:
     if not ids:
         return {"any": []}
     return {"all": [{"field": "customer_id", "op": "in", "value": ids}]}
+
+
+def rules_from_record_query(query: Any) -> dict[str, Any]:
+    """An ``all`` rule of the Customers grid's filters (status, type, source, created between, birthday month).
+
+    ``query`` is a ``crm.records.RecordQuery`` of the customers grid. Its free-text search has no
+    field and is left out (the caller says so).
+    """
+    conditions: list[dict[str, Any]] = []
+    for field_name, values in (
+        ("status", query.statuses),
+        ("customer_type", query.types),
+        ("source", query.sources),
+    ):
+        if values:
+            conditions.append({"field": field_name, "op": "in", "value": list(values)})
+    if query.date_from is not None:
+        conditions.append({"field": "created_at", "op": ">=", "value": query.date_from.isoformat()})
+    if query.date_to is not None:
+        conditions.append({"field": "created_at", "op": "<=", "value": query.date_to.isoformat()})
+    if query.birthday_month is not None:
+        conditions.append({"field": "birthday_month", "op": "=", "value": int(query.birthday_month)})
+    return {"all": conditions}

@@ -43,9 +43,12 @@ from crm.analytics.clv import (
     value_tiers,
 )
 from crm.filters import Filters
+from crm.marketing.rules import customer_ids_rule
 from crm.permissions import Actor, Permission, allowed
 from crm.ui.cache import CACHE_SECONDS, cached
 from crm.ui.charts import show_chart, table_downloads
+from crm.ui.resources import get_engine
+from crm.ui.segment_builder import save_as_segment
 from crm.ui.sidebar import current_filters
 from crm.ui.widgets import MISSING, data_table, format_money, format_money_short, format_percent, kpi_card, readable
 
@@ -58,6 +61,7 @@ __all__ = [
     "model_notes",
     "overview_cards",
     "page_analysis",
+    "save_people_as_segment",
     "shop_filters",
     "tiers_and_sources",
     "top_table",
@@ -400,3 +404,19 @@ def holdout_check(analysis: ClvAnalysis) -> None:
         labels={"value": "mean purchases per customer", "frequency_group": "repeat purchases in calibration"},
     ).update_xaxes(type="category")  # keeps the "7+" group (not a number) on the axis
     show_chart(figure, name="clv_holdout")
+
+
+def save_people_as_segment(analysis: ClvAnalysis, actor: Actor) -> None:
+    """ "Save as segment" for one value tier or the churn-risk list (the listed customers, by id)."""
+    if not allowed(actor.role, Permission.MANAGE_SEGMENTS):
+        return
+    people = analysis.customers
+    groups = {f"{readable(tier)} tier": people["tier"] == tier for tier in people["tier"].dropna().unique()}
+    groups["Churn risk"] = people["churn_risk"].fillna(False).astype(bool)
+    left, right = st.columns([2, 1], vertical_alignment="bottom")
+    with left:
+        choice = st.selectbox("Customers to keep as a segment", list(groups), key="clv_segment_group")
+    chosen = people.loc[groups[choice], "customer_id"]
+    with right:
+        save_as_segment(get_engine(), actor, customer_ids_rule(chosen), key="clv", default_name=f"CLV {choice.lower()}")
+    st.caption(f"{len(chosen):,} customers; the segment keeps exactly these (as of {_day(analysis.as_of)}).")

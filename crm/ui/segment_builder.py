@@ -21,6 +21,7 @@ from typing import Any
 import streamlit as st
 from sqlalchemy import Engine
 
+from crm.filters import Filters
 from crm.marketing.rules import (
     FIELDS,
     NULL_RULE_TEXT,
@@ -28,6 +29,8 @@ from crm.marketing.rules import (
     VALUELESS,
     RuleError,
     parse_rules,
+    rules_from_filters,
+    rules_from_record_query,
     to_json_dict,
 )
 from crm.marketing.segments import (
@@ -54,6 +57,8 @@ __all__ = [
     "rules_json_panel",
     "rules_to_tree",
     "save_as_segment",
+    "save_filters_as_segment",
+    "save_grid_as_segment",
     "saved_segments_panel",
     "segment_preview",
     "tree_to_rules",
@@ -388,3 +393,19 @@ def save_as_segment(engine: Engine, actor: Actor, rules: dict[str, Any], *, key:
         name = st.text_input("Segment name", value=default_name, key=f"{key}_segment_name")
         if st.button("Save segment", key=f"{key}_segment_save"):
             _report(lambda: save_segment(engine, actor, name, rules), "Saved; open it on the Segments page.")
+
+
+def save_filters_as_segment(
+    engine: Engine, actor: Actor, filters: Filters, *extra: dict[str, Any], key: str, default_name: str
+) -> None:
+    """ "Save as segment" of the sidebar's customer filters (plus ``extra`` conditions, e.g. an RFM segment)."""
+    save_as_segment(engine, actor, rules_from_filters(filters, *extra), key=key, default_name=default_name)
+
+
+def save_grid_as_segment(engine: Engine, actor: Actor, query: Any, *, key: str) -> None:
+    """ "Save as segment" of the Customers grid's filters (its search text has no rule field)."""
+    if not allowed(actor.role, Permission.MANAGE_SEGMENTS):
+        return
+    if query.search.strip():
+        st.caption("The search text is not part of a saved segment; the other filters are.")
+    save_as_segment(engine, actor, rules_from_record_query(query), key=key, default_name="Customers selection")
