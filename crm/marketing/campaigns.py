@@ -41,6 +41,7 @@ from crm.marketing.segments import get_segment, segment_members
 from crm.marketing.templates import (
     Template,
     TemplateError,
+    may_render_empty,
     recipient_contexts,
     render_message,
     validate_template,
@@ -387,13 +388,15 @@ def launch_campaign(engine: Engine, actor: Actor, campaign_id: int) -> LaunchSum
     contactable = [row.id for row in rows if reasons[row.id] is None]
     holdout = _holdout(contactable, campaign.holdout_percent, campaign.seed)
     to_contact = [customer_id for customer_id in contactable if customer_id not in holdout]
-    # Every message must render before anything is frozen (unknown placeholder, empty render).
-    contexts = recipient_contexts(engine, to_contact)
-    for customer_id in to_contact:
-        try:
-            render_message(template, contexts[customer_id] | _preview_values("https://app"), customer_id)
-        except TemplateError as error:
-            raise CampaignError(f"Not launched: {error}") from None
+    # Every message must render before anything is frozen (unknown placeholders were refused at creation);
+    # only a template whose parts are nothing but placeholders can render empty, so only then are values read.
+    if may_render_empty(template):
+        contexts = recipient_contexts(engine, to_contact)
+        for customer_id in to_contact:
+            try:
+                render_message(template, contexts[customer_id] | _preview_values("https://app"), customer_id)
+            except TemplateError as error:
+                raise CampaignError(f"Not launched: {error}") from None
     recipient_rows = []
     for row in rows:
         reason = reasons[row.id]

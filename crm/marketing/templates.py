@@ -30,6 +30,7 @@ __all__ = [
     "RenderedMessage",
     "Template",
     "TemplateError",
+    "may_render_empty",
     "parse_template_file",
     "placeholders_in",
     "recipient_contexts",
@@ -131,6 +132,16 @@ def render(text: str, values: Mapping[str, str]) -> str:
         return value if value.strip() else (match.group(2) or "")
 
     return _PLACEHOLDER.sub(replace, text)
+
+
+def may_render_empty(template: Template) -> bool:
+    """True when some recipient's values could leave the subject or body empty (all placeholders empty).
+
+    A part with literal text (or a non-empty fallback) outside its placeholders never renders empty,
+    so the pre-launch check need not read every recipient's values for it.
+    """
+    blank = dict.fromkeys(PLACEHOLDERS, "")
+    return any(not render(text, blank).strip() for text in (template.subject, template.body))
 
 
 def render_message(template: Template, values: Mapping[str, str], customer_id: int) -> RenderedMessage:

@@ -13,6 +13,7 @@ from crm.marketing.templates import (
     PLACEHOLDERS,
     Template,
     TemplateError,
+    may_render_empty,
     parse_template_file,
     recipient_contexts,
     render,
@@ -168,3 +169,10 @@ def test_suggestions_put_the_segments_own_kind_first_and_quote_its_numbers() -> 
     assert champions[0].kind == "thank_you"
     birthdays = suggest_messages("x", {"all": [{"field": "birthday_month", "op": "=", "value": 3}]}, numbers)
     assert birthdays[0].kind == "birthday" and "3 of 42 members" in birthdays[0].why
+
+
+def test_only_a_template_made_of_placeholders_alone_may_render_empty() -> None:
+    assert may_render_empty(Template("{first_name}", "Hello"))
+    assert may_render_empty(Template("Hi", " {first_name} {last_name} "))
+    assert not may_render_empty(Template("Hi {first_name}", "Dear {first_name|friend}"))
+    assert not may_render_empty(Template("{first_name|Hello}", "{{offer}}"))
