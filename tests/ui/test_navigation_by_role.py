@@ -90,6 +90,8 @@ EXPECTED_PERMISSIONS = {
         Permission.VIEW_RECORDS,
         Permission.EXPORT_PERSONAL_DATA,
         Permission.EXPORT_AGGREGATES,
+        # The issue: "analysts and managers build segments".
+        Permission.MANAGE_SEGMENTS,
     },
     # No deletes, no exports of personal data (aggregates only), no imports, no analytics.
     "agent": {
