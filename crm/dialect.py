@@ -18,6 +18,7 @@ from sqlalchemy.sql.expression import ColumnElement, FunctionElement
 __all__ = [
     "GRAINS",
     "Grain",
+    "correlated_aggregates",
     "day_of_week",
     "days_between",
     "folded_like",
@@ -332,3 +333,14 @@ def _unindexed_sqlite(element: unindexed, compiler: Any, **kw: Any) -> str:
 @compiles(unindexed, "postgresql")
 def _unindexed_postgresql(element: unindexed, compiler: Any, **kw: Any) -> str:
     return compiler.process(element.clauses, **kw)
+
+
+def correlated_aggregates(dialect_name: str) -> bool:
+    """Whether per-customer order aggregates are best written as correlated subqueries on this engine.
+
+    SQLite evaluates a correlated scalar subquery only for the rows that reach it (after the cheaper
+    conditions), each one seek into ``ix_orders_customer_behaviour``; joining a GROUP BY over every
+    order would first aggregate all of them. PostgreSQL hash-aggregates all orders faster than it runs
+    a sub-plan per customer, so there the aggregate is joined.
+    """
+    return dialect_name == "sqlite"

@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, and_, func, select, true
 
+from crm.dialect import correlated_aggregates
 from crm.filters import Filters
 from crm.marketing.compiler import RuleContext, compile_rule
 from crm.marketing.rules import RuleTree, parse_rules
@@ -33,8 +34,12 @@ def segment_summary(
     all time; 0.00 when none). "Today" is ``as_of``, else the filters' reference day.
     """
     tree = parse_rules(rules) if isinstance(rules, (dict, str)) else rules
-    context = RuleContext(today=as_of or filters.reference_day(), timezone_name=filters.timezone_name)
-    behaviour = context.behaviour()
+    context = RuleContext(
+        today=as_of or filters.reference_day(),
+        timezone_name=filters.timezone_name,
+        correlated=correlated_aggregates(engine.dialect.name),
+    )
+    total_spent = context.behaviour_value("total_spent")
     condition = compile_rule(tree, context)
     reachable = and_(
         customers.c.marketing_consent == true(),
@@ -45,7 +50,7 @@ def segment_summary(
         select(
             func.count(customers.c.id),
             func.count(customers.c.id).filter(reachable),
-            func.coalesce(func.sum(behaviour.c.total_spent), 0),
+            func.coalesce(func.sum(total_spent), 0),
         )
         .select_from(context.source())
         .where(condition, *filters.customer_count_clauses(customers))

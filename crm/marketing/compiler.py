@@ -36,7 +36,7 @@ from sqlalchemy import (
 )
 
 from crm.analytics.segmentation import rfm_scored_subquery
-from crm.dialect import epoch_day, folded_like, month_of_year, to_local, unindexed
+from crm.dialect import correlated_aggregates, epoch_day, folded_like, month_of_year, to_local, unindexed
 from crm.filters import Filters
 from crm.marketing.rules import FIELDS, AllGroup, AnyGroup, Condition, NotGroup, RuleTree
 from crm.schema import REVENUE_ORDER_STATUSES, brands, customers, loyalty_tiers, orders, tickets, visits
@@ -78,6 +78,8 @@ class RuleContext:
 
     today: date
     timezone_name: str
+    # Per-customer order aggregates as correlated subqueries (SQLite) instead of a joined GROUP BY.
+    correlated: bool = False
     _joins: dict[str, FromClause] = field(default_factory=dict)
 
     # --- the per-customer aggregates, each built once and LEFT JOINed on customers.id -----------
@@ -96,6 +98,22 @@ class RuleContext:
                 .subquery("behaviour")
             )
         return self._joins["behaviour"]
+
+    def behaviour_value(self, name: str) -> ColumnElement[Any]:
+        """One per-customer aggregate of counted orders: orders_count, total_spent, first_order, last_order."""
+        if not self.correlated:
+            return self.behaviour().c[name]
+        aggregate = {
+            "orders_count": func.count(orders.c.id),
+            "total_spent": func.sum(orders.c.total),
+            "first_order": func.min(orders.c.order_date),
+            "last_order": func.max(orders.c.order_date),
+        }[name]
+        return (
+            select(aggregate)
+            .where(orders.c.customer_id == customers.c.id, orders.c.status.in_(REVENUE_ORDER_STATUSES))
+            .scalar_subquery()
+        )
 
     def rfm(self) -> FromClause:
         if "rfm" not in self._joins:
@@ -183,15 +201,17 @@ _VALUES: dict[str, Callable[[RuleContext], FieldValue]] = {
     "customer_id": lambda context: FieldValue(customers.c.id, nullable=False),
     "birthday_month": lambda context: FieldValue(month_of_year(customers.c.birth_date)),
     "created_at": lambda context: FieldValue(context.local_day(customers.c.created_at), nullable=False),
-    "orders_count": lambda context: FieldValue(func.coalesce(context.behaviour().c.orders_count, 0), nullable=False),
-    "total_spent": lambda context: FieldValue(func.coalesce(context.behaviour().c.total_spent, 0), nullable=False),
-    "average_order_value": lambda context: FieldValue(
-        context.behaviour().c.total_spent / context.behaviour().c.orders_count
+    "orders_count": lambda context: FieldValue(
+        func.coalesce(context.behaviour_value("orders_count"), 0), nullable=False
     ),
-    "first_order_date": lambda context: FieldValue(context.local_day(context.behaviour().c.first_order)),
-    "last_order_date": lambda context: FieldValue(context.local_day(context.behaviour().c.last_order)),
+    "total_spent": lambda context: FieldValue(func.coalesce(context.behaviour_value("total_spent"), 0), nullable=False),
+    "average_order_value": lambda context: FieldValue(
+        context.behaviour_value("total_spent") / func.nullif(context.behaviour_value("orders_count"), 0)
+    ),
+    "first_order_date": lambda context: FieldValue(context.local_day(context.behaviour_value("first_order"))),
+    "last_order_date": lambda context: FieldValue(context.local_day(context.behaviour_value("last_order"))),
     "days_since_last_order": lambda context: FieldValue(
-        context.today_number() - context.local_day(context.behaviour().c.last_order)
+        context.today_number() - context.local_day(context.behaviour_value("last_order"))
     ),
     "rfm_segment": lambda context: FieldValue(context.rfm().c.segment),
     "open_tickets": lambda context: FieldValue(func.coalesce(context.open_tickets().c.open_tickets, 0), nullable=False),
@@ -304,20 +324,29 @@ def compile_rule(node: RuleTree, context: RuleContext) -> ColumnElement[bool]:
     return or_(false(), *(compile_rule(child, context) for child in node.children))
 
 
-def rule_source(tree: RuleTree, *, today: date, timezone_name: str) -> tuple[FromClause, ColumnElement[bool]]:
-    """The FROM clause (customers + the aggregates the rule needs) and the WHERE condition of ``tree``."""
-    context = RuleContext(today=today, timezone_name=timezone_name)
+def rule_source(
+    tree: RuleTree, *, today: date, timezone_name: str, dialect_name: str = "postgresql"
+) -> tuple[FromClause, ColumnElement[bool]]:
+    """The FROM clause (customers + the aggregates the rule needs) and the WHERE condition of ``tree``.
+
+    ``dialect_name`` picks how order aggregates are written (``crm.dialect.correlated_aggregates``).
+    """
+    context = RuleContext(today=today, timezone_name=timezone_name, correlated=correlated_aggregates(dialect_name))
     condition = compile_rule(tree, context)
     return context.source(), condition
 
 
-def members_statement(tree: RuleTree, *, today: date, timezone_name: str) -> Select[Any]:
+def members_statement(
+    tree: RuleTree, *, today: date, timezone_name: str, dialect_name: str = "postgresql"
+) -> Select[Any]:
     """SELECT the ids of the customers matching ``tree``, in id order."""
-    source, condition = rule_source(tree, today=today, timezone_name=timezone_name)
+    source, condition = rule_source(tree, today=today, timezone_name=timezone_name, dialect_name=dialect_name)
     return select(customers.c.id).select_from(source).where(condition).order_by(customers.c.id)
 
 
-def count_statement(tree: RuleTree, *, today: date, timezone_name: str) -> Select[Any]:
+def count_statement(
+    tree: RuleTree, *, today: date, timezone_name: str, dialect_name: str = "postgresql"
+) -> Select[Any]:
     """SELECT how many customers match ``tree``."""
-    source, condition = rule_source(tree, today=today, timezone_name=timezone_name)
+    source, condition = rule_source(tree, today=today, timezone_name=timezone_name, dialect_name=dialect_name)
     return select(func.count(customers.c.id)).select_from(source).where(condition)

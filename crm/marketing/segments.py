@@ -109,7 +109,9 @@ def segment_members(
     today in CRM_TIMEZONE. ``RuleError`` for a bad rule.
     """
     zone = timezone_name or _timezone_name()
-    statement = members_statement(_tree(rules), today=resolve_today(as_of, zone), timezone_name=zone)
+    statement = members_statement(
+        _tree(rules), today=resolve_today(as_of, zone), timezone_name=zone, dialect_name=engine.dialect.name
+    )
     with engine.connect() as connection:
         return [int(value) for value in connection.execute(statement).scalars()]
 
@@ -119,7 +121,9 @@ def segment_count(
 ) -> int:
     """How many customers match ``rules`` (the live count of the builder)."""
     zone = timezone_name or _timezone_name()
-    statement = count_statement(_tree(rules), today=resolve_today(as_of, zone), timezone_name=zone)
+    statement = count_statement(
+        _tree(rules), today=resolve_today(as_of, zone), timezone_name=zone, dialect_name=engine.dialect.name
+    )
     with engine.connect() as connection:
         return int(connection.execute(statement).scalar_one())
 
@@ -133,7 +137,9 @@ def _member_rows(
     timezone_name: str | None,
 ) -> pd.DataFrame:
     zone = timezone_name or _timezone_name()
-    source, condition = rule_source(_tree(rules), today=resolve_today(as_of, zone), timezone_name=zone)
+    source, condition = rule_source(
+        _tree(rules), today=resolve_today(as_of, zone), timezone_name=zone, dialect_name=engine.dialect.name
+    )
     c = customers.c
     statement = (
         select(*(c.id if column == "customer_id" else c[column] for column in MEMBER_COLUMNS))

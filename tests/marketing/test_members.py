@@ -167,3 +167,23 @@ def test_local_days_follow_the_app_time_zone(tiny_shop: TinyShop) -> None:
     for zone in ("Asia/Seoul", "America/New_York"):
         rules = {"all": [{"field": "last_order_date", "op": "=", "value": "2025-03-28"}]}
         assert segment_members(tiny_shop.engine, rules, as_of=TODAY, timezone_name=zone) == [1]
+
+
+def test_joined_and_correlated_order_aggregates_select_the_same_customers(tiny_shop: TinyShop) -> None:
+    # SQLite writes order aggregates as correlated subqueries, PostgreSQL joins a GROUP BY
+    # (crm.dialect.correlated_aggregates); both forms run on both engines and must agree.
+    from crm.marketing.compiler import members_statement
+    from crm.marketing.rules import parse_rules
+
+    fields = {"orders_count", "total_spent", "average_order_value", "first_order_date", "last_order_date"}
+    behaviour = [case for case in CASES if case[0] in fields | {"days_since_last_order"}]
+    for field, op, value, expected in behaviour:
+        condition: dict[str, Any] = {"field": field, "op": op}
+        if value is not None:
+            condition["value"] = value
+        tree = parse_rules({"not": {"all": [condition]}})
+        for dialect_name in ("sqlite", "postgresql"):
+            statement = members_statement(tree, today=TODAY, timezone_name="UTC", dialect_name=dialect_name)
+            with tiny_shop.engine.connect() as connection:
+                found = list(connection.execute(statement).scalars())
+            assert found == [n for n in (1, 2, 3, 4, 5) if n not in expected], (field, op, dialect_name)
