@@ -257,7 +257,9 @@ def _send(engine: Engine, actor: Actor, campaign: Campaign, mail: MailSettings) 
         message += f" {summary.interrupted} left by an interrupted run marked failed (delivery unknown, not resent)."
     if not summary.finished:
         message += " Some messages are still in flight in another run; send again later to finish."
-    st.success(message)
+    # Rerun so the header, counts and results above and below show the campaign as it now is.
+    st.session_state[FLASH_KEY] = message
+    st.rerun()
 
 
 def _export(engine: Engine, actor: Actor, campaign: Campaign) -> None:
