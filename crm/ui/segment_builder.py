@@ -180,6 +180,12 @@ def _as_date(value: Any) -> date | None:
         return None
 
 
+def _typed(value: Any, integer: bool) -> int | float:
+    """A number input's value in the input's own type (Streamlit refuses an int value with a float step)."""
+    number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0
+    return int(number) if integer else float(number)
+
+
 def _value_widget(node: dict[str, Any], key: str) -> Any:
     """The value input of a condition, matching its field's type and operator; returns the JSON value."""
     spec = FIELDS[node["field"]]
@@ -211,16 +217,14 @@ def _value_widget(node: dict[str, Any], key: str) -> Any:
             return [_iso(start), _iso(end)]
         step = 1 if spec.integer else 1.0
         with left:
-            start = st.number_input("From", value=low if low is not None else 0 * step, step=step, key=f"{key}_low")
+            start = st.number_input("From", value=_typed(low, spec.integer), step=step, key=f"{key}_low")
         with right:
-            end = st.number_input("To", value=high if high is not None else 0 * step, step=step, key=f"{key}_high")
+            end = st.number_input("To", value=_typed(high, spec.integer), step=step, key=f"{key}_high")
         return [start, end]
     if spec.kind == "date":
         return _iso(st.date_input(label, _as_date(value) or date.today(), key=key))
     if spec.kind == "number":
-        step = 1 if spec.integer else 1.0
-        number = value if isinstance(value, (int, float)) and not isinstance(value, bool) else 0 * step
-        return st.number_input(label, value=number, step=step, key=key)
+        return st.number_input(label, value=_typed(value, spec.integer), step=1 if spec.integer else 1.0, key=key)
     if spec.choices and op in ("=", "!="):
         index = spec.choices.index(value) if value in spec.choices else 0
         return st.selectbox(label, list(spec.choices), index=index, key=key)

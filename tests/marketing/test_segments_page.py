@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
 
 from crm.db import init_database, make_engine
 from crm.marketing.segments import get_segment, list_segments
-from crm.ui.segment_builder import TREE_STATE
+from crm.ui.segment_builder import TREE_STATE, tree_to_rules
 from tests.fixtures.tiny_shop import load_tiny_shop
 from tests.ui.apptest_support import app_as
 
@@ -97,3 +98,31 @@ def test_agents_may_not_open_the_segments_page(tiny_url: str) -> None:
     app.run()
     app.switch_page(PAGE).run()
     assert any("may not open this page" in error.value for error in app.error)
+
+
+def test_pasted_json_fills_the_builder_with_typed_widgets_and_saved_segments_open_in_it(tiny_url: str) -> None:
+    rules = {
+        "all": [
+            {"field": "total_spent", "op": "between", "value": [30, 100]},
+            {"field": "created_at", "op": "between", "value": ["2025-01-01", "2025-02-28"]},
+            {"field": "source", "op": "in", "value": ["website", "referral"]},
+            {"not": {"field": "has_email", "op": "=", "value": False}},
+        ]
+    }
+    app = _open(tiny_url, "ada")
+    app.text_area(key="segment_json_paste").input(json.dumps(rules)).run()
+    app.button(key="segment_json_apply").click().run()
+    assert not app.exception, app.exception
+    # Spent 30–100: Bob, Chloe, Dan; created in Jan–Feb: all three; website or referral: Bob and Dan.
+    assert _count(app) == "2"
+    assert tree_to_rules(app.session_state[TREE_STATE]) == rules
+    app.text_input(key="segment_new_name").input("Mid spenders").run()
+    app.button(key="segment_save_new").click().run()
+    # A fresh session opens the saved segment into the builder.
+    app = _open(tiny_url, "ada")
+    saved = get_segment(make_engine(tiny_url), "Mid spenders")
+    app.selectbox(key="segment_open_choice").set_value(saved.id).run()
+    app.button(key="segment_open").click().run()
+    assert not app.exception, app.exception
+    assert tree_to_rules(app.session_state[TREE_STATE]) == rules
+    assert _count(app) == "2"
