@@ -1,8 +1,9 @@
-"""The whole loop in a real browser: a rule saved as a segment → a campaign created from a suggestion →
-launched → sent by email to a local SMTP server → a recipient unsubscribes through the link, signed out."""
+"""The whole loop in a real browser: a rule pasted on the Segments page and saved → a campaign created from a
+suggestion → launched → sent by email to a local SMTP server → a recipient unsubscribes through the link."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 
@@ -12,8 +13,7 @@ from sqlalchemy import select
 
 from crm.db import init_database, make_engine
 from crm.demo import DemoSize, generate_demo
-from crm.marketing.segments import save_segment, segment_members
-from crm.permissions import Actor
+from crm.marketing.segments import get_segment, segment_members
 from crm.schema import campaign_recipients, campaigns, customers
 from tests.browser.conftest import RunningApp, _served, _sign_in, wait_until_idle
 from tests.mail_server import LocalSmtpServer
@@ -25,7 +25,7 @@ SEGMENT = "Loop: loyal website buyers"
 
 @pytest.fixture(scope="module")
 def mail_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[RunningApp, LocalSmtpServer, int]]:
-    """A server of its own with CRM_SMTP_URL pointing at a local aiosmtpd, and the saved segment's size."""
+    """A server of its own with CRM_SMTP_URL pointing at a local aiosmtpd, and the rule's member count."""
     directory = tmp_path_factory.mktemp("campaign-loop")
     database_url = f"sqlite:///{directory / 'crm.db'}"
     engine = make_engine(database_url)
@@ -33,7 +33,6 @@ def mail_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Running
     generate_demo(engine, DemoSize(customers=300, orders=3_000), seed=7, with_demo_accounts=True)
     with engine.begin() as connection:
         connection.execute(customers.update().where(customers.c.email.is_not(None)).values(marketing_consent=True))
-    save_segment(engine, Actor.system(), SEGMENT, RULE)
     members = len(segment_members(engine, RULE))
     engine.dispose()
     with LocalSmtpServer() as server:
@@ -48,8 +47,21 @@ def test_a_rule_becomes_a_sent_campaign_and_the_unsubscribe_link_works(
 ) -> None:
     app, server, members = mail_app
     assert 5 <= members <= 150
-    _sign_in(page, app, "manager", path="campaigns")
-    expect(page.get_by_role("heading", name="Campaigns")).to_be_visible()
+    _sign_in(page, app, "manager", path="segments")
+    expect(page.get_by_role("heading", name="Segments", exact=True)).to_be_visible()
+    page.get_by_text("Rules as JSON").click()
+    page.get_by_label("Paste rules (JSON) to replace the builder").fill(json.dumps(RULE))
+    page.get_by_role("button", name="Use these rules").click()
+    wait_until_idle(page)
+    page.get_by_label("Name", exact=True).fill(SEGMENT)
+    wait_until_idle(page)
+    page.get_by_role("button", name="Save as new segment").click()
+    expect(page.get_by_text("Saved.")).to_be_visible()
+    engine = make_engine(app.database_url)
+    assert get_segment(engine, SEGMENT).rules == RULE
+
+    page.goto(f"{app.url}/campaigns")
+    expect(page.get_by_role("heading", name="Campaigns", exact=True)).to_be_visible()
     page.get_by_text("New campaign").click()
     page.get_by_label("Name").fill("Loop campaign")
     page.get_by_label("Segment").click()
@@ -64,7 +76,6 @@ def test_a_rule_becomes_a_sent_campaign_and_the_unsubscribe_link_works(
     page.get_by_role("button", name="Launch: freeze the recipients").click()
     expect(page.get_by_text(re.compile(r"Launched: \d+ to contact"))).to_be_visible()
 
-    engine = make_engine(app.database_url)
     with engine.connect() as connection:
         campaign_id = connection.execute(select(campaigns.c.id).where(campaigns.c.name == "Loop campaign")).scalar_one()
         pending = set(
