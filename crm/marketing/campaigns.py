@@ -36,7 +36,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from crm.audit import record_audit
 from crm.exports import export_table
-from crm.marketing.mail import MailSettings, OutgoingMessage, SendOutcome, send_messages
+from crm.marketing.mail import MailSessionError, MailSettings, OutgoingMessage, SendOutcome, send_messages
 from crm.marketing.segments import get_segment, segment_members
 from crm.marketing.templates import (
     Template,
@@ -609,7 +609,16 @@ def send_campaign(
             recipient_of[id(message)] = row.id
             messages.append(message)
         # Rows another run claims first are skipped; they leave "pending", so the loop always advances.
-        send_messages(mail, messages, claim=claim, on_result=record)
+        try:
+            send_messages(mail, messages, claim=claim, on_result=record)
+        except MailSessionError as error:
+            summary = _finish_send(
+                engine, actor, campaign_id, sent=counts["sent"], failed=counts["failed"], interrupted=interrupted
+            )
+            raise CampaignError(
+                f"Sending stopped: the mail server failed ({error}). Sent {summary.sent}, failed {summary.failed}; "
+                f"{summary.remaining} still waiting: send again to resume."
+            ) from None
     return _finish_send(
         engine, actor, campaign_id, sent=counts["sent"], failed=counts["failed"], interrupted=interrupted
     )

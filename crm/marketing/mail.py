@@ -22,6 +22,7 @@ from crm.settings import get_settings
 
 __all__ = [
     "MailConfigError",
+    "MailSessionError",
     "MailSettings",
     "OutgoingMessage",
     "SendOutcome",
@@ -177,6 +178,18 @@ def _error_text(error: Exception) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+class MailSessionError(RuntimeError):
+    """The SMTP session could not be opened, or broke: the messages not attempted yet were not sent.
+
+    ``outcomes`` holds what was reported before (including the message in flight when it broke, as failed:
+    its delivery is unknown); messages after it were neither claimed nor reported.
+    """
+
+    def __init__(self, reason: str, outcomes: list[SendOutcome]) -> None:
+        super().__init__(reason)
+        self.outcomes = outcomes
+
+
 def send_messages(
     settings: MailSettings,
     messages: Iterable[OutgoingMessage],
@@ -188,14 +201,14 @@ def send_messages(
 
     ``claim`` is called right before each message goes out; False skips it (no outcome): the campaign
     sender commits "sending" there, so a re-run never sends that message again. ``on_result`` is called
-    right after each message (the campaign sender records sent/failed there, one commit each). A failure
-    to connect or sign in, or a session that breaks, fails the messages not sent yet with that error
-    (claimed first, so they too are never sent twice).
+    right after each message (the campaign sender records sent/failed there, one commit each).
+    ``MailSessionError`` when the server cannot be reached, refuses the sign-in, or the session breaks:
+    the message in flight is reported failed (delivery unknown), later ones stay untouched (unclaimed),
+    so an outage never marks people as failed who were not even tried.
     """
     pending: Sequence[OutgoingMessage] = list(messages)
     outcomes: list[SendOutcome] = []
-    skipped: set[int] = set()
-    claimed: set[int] = set()
+    in_flight: OutgoingMessage | None = None
 
     def report(outcome: SendOutcome) -> None:
         outcomes.append(outcome)
@@ -206,22 +219,19 @@ def send_messages(
         with smtp_connection(settings) as client:
             for message in pending:
                 if claim is not None and not claim(message):
-                    skipped.add(id(message))
                     continue
-                claimed.add(id(message))
+                in_flight = message
                 try:
                     client.send_message(build_message(message, settings.sender))
                 except (smtplib.SMTPRecipientsRefused, smtplib.SMTPDataError, smtplib.SMTPSenderRefused) as error:
+                    in_flight = None
                     report(SendOutcome(message, _error_text(error)))
                     continue
+                in_flight = None
                 report(SendOutcome(message, None))
     except (smtplib.SMTPException, OSError) as error:
-        # The session broke: what was not reported yet was not delivered by us.
-        reported = {id(outcome.message) for outcome in outcomes} | skipped
-        for message in pending:
-            if id(message) in reported:
-                continue
-            if id(message) not in claimed and claim is not None and not claim(message):
-                continue
-            report(SendOutcome(message, _error_text(error)))
+        reason = _error_text(error)
+        if in_flight is not None:
+            report(SendOutcome(in_flight, f"session broke while sending, delivery unknown: {reason}"))
+        raise MailSessionError(reason, outcomes) from error
     return outcomes

@@ -4,6 +4,7 @@ email really goes through a local SMTP server, a crashed send resumes without ma
 from __future__ import annotations
 
 import io
+import socket
 from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -264,3 +265,27 @@ def test_create_launch_and_send_are_in_the_audit_log(shop: Engine, smtp_server: 
     assert [row.action for row in rows] == ["create", "update", "update", "update"]
     assert ['"event": "launch"' in rows[1].after_json, '"send started"' in rows[2].after_json] == [True, True]
     assert '"sent": 3' in rows[3].after_json
+
+
+def test_an_unreachable_mail_server_stops_the_send_and_leaves_everyone_waiting_for_the_next_run(
+    shop: Engine, smtp_server: LocalSmtpServer
+) -> None:
+    campaign_id = make_campaign(shop)
+    launch_campaign(shop, ADMIN, campaign_id)
+    closed = parse_smtp_url(f"smtp://127.0.0.1:{_closed_port()}", "news@shop.test")
+    with pytest.raises(CampaignError, match=r"mail server failed .*Sent 0, failed 0; 3 still waiting"):
+        send_campaign(shop, ADMIN, campaign_id, mail=closed, secret_key=SECRET, app_url=APP_URL)
+    assert sorted(status for status, _ in recipient_statuses(shop, campaign_id).values()) == [
+        "not_contactable",
+        "not_contactable",
+        "pending",
+        "pending",
+        "pending",
+    ]
+    assert _send(shop, campaign_id, smtp_server).sent == 3  # type: ignore[attr-defined]
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])  # released on return: nothing listens there
