@@ -54,7 +54,20 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 # reference rows every database gets (loyalty tiers), the log of what happened and saved import settings.
 # Everything else is business data that demo loading must not mix with (DESIGN.md "Database").
 NON_BUSINESS_TABLES = frozenset(
-    {"users", "user_sessions", "login_attempts", "loyalty_tiers", "audit_log", "import_mappings"}
+    {
+        "users",
+        "user_sessions",
+        "login_attempts",
+        "loyalty_tiers",
+        "audit_log",
+        "import_mappings",
+        # Who gets which mail, and what was sent: settings and logs of the app, not shop data.
+        "digest_subscriptions",
+        "alert_rules",
+        "alert_recipients",
+        "alert_episodes",
+        "notification_deliveries",
+    }
 )
 
 # `postgresql://` alone means psycopg (3) to SQLAlchemy 2.1, which is not installed; Heroku-style

@@ -29,6 +29,8 @@ class Permission(StrEnum):
     MANAGE_SEGMENTS = "manage_segments"
     # Create, launch, send and export campaigns (crm.marketing.campaigns); managers and admins.
     LAUNCH_CAMPAIGNS = "launch_campaigns"
+    # Set alert thresholds and who receives them (crm.notifications.alerts); managers and admins.
+    MANAGE_ALERTS = "manage_alerts"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
 

@@ -30,6 +30,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 
 __all__ = [
@@ -674,6 +675,100 @@ audit_log = Table(
     Column("after_json", Text),
     _in("action", AUDIT_ACTIONS),
     Index("ix_audit_log_entity", "entity", "entity_id"),
+)
+
+# --- digests and alerts ------------------------------------------------------------------
+DIGEST_FREQUENCIES = ("daily", "weekly")
+# The dashboard views a digest can carry (the Overview today).
+DIGEST_VIEWS = ("overview",)
+ALERT_KINDS = ("low_stock", "overdue_follow_ups", "sla_breaches", "revenue_drop")
+NOTIFICATION_KINDS = ("digest", "alert")
+DELIVERY_STATUSES = ("claimed", "sent", "failed")
+
+digest_subscriptions = Table(
+    # A user's daily or weekly mail of a dashboard view; times are in the app's time zone.
+    "digest_subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("frequency", String(8), nullable=False),
+    Column("view", String(20), nullable=False, server_default="overview"),
+    # Local time of day "HH:MM" and, for weekly digests, the weekday (0 = Monday).
+    Column("send_at", String(5), nullable=False, server_default="08:00"),
+    Column("weekday", Integer),
+    # The sidebar filters of the view as page-address parameters (crm.filters_url), "" for none.
+    Column("filters_query", Text, nullable=False, server_default=""),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    *_timestamps(),
+    _version(),
+    _in("frequency", DIGEST_FREQUENCIES),
+    _in("view", DIGEST_VIEWS),
+    CheckConstraint("weekday IS NULL OR (weekday >= 0 AND weekday <= 6)", name="weekday_range"),
+    CheckConstraint("frequency = 'daily' OR weekday IS NOT NULL", name="weekly_has_weekday"),
+    CheckConstraint("length(send_at) = 5 AND substr(send_at, 3, 1) = ':'", name="send_at_format"),
+    UniqueConstraint("user_id", "view", "frequency", name="uq_digest_subscriptions_user_view_frequency"),
+)
+alert_rules = Table(
+    # One rule per kind: its threshold (meaning per kind, crm/notifications/alerts.py) and whether it runs.
+    "alert_rules",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(20), nullable=False, unique=True),
+    Column("threshold", Numeric(12, 2), nullable=False),
+    Column("active", Boolean, nullable=False, server_default="1"),
+    *_timestamps(),
+    _version(),
+    _in("kind", ALERT_KINDS),
+    CheckConstraint("threshold >= 0", name="threshold_non_negative"),
+)
+alert_recipients = Table(
+    "alert_recipients",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alert_rule_id", Integer, ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    UniqueConstraint("alert_rule_id", "user_id", name="uq_alert_recipients_pair"),
+)
+alert_episodes = Table(
+    # One condition of a rule from the run that found it until the run that found it gone. At most one
+    # open episode per (rule, condition) — a partial unique index — so an alert fires once per condition,
+    # and two schedulers can never both open (and mail) the same one.
+    "alert_episodes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("alert_rule_id", Integer, ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False),
+    Column("condition_key", String(120), nullable=False),
+    Column("summary", Text, nullable=False),
+    Column("opened_at", DateTime, nullable=False),
+    Column("cleared_at", DateTime),
+    Index(
+        "uq_alert_episodes_open_condition",
+        "alert_rule_id",
+        "condition_key",
+        unique=True,
+        sqlite_where=text("cleared_at IS NULL"),
+        postgresql_where=text("cleared_at IS NULL"),
+    ),
+)
+notification_deliveries = Table(
+    # A mail claimed before it is sent: the unique key makes a digest period or an alert episode go to a
+    # user at most once, whatever runs at the same time or again after a crash.
+    "notification_deliveries",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("kind", String(8), nullable=False),
+    # The digest subscription or the alert episode.
+    Column("reference_id", Integer, nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    # The digest's scheduled occurrence ("2026-12-07 08:00"); "" for alerts (an episode is mailed once).
+    Column("period_key", String(40), nullable=False, server_default=""),
+    Column("status", String(8), nullable=False, server_default="claimed"),
+    Column("error", Text),
+    Column("claimed_at", DateTime, nullable=False),
+    Column("finished_at", DateTime),
+    _in("kind", NOTIFICATION_KINDS),
+    _in("status", DELIVERY_STATUSES),
+    UniqueConstraint("kind", "reference_id", "user_id", "period_key", name="uq_notification_deliveries_once"),
 )
 
 import_mappings = Table(

@@ -14,11 +14,13 @@ from sqlalchemy.exc import IntegrityError
 
 from crm.db import reset_sequences
 from crm.schema import (
+    alert_rules,
     audit_log,
     campaign_recipients,
     campaigns,
     categories,
     customers,
+    digest_subscriptions,
     interactions,
     inventory,
     kb_articles,
@@ -26,6 +28,7 @@ from crm.schema import (
     loyalty_ledger,
     loyalty_tiers,
     metadata,
+    notification_deliveries,
     order_items,
     orders,
     price_history,
@@ -222,6 +225,15 @@ VALID_ROWS: dict[str, dict[str, object]] = {
     },
     "campaign_recipients": {"campaign_id": 1, "customer_id": 1, "status": "holdout"},
     "audit_log": {"username": "ada", "action": "export", "entity": "customers", "at": NOON},
+    "digest_subscriptions": {"user_id": 1, "frequency": "weekly", "weekday": 6, "send_at": "23:59", **STAMPS},
+    "alert_rules": {"kind": "revenue_drop", "threshold": Decimal("0.00"), **STAMPS},
+    "notification_deliveries": {
+        "kind": "alert",
+        "reference_id": 1,
+        "user_id": 1,
+        "status": "failed",
+        "claimed_at": NOON,
+    },
 }
 
 # (table, the fault, the CHECK constraint that must refuse it)
@@ -288,6 +300,15 @@ BAD_ROWS: list[tuple[Table, dict[str, object], str]] = [
     (campaigns, {"conversion_window_days": 0}, "ck_campaigns_conversion_window_range"),
     (campaign_recipients, {"status": "bounced"}, "ck_campaign_recipients_status_allowed"),
     (audit_log, {"action": "hack"}, "ck_audit_log_action_allowed"),
+    (digest_subscriptions, {"frequency": "hourly"}, "ck_digest_subscriptions_frequency_allowed"),
+    (digest_subscriptions, {"view": "revenue"}, "ck_digest_subscriptions_view_allowed"),
+    (digest_subscriptions, {"weekday": 7}, "ck_digest_subscriptions_weekday_range"),
+    (digest_subscriptions, {"weekday": None}, "ck_digest_subscriptions_weekly_has_weekday"),
+    (digest_subscriptions, {"send_at": "8am"}, "ck_digest_subscriptions_send_at_format"),
+    (alert_rules, {"kind": "weather"}, "ck_alert_rules_kind_allowed"),
+    (alert_rules, {"threshold": Decimal("-1")}, "ck_alert_rules_threshold_non_negative"),
+    (notification_deliveries, {"kind": "sms"}, "ck_notification_deliveries_kind_allowed"),
+    (notification_deliveries, {"status": "lost"}, "ck_notification_deliveries_status_allowed"),
 ]
 
 

@@ -117,6 +117,7 @@ FEATURE_MODULES = (
     "crm.cli.clv",
     "crm.cli.segments",
     "crm.cli.campaigns",
+    "crm.cli.notifications",
     "crm.bench",
 )
 

@@ -100,6 +100,8 @@ class OutgoingMessage:
     # None: the HTML part is the plain text, escaped, with line breaks and links kept.
     html: str | None = None
     headers: dict[str, str] = field(default_factory=dict)
+    # Pictures the HTML shows inline as <img src="cid:NAME">: (NAME, PNG bytes). Digests carry charts.
+    inline_images: tuple[tuple[str, bytes], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,6 +140,11 @@ def build_message(message: OutgoingMessage, sender: str) -> EmailMessage:
         mime[name] = value
     mime.set_content(message.text)
     mime.add_alternative(message.html if message.html is not None else text_to_html(message.text), subtype="html")
+    if message.inline_images:
+        # multipart/alternative(text, multipart/related(html, images)): clients without HTML read the text.
+        html_part = mime.get_payload()[1]
+        for name, png in message.inline_images:
+            html_part.add_related(png, maintype="image", subtype="png", cid=f"<{name}>", filename=f"{name}.png")
     return mime
 
 
