@@ -30,6 +30,7 @@ from crm.analytics.clv import (
     find_customers,
     fit_and_score,
     fit_summary,
+    fitting,
     order_days,
     rfm_summary,
     score_clv,
@@ -327,7 +328,7 @@ def test_a_horizon_change_rescores_the_fitted_model_without_fitting_again(monkey
     def no_refit(*args: object, **kwargs: object) -> None:
         raise AssertionError("score_clv must not fit again")
 
-    monkeypatch.setattr(clv, "_fit_models", no_refit)
+    monkeypatch.setattr(clv.model, "_fit_models", no_refit)  # fit_clv calls it there
     for horizon in horizons:
         rescored = score_clv(fitted, horizon=horizon)
         whole = fitted_in_one_go[horizon]
@@ -338,7 +339,7 @@ def test_a_horizon_change_rescores_the_fitted_model_without_fitting_again(monkey
 def test_pareto_nbd_above_the_sample_size_is_fitted_on_a_seeded_sample_and_says_so(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(clv, "PARETO_FIT_CUSTOMERS", 40)
+    monkeypatch.setattr(clv.fitting, "PARETO_FIT_CUSTOMERS", 40)  # read where the sample is drawn
     first = fit_and_score(_synthetic_summary(), as_of=date(2025, 6, 30), model="pareto")
     again = fit_and_score(_synthetic_summary(), as_of=date(2025, 6, 30), model="pareto")
     assert first.fitted, first.message
@@ -353,14 +354,14 @@ def test_pareto_nbd_above_the_sample_size_is_fitted_on_a_seeded_sample_and_says_
 
 def test_boundary_parameters_are_named_in_a_caution() -> None:
     # The audit's runaway fits: r = 8e6 with a = 3e8 (BG/NBD) and q = 1e13 (Gamma-Gamma).
-    caution = clv._boundary_caution("BG/NBD", {"r": 8e6, "alpha": 3e8, "a": 3e8, "b": 2.0})
+    caution = fitting._boundary_caution("BG/NBD", {"r": 8e6, "alpha": 3e8, "a": 3e8, "b": 2.0})
     assert caution.startswith("The BG/NBD fit is at a boundary (r = 8e+06, a = 3e+08;")
     assert caution.endswith("treat predictions with caution.")
-    assert "q = 1e+13" in clv._boundary_caution("Gamma-Gamma", {"p": 1.7, "q": 1e13, "v": 3.9e14})
-    assert "a = 5e-09" in clv._boundary_caution("BG/NBD", {"r": 0.8, "alpha": 26.0, "a": 5e-9, "b": 1.2})
+    assert "q = 1e+13" in fitting._boundary_caution("Gamma-Gamma", {"p": 1.7, "q": 1e13, "v": 3.9e14})
+    assert "a = 5e-09" in fitting._boundary_caution("BG/NBD", {"r": 0.8, "alpha": 26.0, "a": 5e-9, "b": 1.2})
     # CDNOW's published fits are well inside the bounds; scale parameters (alpha, v) are not checked.
-    assert clv._boundary_caution("BG/NBD", {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}) == ""
-    assert clv._boundary_caution("Gamma-Gamma", {"p": 6.25, "q": 3.74, "v": 15.44}) == ""
+    assert fitting._boundary_caution("BG/NBD", {"r": 0.243, "alpha": 4.414, "a": 0.793, "b": 2.426}) == ""
+    assert fitting._boundary_caution("Gamma-Gamma", {"p": 6.25, "q": 3.74, "v": 15.44}) == ""
 
 
 def test_a_fit_that_runs_off_to_a_boundary_is_kept_with_a_caution() -> None:
@@ -493,7 +494,7 @@ def test_bgnbd_expected_purchases_agree_with_lifetimes_where_lifetimes_is_finite
     fitter.params_ = pd.Series(params)
     columns = [summary[name].to_numpy(dtype=float) for name in ("frequency", "recency", "T")]
     for weeks in (1.0, 39.0, 52.0):
-        ours = clv._expected_purchases("bgnbd", params, weeks, *columns)
+        ours = fitting._expected_purchases("bgnbd", params, weeks, *columns)
         theirs = fitter.conditional_expected_number_of_purchases_up_to_time(weeks, *columns)
         assert np.allclose(ours, theirs, rtol=1e-9)
 
@@ -506,7 +507,7 @@ def test_pareto_expected_purchases_agree_with_lifetimes_where_lifetimes_is_finit
     fitter.params_ = pd.Series(params)
     columns = [summary[name].to_numpy(dtype=float) for name in ("frequency", "recency", "T")]
     for weeks in (1.0, 39.0, 52.0):
-        ours = clv._expected_purchases("pareto", params, weeks, *columns)
+        ours = fitting._expected_purchases("pareto", params, weeks, *columns)
         theirs = fitter.conditional_expected_number_of_purchases_up_to_time(weeks, *columns)
         finite = np.isfinite(theirs)
         assert finite.mean() > 0.99
@@ -519,7 +520,7 @@ def test_pareto_expected_purchases_of_a_purchase_on_the_as_of_date_agree_with_li
     fitter.params_ = pd.Series(params)
     frequency = np.array([0.0, 1.0, 3.0, 10.0])
     age = np.array([5.0, 20.0, 38.0, 38.86])
-    ours = clv._expected_purchases("pareto", params, 39.0, frequency, age, age)
+    ours = fitting._expected_purchases("pareto", params, 39.0, frequency, age, age)
     theirs = fitter.conditional_expected_number_of_purchases_up_to_time(39.0, frequency, age, age)
     assert np.allclose(ours, theirs, rtol=1e-6)
 

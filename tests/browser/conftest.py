@@ -55,6 +55,11 @@ FAILURE_SHOTS = Path("/tmp/shots/failures")
 # expect(...) assertions wait 5 s by default; a sign-in (bcrypt) plus a page run can take longer here.
 EXPECT_TIMEOUT_MILLISECONDS = 30_000
 expect.set_options(timeout=EXPECT_TIMEOUT_MILLISECONDS)
+# True when the app has finished its script run (Streamlit's own run-state attribute on the app root).
+IDLE_SCRIPT = """() => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return app !== null && ['notRunning', 'compilationError'].includes(app.getAttribute('data-test-script-state'));
+}"""
 
 
 @dataclass(frozen=True)
@@ -219,15 +224,16 @@ def _sign_in(page: Page, app: RunningApp, username: str, password: str | None = 
 def wait_until_idle(page: Page, quiet_milliseconds: int = 750) -> None:
     """Wait until no script run is in progress and none started for ``quiet_milliseconds``.
 
-    A click during a rerun (a cookie component's extra run after sign-in, say) can be dropped by
-    Streamlit, so tests that click a lazily built download wait for a quiet page first.
+    The app's run state is the ``data-test-script-state`` attribute of ``stApp`` (``running``,
+    ``rerunRequested``, … and ``notRunning`` when idle); the status widget is hidden by
+    ``toolbarMode = "minimal"``, so it cannot tell. A click during a rerun (a cookie component's
+    extra run after sign-in, say) can be dropped by Streamlit, so tests wait for a quiet page first.
     """
-    running = page.get_by_test_id("stStatusWidget")
     deadline = time.monotonic() + PAGE_TIMEOUT_MILLISECONDS / 1000
     while time.monotonic() < deadline:
-        running.wait_for(state="hidden")
+        page.wait_for_function(IDLE_SCRIPT, timeout=PAGE_TIMEOUT_MILLISECONDS)
         page.wait_for_timeout(quiet_milliseconds)
-        if not running.is_visible():
+        if page.evaluate(IDLE_SCRIPT):
             return
     raise TimeoutError("the app kept running scripts")
 

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import func, select
 
-from crm.analytics import clv
 from crm.analytics.clv import clv_analysis, customer_value, order_days, rfm_summary
+from crm.analytics.clv import model as clv_model
 from crm.db import init_database, make_engine
 from crm.filters import Filters
 from crm.schema import orders
@@ -98,13 +98,13 @@ def test_changing_the_horizon_rescores_the_cached_fit_without_fitting_again(
     demo_database: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     fits: list[str] = []
-    original = clv._fit_models
+    original = clv_model._fit_models
 
     def counting_fit(summary, model):  # type: ignore[no-untyped-def]
         fits.append(model)
         return original(summary, model)
 
-    monkeypatch.setattr(clv, "_fit_models", counting_fit)
+    monkeypatch.setattr(clv_model, "_fit_models", counting_fit)  # fit_clv calls it there
     app = _open(copy_database(demo_database, tmp_path), "analyst")
     assert fits == ["bgnbd"]
     twelve_months = _metrics(app)["Total CLV"]
