@@ -105,7 +105,9 @@ def _value(kind: str, value: object) -> str:
 
 def _change(comparison: PeriodComparison, name: str, period_word: str) -> str:
     change = comparison.change(name)
-    return "no previous period to compare" if change is None else f"{change:+.1%} vs the {period_word} before"
+    if change is not None:
+        return f"{change:+.1%} vs the {period_word} before"
+    return f"nothing to compare: none the {period_word} before"
 
 
 def _day(day: date) -> str:
@@ -163,6 +165,9 @@ def _largest_orders(engine: Engine, filters: Filters) -> list[tuple[str, str, De
         ]
 
 
+ChartCache = dict[tuple[Filters, str, date], tuple[tuple[str, bytes], ...]]
+
+
 def build_digest(
     engine: Engine,
     subscription: DigestSubscription,
@@ -172,6 +177,7 @@ def build_digest(
     app_url: str,
     secret_key: str,
     with_charts: bool = True,
+    chart_cache: ChartCache | None = None,
 ) -> Digest:
     """The mail of one subscription's occurrence: plain text first, HTML with inline charts second."""
     filters = digest_filters(subscription, occurrence, zone_name)
@@ -192,7 +198,14 @@ def build_digest(
     ]
     personal = allowed(subscription.role, Permission.EXPORT_PERSONAL_DATA)
     largest = _largest_orders(engine, filters) if personal else []
-    images = _charts(engine, filters, subscription.frequency, occurrence.local_moment.date()) if with_charts else ()
+    images: tuple[tuple[str, bytes], ...] = ()
+    if with_charts:
+        # Subscribers of the same view, filters and schedule share one rendering (a browser start each).
+        chart_key = (filters, subscription.frequency, occurrence.local_moment.date())
+        cache: ChartCache = {} if chart_cache is None else chart_cache
+        if chart_key not in cache:
+            cache[chart_key] = _charts(engine, filters, subscription.frequency, occurrence.local_moment.date())
+        images = cache[chart_key]
 
     text_lines = [f"{kind} digest of the Overview, {period}", filters.describe(), ""]
     text_lines += [f"{label}: {value} ({change})" for label, value, change, _help in rows]
@@ -261,11 +274,16 @@ def send_due_digests(
     app_url: str,
     secret_key: str,
     progress: Callable[[str], None] | None = None,
+    with_charts: bool | None = None,
 ) -> DigestRun:
-    """Send every digest whose latest occurrence (at ``now``, aware) has not been claimed yet."""
+    """Send every digest whose latest occurrence (at ``now``, aware) has not been claimed yet.
+
+    Charts are drawn when a browser can render them (``with_charts`` None) or as told.
+    """
     zone = ZoneInfo(zone_name)
     run = DigestRun()
-    with_charts = png_available()
+    with_charts = png_available() if with_charts is None else with_charts
+    chart_cache: ChartCache = {}
     for subscription in active_subscriptions(engine):
         occurrence = latest_occurrence(subscription.frequency, subscription.send_at, subscription.weekday, now, zone)
         if not _occurrence_is_due(subscription, occurrence, zone) or not subscription.email:
@@ -292,6 +310,7 @@ def send_due_digests(
                 app_url=app_url,
                 secret_key=secret_key,
                 with_charts=with_charts,
+                chart_cache=chart_cache,
             )
             message = OutgoingMessage(
                 to=subscription.email,
