@@ -2,7 +2,7 @@
 
 * ``digest subscribe --user NAME --every daily|weekly [--at HH:MM] [--weekday MON..SUN] [--filters QUERY]``
 * ``digest list``, ``digest unsubscribe --user NAME [--every daily|weekly]``
-* ``digest send --due [--now DATETIME]`` sends every digest that is due (for cron)
+* ``digest send --due [--now DATETIME] [--no-charts]`` sends every digest that is due (for cron)
 * ``alerts set KIND [--threshold X] [--on|--off] [--recipients a,b]``, ``alerts list``
 * ``alerts check [--now DATETIME]`` opens, mails and clears alerts (for cron)
 * ``scheduler [--interval SECONDS]`` does both every minute until stopped (docker-compose runs it)
@@ -28,7 +28,7 @@ from crm.marketing.mail import MailConfigError, MailSettings, mail_settings
 from crm.marketing.unsubscribe import UnsubscribeKeyError, signing_key_from_environment
 from crm.notifications.alerts import AlertError, alert_rules_frame, check_alerts, set_alert
 from crm.notifications.digests import send_due_digests
-from crm.notifications.schedule import WEEKDAYS, parse_weekday
+from crm.notifications.schedule import WEEKDAYS, parse_send_at, parse_weekday
 from crm.notifications.scheduler import DEFAULT_INTERVAL_SECONDS, run_scheduler
 from crm.notifications.subscriptions import (
     SubscriptionError,
@@ -92,7 +92,9 @@ def _subscribe(args: argparse.Namespace, engine: Engine) -> int:
         weekday=weekday,
         filters_query=args.filters or "",
     )
-    when = args.at + (f" on {WEEKDAYS[weekday if weekday is not None else 0]}" if args.every == "weekly" else "")
+    when = parse_send_at(args.at) + (
+        f" on {WEEKDAYS[weekday if weekday is not None else 0]}" if args.every == "weekly" else ""
+    )
     print(
         f"{args.user} gets the {args.every} digest at {when} ({get_settings().timezone_name}), "
         f"subscription {subscription_id}."
@@ -126,13 +128,15 @@ def _send(args: argparse.Namespace, engine: Engine) -> int:
     if not args.due:
         raise _RefusedError("say which digests: --due sends every digest whose time has come")
     settings = get_settings()
+    now = _now(args.now)
     run = send_due_digests(
         engine,
         _mail(),
-        now=_now(args.now),
+        now=now,
         zone_name=settings.timezone_name,
         app_url=settings.app_url,
         secret_key=_secret_key(),
+        with_charts=False if args.no_charts else None,
     )
     for line in run.sent:
         print(f"sent {line}")
@@ -239,6 +243,7 @@ def register(commands: Any, handlers: dict[str, Any]) -> None:
     send = digest_commands.add_parser("send", help="send the digests that are due (for cron)")
     send.add_argument("--due", action="store_true", help="every digest whose time has come and was not sent")
     send.add_argument("--now", help="the time to act as (ISO; local time zone unless an offset is given)")
+    send.add_argument("--no-charts", action="store_true", help="leave the charts out (they need chromium)")
     digest_handlers = {"subscribe": _subscribe, "list": _list, "unsubscribe": _unsubscribe, "send": _send}
 
     alerts = commands.add_parser("alerts", help="alerts: thresholds, recipients, checking")
