@@ -76,12 +76,16 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/import.py", "Import data", ":material/upload_file:", "Data", Permission.IMPORT_DATA),
     PageSpec("pages/users.py", "Users", ":material/group:", "Admin", Permission.MANAGE_USERS),
     PageSpec("pages/audit.py", "Audit log", ":material/history:", "Admin", Permission.VIEW_AUDIT),
+    PageSpec("pages/notifications.py", "Notifications", ":material/notifications:", "You", Permission.VIEW_RECORDS),
 )
 
 
 # Pages anyone may open without signing in, when the request carries their query parameter (the proof):
 # url path → (script, title, query parameter). An unsubscribe link carries its signed token.
-PUBLIC_PAGES: dict[str, tuple[str, str, str]] = {"unsubscribe": ("pages/unsubscribe.py", "Unsubscribe", "token")}
+PUBLIC_PAGES: dict[str, tuple[str, str, str]] = {
+    "unsubscribe": ("pages/unsubscribe.py", "Unsubscribe", "token"),
+    "unsubscribe-digest": ("pages/unsubscribe_digest.py", "Stop a digest", "digest"),
+}
 
 
 def run_public_page() -> bool:
