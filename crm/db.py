@@ -46,8 +46,9 @@ __all__ = [
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_ROOT / "sql" / "migrations"
 
-# Milliseconds a writer waits for another writer's lock before SQLite reports "database is locked".
-SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Milliseconds a writer waits for another writer's lock before SQLite reports "database is locked":
+# long enough for a save to wait out an import of tens of thousands of rows.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 # Tables whose rows don't make a database "hold data": sign-in accounts and their sessions, the
@@ -127,8 +128,30 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # ...and to emit BEGIN ourselves, so every engine.begin() is a real transaction.
-        connection.exec_driver_sql("BEGIN")
+        # ...and to emit BEGIN ourselves, so every engine.begin() is a real transaction. An explicit
+        # begin (engine.begin(), connection.begin()) is how this code base writes: it takes the write
+        # lock up front, waiting within the busy timeout. A deferred BEGIN that read first and then
+        # wrote would fail at once with "database is locked" when another writer got in between
+        # (SQLite cannot wait to upgrade a read snapshot). Reads (engine.connect() autobegin) stay
+        # deferred, so they never wait for writers (WAL).
+        deferred = getattr(connection, "_crm_autobeginning", False)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+    # Tell the begin event an implicit (read) transaction from an explicit (write) one.
+    engine._connection_cls = _SQLiteConnection  # type: ignore[attr-defined]
+
+
+class _SQLiteConnection(Connection):
+    """A connection that marks its implicit transactions, so SQLite's begin event can keep them deferred."""
+
+    _crm_autobeginning = False
+
+    def _autobegin(self) -> None:
+        self._crm_autobeginning = True
+        try:
+            super()._autobegin()
+        finally:
+            self._crm_autobeginning = False
 
 
 def _prepare_sqlite_folder(parsed: URL) -> None:
@@ -203,10 +226,25 @@ def describe_database_error(error: BaseException, engine: Engine | None = None) 
     if isinstance(error, DatabaseUnavailable):
         return str(error).strip().splitlines()[0] if str(error).strip() else "The database is unavailable"
     url = None if engine is None else engine.url
+    if _is_lock_timeout(error):
+        # Another writer held SQLite's lock for longer than the busy timeout: the database is fine.
+        return (
+            "The database is busy with another change (an import or a long save) and stayed busy for "
+            f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s; nothing was saved. Try again in a moment."
+        )
     if isinstance(error, UNAVAILABLE_ERRORS) or (isinstance(error, DBAPIError) and error.connection_invalidated):
         return _unavailable_message(url, error)
     where = "" if url is None else f" {_describe_url(url)}"
     return f"The database{where} reported an error: {_first_line(error)}"
+
+
+def _is_lock_timeout(error: BaseException) -> bool:
+    """SQLite's "database is locked"/"is busy": a writer waited the whole busy timeout in vain."""
+    original = getattr(error, "orig", None)
+    if not isinstance(original, sqlite3.OperationalError):
+        return False
+    message = str(original).lower()
+    return "database is locked" in message or "database is busy" in message
 
 
 def check_connection(engine: Engine) -> None:

@@ -229,3 +229,15 @@ def test_demo_data_loads_into_a_database_that_holds_only_accounts(engine: Engine
     summary = generate_demo(engine, DemoSize(customers=10, orders=20), seed=1)
     assert summary.rows["customers"] == 10
     assert not is_empty(engine)
+
+
+def test_a_sqlite_writer_that_waited_the_whole_busy_timeout_is_told_the_database_is_busy_not_unopenable(
+    sqlite_engine: Engine,
+) -> None:
+    import sqlite3
+
+    locked = OperationalError("UPDATE customers ...", None, sqlite3.OperationalError("database is locked"))
+    message = describe_database_error(locked, sqlite_engine)
+    assert message.startswith("The database is busy with another change")
+    assert "nothing was saved" in message
+    assert "Cannot open" not in message
