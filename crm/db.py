@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ __all__ = [
     "UNAVAILABLE_ERRORS",
     "DatabaseUnavailable",
     "MigrationBlocked",
+    "SequenceRepair",
+    "advance_sequences",
     "check_connection",
     "describe_database_error",
     "holds_business_data",
@@ -40,6 +43,7 @@ __all__ = [
     "is_empty",
     "make_engine",
     "normalize_url",
+    "repair_sequences",
     "reset_sequences",
 ]
 
@@ -265,15 +269,22 @@ def _alembic_config(engine: Engine) -> Any:
     return config
 
 
-def init_database(engine: Engine) -> None:
-    """Create or migrate the schema to the newest revision (idempotent)."""
+def init_database(engine: Engine) -> list[SequenceRepair]:
+    """Create or migrate the schema to the newest revision (idempotent); return the sequences repaired.
+
+    PostgreSQL id sequences behind their table's rows are moved past them (``repair_sequences``)
+    before anything is inserted, so no insert fails with a duplicate key afterwards.
+    """
     from alembic import command
 
     check_connection(engine)
     command.upgrade(_alembic_config(engine), "head")
+    with engine.begin() as connection:
+        repairs = repair_sequences(connection)
     from crm.reference import ensure_reference_data
 
     ensure_reference_data(engine)
+    return repairs
 
 
 def holds_business_data(connection: Connection) -> bool:
@@ -300,20 +311,78 @@ def is_empty(engine: Engine) -> bool:
         return not holds_business_data(connection)
 
 
-def reset_sequences(engine: Engine) -> None:
-    """Move PostgreSQL id sequences past rows inserted with explicit ids (no-op on SQLite)."""
-    if engine.dialect.name != "postgresql":
-        return
+@dataclass(frozen=True)
+class SequenceRepair:
+    """An id sequence that was behind its table's rows and has been moved past them."""
+
+    table: str
+    next_id_before: int
+    next_id_after: int
+
+    def describe(self) -> str:
+        return (
+            f"Repaired the id sequence of {self.table}: the next id was {self.next_id_before:,} but ids up to "
+            f"{self.next_id_after - 1:,} are taken; it is now {self.next_id_after:,}."
+        )
+
+
+def _sequenced_tables(connection: Connection) -> list[tuple[str, str]]:
+    """(table, sequence) of every table whose integer ``id`` draws from a PostgreSQL sequence."""
     from crm.schema import metadata
 
+    existing = set(inspect(connection).get_table_names())
+    found = []
+    for table in metadata.sorted_tables:
+        id_column = table.c.get("id")
+        if id_column is None or not isinstance(id_column.type, Integer) or table.name not in existing:
+            continue
+        sequence = connection.execute(
+            text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
+        ).scalar_one()
+        if sequence is not None:
+            found.append((table.name, sequence))
+    return found
+
+
+def advance_sequences(connection: Connection) -> None:
+    """Move PostgreSQL id sequences past rows inserted with explicit ids (no-op on SQLite).
+
+    Call it inside the transaction that inserted the rows, so the rows never commit without it:
+    a crash in between would leave every sequence at 1 and every later insert a duplicate key.
+    (``setval`` itself is not undone by a rollback; a rolled-back load only leaves a gap in ids.)
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    for table, sequence in _sequenced_tables(connection):
+        connection.execute(
+            text(f"SELECT setval(:sequence, COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"),
+            {"sequence": sequence},
+        )
+
+
+def repair_sequences(connection: Connection) -> list[SequenceRepair]:
+    """Move every PostgreSQL id sequence that is behind its table's largest id past it; say which.
+
+    A sequence is behind when its next value is an id already taken (rows loaded with explicit
+    ids by an older version, a crash, a restore without sequences). Sequences ahead are left alone.
+    """
+    if connection.dialect.name != "postgresql":
+        return []
+    repairs = []
+    for table, sequence in _sequenced_tables(connection):
+        largest = connection.execute(text(f"SELECT MAX(id) FROM {table}")).scalar_one()
+        if largest is None:
+            continue
+        last_value, is_called = connection.execute(text(f"SELECT last_value, is_called FROM {sequence}")).one()
+        next_id = last_value + 1 if is_called else last_value
+        if next_id > largest:
+            continue
+        connection.execute(text("SELECT setval(:sequence, :largest, true)"), {"sequence": sequence, "largest": largest})
+        repairs.append(SequenceRepair(table, next_id, largest + 1))
+    return repairs
+
+
+def reset_sequences(engine: Engine) -> None:
+    """Move PostgreSQL id sequences past rows inserted with explicit ids (no-op on SQLite)."""
     with engine.begin() as connection:
-        for table in metadata.sorted_tables:
-            id_column = table.c.get("id")
-            if id_column is None or not isinstance(id_column.type, Integer):
-                continue
-            connection.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                    f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
-                )
-            )
+        advance_sequences(connection)

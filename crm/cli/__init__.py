@@ -25,7 +25,8 @@ SKIPPED_DEMO_MESSAGE = "skipped: database already holds data"
 
 
 def _init(args: argparse.Namespace, engine: Engine) -> int:
-    init_database(engine)
+    for repair in init_database(engine):
+        print(repair.describe())
     print(f"Schema is up to date on {engine.url.render_as_string(hide_password=True)}.")
     return 0
 
