@@ -424,7 +424,14 @@ def _cell_text(value: object) -> str:
         return str(int(value))
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and "_x" in value:
+        # Excel writes characters XML cannot hold (line feeds' CR, control characters) as _xHHHH_,
+        # and a literal "_x" as _x005F_x; openpyxl leaves them as written.
+        return _EXCEL_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), value)
     return str(value)
+
+
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
 _MERGED_RANGE = re.compile(rb'<mergeCell ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')

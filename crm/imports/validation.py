@@ -20,6 +20,7 @@ from crm.imports.fields import FieldSpec
 __all__ = ["ColumnErrors", "Parsed", "normalise_email", "normalise_phone", "parse_column"]
 
 NOT_PROVIDED = "not provided"
+NUL_REASON = "contains a NUL character (\\x00), which cannot be stored"
 
 _EMAIL_PATTERN = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$"
 # A phone number has between 5 (short extensions) and 20 digits (international with prefixes).
@@ -352,10 +353,24 @@ _PARSERS = {
 
 
 def parse_column(text: pd.Series, spec: FieldSpec) -> Parsed:
-    """Typed values of one text column for ``spec``, with its invalid cells and blanks."""
-    text = text.fillna("").astype(str).str.strip()
+    """Typed values of one text column for ``spec``, with its invalid cells and blanks.
+
+    A cell holding a NUL character is invalid whatever the field: PostgreSQL cannot store it
+    (it refused the whole import) and SQLite would keep it where no one can see it.
+    """
+    text = text.fillna("").astype(str)
+    nul = text.str.contains("\x00", regex=False).to_numpy(dtype=bool)
+    if nul.any():
+        text = text.str.replace("\x00", "", regex=False)
+    text = text.str.strip()
     blank = (text == "").to_numpy()
     result = _PARSERS[spec.kind](text, spec, blank)
+    if nul.any():
+        # Reported as the NUL, not as a blank or a misspelt value: the cell was not empty.
+        result.errors = _combine(_errors(text.index, nul, NUL_REASON), result.errors)
+        result.blank = result.blank & ~nul
+        result.values = result.values.where(~nul)
+        result.extra = {name: extra.where(~nul, None) for name, extra in result.extra.items()}
     values = result.values
     if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)):
         # One missing marker downstream: None (pandas' string columns would say pd.NA).
