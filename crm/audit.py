@@ -184,12 +184,12 @@ def _chunks(connection: Connection, query: AuditQuery) -> Iterator[pd.DataFrame]
 def export_audit(engine: Engine, actor: Actor, query: AuditQuery | None = None, *, file_format: str = "csv") -> bytes:
     """Every audit row matching ``query`` as CSV (UTF-8 with BOM, for Excel) or XLSX; the export is audited.
 
-    Written with ``crm.exports``' writers, so text cells a spreadsheet would run as a formula
-    get a leading ``'``. CSV is built chunk by chunk; XLSX holds what one Excel sheet can
-    (``ValueError`` beyond that, naming the count).
+    Written with ``crm.exports``' writers, so no text cell can be run as a formula (see there).
+    CSV is built chunk by chunk; XLSX holds what one Excel sheet can (``ValueError`` beyond
+    that, naming the count).
     """
     # crm.exports writes its own audit rows with record_audit from this module: imported here.
-    from crm.exports import EXCEL_MAX_DATA_ROWS, neutralise_formulas, table_bytes
+    from crm.exports import EXCEL_MAX_DATA_ROWS, csv_chunk, table_bytes
 
     require(actor, Permission.VIEW_AUDIT)
     if file_format not in AUDIT_EXPORT_FORMATS:
@@ -208,10 +208,10 @@ def export_audit(engine: Engine, actor: Actor, query: AuditQuery | None = None, 
             buffer = io.BytesIO()
             buffer.write("\ufeff".encode())  # BOM: Excel then reads UTF-8 (accents, CJK) correctly
             for chunk in _chunks(connection, query):
-                buffer.write(neutralise_formulas(chunk).to_csv(index=False, header=rows == 0).encode("utf-8"))
+                buffer.write(csv_chunk(chunk, header=rows == 0))
                 rows += len(chunk)
             if rows == 0:
-                buffer.write((",".join(AUDIT_COLUMNS) + "\n").encode("utf-8"))
+                buffer.write(csv_chunk(pd.DataFrame(columns=AUDIT_COLUMNS)))
             data = buffer.getvalue()
     with engine.begin() as connection:
         record_audit(

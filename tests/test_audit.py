@@ -187,7 +187,7 @@ def test_the_csv_export_streams_every_row_in_chunks_with_one_header(
 
 def test_an_export_without_matches_holds_the_header_only(logged: Engine) -> None:
     data = export_audit_csv(logged, ADA, AuditQuery(username="nobody"))
-    assert data.decode("utf-8-sig") == "id,at,username,action,entity,entity_id,before,after\n"
+    assert data.decode("utf-8-sig") == "id,at,username,action,entity,entity_id,before,after\r\n"
 
 
 def test_the_xlsx_export_holds_every_matching_row_formula_safe_and_is_audited(logged: Engine) -> None:
@@ -200,7 +200,9 @@ def test_the_xlsx_export_holds_every_matching_row_formula_safe_and_is_audited(lo
     cells = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert sheet.title == "audit_log"
     assert cells[0] == ["id", "at", "username", "action", "entity", "entity_id", "before", "after"]
-    assert sorted(row[5] for row in cells[1:]) == ["'=1+1", "'@SUM(A1)"]  # text, never a formula
+    # Text as logged, in string cells marked as text (quotePrefix), never a formula.
+    ids = sorted((row[5].value, row[5].data_type, row[5].quotePrefix) for row in sheet.iter_rows(min_row=2))
+    assert ids == [("=1+1", "s", True), ("@SUM(A1)", "s", True)]
     exports = audit_entries(logged, ADA, AuditQuery(action="export", entity="audit_log"))
     assert json.loads(exports.iloc[0]["after"])["format"] == "xlsx"
     assert json.loads(exports.iloc[0]["after"])["rows"] == 2
