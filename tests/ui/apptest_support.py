@@ -34,6 +34,7 @@ from streamlit.testing.v1 import AppTest
 from crm.auth import start_session
 from crm.db import make_engine
 from crm.settings import get_settings
+from crm.ui.navigation import NO_ACCESS_TITLE
 from crm.ui.session import SESSION_TOKEN_STATE
 
 __all__ = [
@@ -100,7 +101,22 @@ class FrameAppTest(AppTest):
         sign-in placeholder.
         """
         # AppTest keeps the registry privately; the sidebar menu itself is not in its element tree.
-        return [str(info.get("page_name", "")) for info in self._registered_pages.values() if info.get("url_pathname")]
+        # The hidden "No access" pages at the addresses of pages the role may not open are no entries.
+        return [
+            str(info.get("page_name", ""))
+            for info in self._registered_pages.values()
+            if info.get("url_pathname") and info.get("page_name") != NO_ACCESS_TITLE
+        ]
+
+    def open_address(self, url_path: str) -> AppTest:
+        """Open the page registered at ``url_path`` as a typed or bookmarked address would (then ``run``)."""
+        matches = [
+            page_hash for page_hash, info in self._registered_pages.items() if info.get("url_pathname") == url_path
+        ]
+        if not matches:
+            raise ValueError(f"No page is registered at /{url_path}.")
+        self._page_hash = matches[0]
+        return self
 
     def current_page_url_path(self) -> str:
         """The address (url_path) of the page the last run showed."""

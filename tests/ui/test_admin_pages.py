@@ -10,6 +10,7 @@ from crm.audit import AuditQuery, audit_entries, record_audit
 from crm.auth import active_actor, create_user, deactivate_user, list_users, set_role
 from crm.db import make_engine
 from crm.permissions import Actor
+from crm.ui.navigation import NO_ACCESS_MESSAGE
 from tests.ui.apptest_support import FrameAppTest, app_as, copy_database, make_demo_database
 
 
@@ -196,3 +197,31 @@ def test_the_audit_page_counts_every_match_and_says_its_table_shows_the_newest_t
     )
     assert len(app.dataframe[0].value) == 1_000
     assert [button.label for button in app.get("download_button")] == ["Download CSV", "Download XLSX"]
+
+
+def test_the_audit_page_opens_on_changes_and_keeps_sign_ins_one_click_away(database_url: str) -> None:
+    app = app_as(database_url, "admin").run()  # the test's sign-in writes a login row
+    app.switch_page("pages/audit.py").run()
+    assert not app.exception
+    view = app.segmented_control(key="audit_view")
+    assert view.value == "changes"
+    assert list(view.options) == ["Changes", "Exports", "Sign-ins", "Everything"]
+    shown = set(app.dataframe[0].value["action"])
+    assert "import" in shown and not shown & {"login", "logout", "export"}
+    assert "login" not in app.selectbox[1].options  # the Action filter offers this view's actions
+    view.set_value("sign-ins").run()
+    assert set(app.dataframe[0].value["action"]) == {"login"}
+    assert app.selectbox[1].options == ["login", "logout"]
+    app.segmented_control(key="audit_view").set_value("everything").run()
+    assert {"login", "import"} <= set(app.dataframe[0].value["action"])
+
+
+@pytest.mark.parametrize(("role", "address"), [("agent", "users"), ("agent", "audit"), ("analyst", "import")])
+def test_a_page_the_role_may_not_open_says_no_access_at_its_address(database_url: str, role: str, address: str) -> None:
+    app = app_as(database_url, role).run()
+    app.open_address(address).run()
+    assert not app.exception
+    assert [error.value for error in app.error] == [NO_ACCESS_MESSAGE]
+    assert f"Your role ({role}) may not open this page." in app.caption[0].value
+    assert not app.dataframe  # nothing of the page itself ran
+    assert address not in [title.lower() for title in app.navigation_titles()]  # and it is not in the menu
