@@ -8,6 +8,8 @@ The database is ``CRM_DATABASE_URL`` (default ``sqlite:///data/crm.db``).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import io
 import sys
 from collections.abc import Callable, Sequence
 from datetime import date
@@ -137,16 +139,28 @@ def _feature_registrations() -> list[Callable[[argparse._SubParsersAction, dict[
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit code: 0 done, 1 refused input, 2 bad arguments or database unavailable."""
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
     engine: Engine | None = None
+    # What the command writes to stderr is held back until it ends: when the database goes away
+    # mid-command, the driver and the connection pool print their own half-tracebacks (psycopg2
+    # during a COPY, "Exception during reset"), and the user must read only the one line below.
+    held = io.StringIO()
     try:
-        # A bad URL, an unusable SQLite folder or a database that goes away mid-command: one line, exit 2.
-        engine = make_engine(args.database_url) if args.database_url else make_engine()
-        return handlers[args.command](args, engine)
+        with contextlib.redirect_stderr(held):
+            # A bad URL, an unusable SQLite folder or a database that goes away mid-command: one line, exit 2.
+            engine = make_engine(args.database_url) if args.database_url else make_engine()
+            code = handlers[args.command](args, engine)
     except UNAVAILABLE_ERRORS as error:
         print(f"error: {describe_database_error(error, engine)}", file=sys.stderr)
         return 2
+    except BaseException:
+        sys.stderr.write(held.getvalue())
+        raise
     finally:
         if engine is not None:
-            engine.dispose()
+            with contextlib.redirect_stderr(io.StringIO()):  # a dead connection's reset noise
+                engine.dispose()
+    sys.stderr.write(held.getvalue())
+    return code

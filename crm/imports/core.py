@@ -13,6 +13,7 @@ so rows without any key are recognised too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -24,10 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from crm.audit import record_audit
 from crm.bulk import bulk_insert
+from crm.db import UNAVAILABLE_ERRORS, DatabaseUnavailable, describe_database_error
 from crm.imports.fields import IGNORE, FieldSpec, fields_for
 from crm.imports.mapping import check_mapping, suggest_mapping
 from crm.imports.reading import ParsedFile, read_source
@@ -310,6 +312,26 @@ def _write_row_audit(connection: Connection, actor: Actor, changes: list[pd.Data
     connection.exec_driver_sql(statement, list(zip(*columns, strict=True)))
 
 
+def _connection_lost(error: BaseException) -> bool:
+    """True for a database that went away or is unusable (lost session, server down, SQLite lock timeout)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, UNAVAILABLE_ERRORS)
+
+
+def _roll_back_quietly(transaction: Any) -> None:
+    """Roll back if the connection still can; a dead session is rolled back by the server anyway."""
+    if transaction is None or not transaction.is_active:
+        return
+    with contextlib.suppress(SQLAlchemyError):
+        transaction.rollback()
+
+
+def _close_quietly(connection: Connection) -> None:
+    with contextlib.suppress(SQLAlchemyError):  # the session is gone; the pool drops the connection
+        connection.close()
+
+
 # handler(connection, rows, report, on_duplicate) -> mask of the rows that were inserted/updated/merged
 Handler = Callable[[Connection, TypedRows, ImportReport, str], np.ndarray]
 
@@ -353,7 +375,8 @@ def run_import(
     suggested mapping is used. ``on_duplicate`` decides what happens to a row whose key is
     already in the file or the database: ``skip`` it, ``update`` the existing row with the
     file's non-blank values, or ``merge`` (fill only the existing row's blanks).
-    Raises ``ImportError_`` when nothing can be imported; nothing is written then.
+    Raises ``ImportError_`` when nothing can be imported, and ``crm.db.DatabaseUnavailable`` (one
+    line) when the database goes away during the import; nothing is written then.
     """
     require(actor, Permission.IMPORT_DATA)
     fields_for(entity)
@@ -398,9 +421,11 @@ def run_import(
     )
     rows = _typed_rows(parsed, mapping, entity)
     handler = _handler(entity)
-    connection = engine.connect()
-    transaction = connection.begin()
+    connection: Connection | None = None
+    transaction = None
     try:
+        connection = engine.connect()
+        transaction = connection.begin()
         _serialise_imports(connection, entity)
         rows.already_imported_at = _previous_import(connection, entity, parsed.sha256)
         report.already_imported_at = rows.already_imported_at
@@ -435,15 +460,23 @@ def run_import(
             transaction.rollback()
         else:
             transaction.commit()
-    except DBAPIError as error:
-        # Constraint violations, values out of the column's range, a lost connection: the
-        # whole import rolls back and the wizard/CLI show one line instead of a traceback.
-        transaction.rollback()
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        raise ImportError_(f"The database refused the import ({reason}); nothing was imported.") from error
-    except BaseException:
-        transaction.rollback()
+    except BaseException as error:
+        _roll_back_quietly(transaction)
+        if _connection_lost(error):
+            # Whatever the phase (reading keys, copying rows, the audit row, the commit): the
+            # server rolls the import back with the lost session, and the caller gets one line
+            # saying the database is unavailable (the CLI's exit code 2), never a traceback.
+            message = describe_database_error(error, engine)
+            if "nothing was" not in message:
+                message = message.rstrip(".") + "; nothing was imported."
+            raise DatabaseUnavailable(message) from error
+        if isinstance(error, DBAPIError):
+            # Constraint violations, values out of the column's range: the whole import rolls
+            # back and the wizard/CLI show one line instead of a traceback.
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            raise ImportError_(f"The database refused the import ({reason}); nothing was imported.") from error
         raise
     finally:
-        connection.close()
+        if connection is not None:
+            _close_quietly(connection)
     return report
