@@ -68,6 +68,9 @@ class ImportReport:
     items_read: int = 0
     # One entry per invalid cell: {"row": file row, "column": file column, "reason": text}.
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    # Values imported but read one of several ways, or columns left out: {"column", "warning", "rows"}
+    # (every affected file row; ``warnings`` holds the same as sentences with the first rows).
+    warning_rows: list[dict[str, Any]] = field(default_factory=list)
     # One entry per data row: {"row", "decision": insert|update|merge|skip|reject, "reason"?, "target"?}.
     decisions: list[dict[str, Any]] = field(default_factory=list)
     # Field -> number of imported rows that left it blank (the default was used).
@@ -130,6 +133,8 @@ class TypedRows:
     errors: list[dict[str, Any]]
     file_sha256: str
     already_imported_at: str | None = None
+    # Values read one way of several: {"column", "warning", "rows"} (see ImportReport.warning_rows).
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     # Audit rows of the changes written so far (action, entity, entity_id, before_json,
     # after_json), bulk-inserted by ``run_import`` with the actor in the import's transaction.
     changes: list[pd.DataFrame] = field(default_factory=list)
@@ -188,6 +193,10 @@ def _typed_rows(parsed: ParsedFile, mapping: dict[str, str], entity: str) -> Typ
         rows.blank[name] = result.blank
         if "normalized" in result.extra:
             rows.normalized[name] = result.extra["normalized"]
+        for affected, warning in result.warnings:
+            numbers = [int(number) for number in rows.row_numbers[affected & ~ragged]]
+            if numbers:
+                rows.warnings.append({"column": column, "warning": warning, "rows": numbers})
         if result.errors.mask.any():
             cells = parsed.frame[column].reset_index(drop=True)
             reasons = result.errors.reasons.astype(str) + " (" + cells.str.slice(0, 40).map(repr) + ")"
@@ -200,6 +209,41 @@ def _typed_rows(parsed: ParsedFile, mapping: dict[str, str], entity: str) -> Typ
             else:
                 rows.reject(missing, mapped[name], f"{spec.label} is required but blank", every_cell=True)
     return rows
+
+
+# Rows named in a warning sentence; the report's ``warning_rows`` lists them all.
+SHOWN_WARNING_ROWS = 10
+
+
+def _rows_text(numbers: list[int]) -> str:
+    """ "row 4", "rows 2, 3" or "rows 2, 3, … 11 and 1,024 more"."""
+    shown = ", ".join(str(number) for number in numbers[:SHOWN_WARNING_ROWS])
+    more = f" and {len(numbers) - SHOWN_WARNING_ROWS:,} more" if len(numbers) > SHOWN_WARNING_ROWS else ""
+    return f"row{'s' if len(numbers) > 1 else ''} {shown}{more}"
+
+
+def _warning_sentence(entry: dict[str, Any]) -> str:
+    return f"{entry['column']}: {entry['warning']} ({_rows_text(entry['rows'])})."
+
+
+def _ignored_duplicates(parsed: ParsedFile, mapping: dict[str, str]) -> list[dict[str, Any]]:
+    """Columns whose header repeats an earlier one and that are not imported, though they hold values."""
+    entries = []
+    for column, (header, position) in parsed.repeated_headers.items():
+        if mapping.get(column, IGNORE) not in (IGNORE, "", None):
+            continue
+        filled = (parsed.frame[column] != "").to_numpy()
+        if not filled.any():
+            continue
+        entries.append(
+            {
+                "column": column,
+                "warning": f"column {position} repeats the header {header!r} and is not imported (only the "
+                f"first {header!r} column is read); map it to a field, or rename it in the file, to keep its values",
+                "rows": [int(number) for number in parsed.row_numbers[filled]],
+            }
+        )
+    return entries
 
 
 def _previous_import(connection: Connection, entity: str, sha256: str) -> str | None:
@@ -420,6 +464,8 @@ def run_import(
         },
     )
     rows = _typed_rows(parsed, mapping, entity)
+    report.warning_rows = [*_ignored_duplicates(parsed, mapping), *rows.warnings]
+    report.warnings += [_warning_sentence(entry) for entry in report.warning_rows]
     handler = _handler(entity)
     connection: Connection | None = None
     transaction = None
