@@ -21,6 +21,7 @@ process); every test that uses ``app_as`` sets them again, so leftovers do no ha
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,6 +45,7 @@ __all__ = [
     "app_as",
     "copy_database",
     "make_demo_database",
+    "shown_text",
     "start_test_session",
     "use_database",
 ]
@@ -134,6 +136,11 @@ class FrameAppTest(AppTest):
                 self._script_path = home
         with _navigation_like_a_server():
             return super()._run(widget_state, timeout)
+
+
+def shown_text(markdown_source: str) -> str:
+    """What a reader sees of Markdown source whose stored parts ``crm.ui.plain`` escaped (backslashes gone)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown_source)
 
 
 def use_database(db_url: str, *, demo_mode: bool = False, cookie_secure: bool = False) -> None:
