@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
+import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 
 from sqlalchemy import Engine
@@ -138,29 +138,40 @@ def _feature_registrations() -> list[Callable[[argparse._SubParsersAction, dict[
     return registrations
 
 
+@contextlib.contextmanager
+def _driver_noise_silenced() -> Iterator[None]:
+    """While a command runs, nothing but the command itself writes to stderr.
+
+    When the database goes away mid-command, psycopg2 prints a chained ``AdminShutdown`` /
+    ``SystemError`` from its C code (through ``sys.excepthook``) when the session dies during a
+    COPY, and the connection pool may log a failed reset; the user must read only the one
+    ``error:`` line that follows. Configured logging still receives SQLAlchemy's records.
+    """
+    previous_hook = sys.excepthook
+    sys.excepthook = lambda *_exc_info: None
+    sqlalchemy_logger = logging.getLogger("sqlalchemy")
+    quiet = logging.NullHandler()  # a handler, so Python's last-resort printer stays silent
+    sqlalchemy_logger.addHandler(quiet)
+    try:
+        yield
+    finally:
+        sys.excepthook = previous_hook
+        sqlalchemy_logger.removeHandler(quiet)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one command; its exit code: 0 done, 1 refused input, 2 bad arguments or database unavailable."""
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
     engine: Engine | None = None
-    # What the command writes to stderr is held back until it ends: when the database goes away
-    # mid-command, the driver and the connection pool print their own half-tracebacks (psycopg2
-    # during a COPY, "Exception during reset"), and the user must read only the one line below.
-    held = io.StringIO()
-    try:
-        with contextlib.redirect_stderr(held):
+    with _driver_noise_silenced():
+        try:
             # A bad URL, an unusable SQLite folder or a database that goes away mid-command: one line, exit 2.
             engine = make_engine(args.database_url) if args.database_url else make_engine()
-            code = handlers[args.command](args, engine)
-    except UNAVAILABLE_ERRORS as error:
-        print(f"error: {describe_database_error(error, engine)}", file=sys.stderr)
-        return 2
-    except BaseException:
-        sys.stderr.write(held.getvalue())
-        raise
-    finally:
-        if engine is not None:
-            with contextlib.redirect_stderr(io.StringIO()):  # a dead connection's reset noise
+            return handlers[args.command](args, engine)
+        except UNAVAILABLE_ERRORS as error:
+            print(f"error: {describe_database_error(error, engine)}", file=sys.stderr)
+            return 2
+        finally:
+            if engine is not None:
                 engine.dispose()
-    sys.stderr.write(held.getvalue())
-    return code
