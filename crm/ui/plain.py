@@ -6,7 +6,9 @@ radio/pills/segmented-control options, ``st.write`` and ``st.markdown``.
 A customer name like ``![x](https://evil.example/pixel.png)`` would make every staff member's
 browser fetch that URL. ``escape_markdown`` backslash-escapes every ASCII punctuation character
 (CommonMark makes any escaped punctuation literal), so the value reads exactly as stored and nothing
-in it is interpreted. Headings and captions are one line; paragraphs keep the writer's line breaks.
+in it is interpreted; web addresses get an invisible word joiner so that GFM's autolinks (applied
+after parsing, escapes or not) do not make them clickable. Headings and captions are one line;
+paragraphs keep the writer's line breaks.
 (Selectbox and multiselect options and table cells are shown as plain text by Streamlit itself.)
 
 Plotly renders a subset of HTML in every chart text (``<a href>``, ``<b>``, ``<br>``, ``<span
@@ -18,6 +20,7 @@ screen and in its downloads; code-written titles and templates keep their format
 
 from __future__ import annotations
 
+import re
 import string
 from collections.abc import Iterable
 from typing import Any
@@ -39,6 +42,11 @@ __all__ = [
 
 # Every ASCII punctuation character may be backslash-escaped in CommonMark, and then means itself.
 _ESCAPES = {ord(character): "\\" + character for character in string.punctuation}
+# GitHub-flavoured Markdown (which Streamlit uses) turns text like http://… and www.… into links
+# after parsing, so escapes cannot stop it; an invisible word joiner after "http"/"https"/"www"
+# breaks the pattern without changing what the reader sees.
+_AUTOLINK_START = re.compile(r"(?i)(https?(?=://)|www(?=\.))")
+_WORD_JOINER = "\u2060"
 # Plotly's text markup: tags and entities; as entities these three read as themselves.
 _CHART_ESCAPES = {ord("&"): "&amp;", ord("<"): "&lt;", ord(">"): "&gt;"}
 # Trace properties that hold data values Plotly shows as text (axis categories, labels, hover).
@@ -56,7 +64,7 @@ def escape_markdown(value: object, *, keep_line_breaks: bool = False) -> str:
     if value is None or (isinstance(value, float) and pd.isna(value)):
         return ""
     lines = str(value).replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    escaped = [line.translate(_ESCAPES) for line in lines]
+    escaped = [_AUTOLINK_START.sub("\\1" + _WORD_JOINER, line).translate(_ESCAPES) for line in lines]
     return "  \n".join(escaped) if keep_line_breaks else " ".join(escaped)
 
 

@@ -21,6 +21,7 @@ from tests.fixtures.hostile_strings import HARMLESS_STRINGS, MARKUP_STRINGS
 from tests.fixtures.tiny_shop import load_tiny_shop
 from tests.ui.apptest_support import app_as
 
+WORD_JOINER = "\u2060"
 # CommonMark with raw HTML allowed: the strictest reading (Streamlit itself refuses raw HTML).
 _MARKDOWN = MarkdownIt("commonmark")
 # Streamlit's own Markdown directives, which CommonMark does not know: every one starts with : or $.
@@ -37,13 +38,24 @@ def test_escaped_markdown_renders_as_exactly_the_stored_text(text: str) -> None:
     rendered = _rendered(escape_markdown(text))
     # Only text (entities for & < > "), no element: no <img>, <a>, <script>, <strong>, <h1>, <ol>…
     assert "<" not in rendered.replace("&lt;", "")
-    assert html.unescape(rendered) == text.replace("\n", " ")
+    # The only addition is the invisible word joiner that keeps web addresses from becoming links.
+    assert html.unescape(rendered).replace(WORD_JOINER, "") == text.replace("\n", " ")
+
+
+@pytest.mark.parametrize(
+    "text", ["http://evil.example/x", "see HTTPS://evil.example", "www.evil.example", "x http://a.example/b"]
+)
+def test_web_addresses_are_broken_up_so_gfm_does_not_make_them_links(text: str) -> None:
+    # GFM's autolink pattern ("http://", "https://" or "www." in the parsed text) no longer matches.
+    shown = html.unescape(_rendered(escape_markdown(text)))
+    assert not re.search(r"(?i)(https?://|www\.)", shown)
+    assert shown.replace(WORD_JOINER, "") == text
 
 
 @pytest.mark.parametrize(
     ("text", "escaped"),
     [
-        ("![x](http://evil.example/p.png)", r"\!\[x\]\(http\:\/\/evil\.example\/p\.png\)"),
+        ("![x](http://evil.example/p.png)", "\\!\\[x\\]\\(http\u2060\\:\\/\\/evil\\.example\\/p\\.png\\)"),
         ("[click](javascript:alert(1))", r"\[click\]\(javascript\:alert\(1\)\)"),
         ("<img src=x onerror=alert(1)>", r"\<img src\=x onerror\=alert\(1\)\>"),
         ("<script>", r"\<script\>"),
