@@ -469,6 +469,7 @@ def run_import(
     handler = _handler(entity)
     connection: Connection | None = None
     transaction = None
+    committing = False
     try:
         connection = engine.connect()
         transaction = connection.begin()
@@ -502,6 +503,7 @@ def run_import(
                 "created": report.created,
             },
         )
+        committing = not dry_run
         if dry_run:
             transaction.rollback()
         else:
@@ -509,12 +511,18 @@ def run_import(
     except BaseException as error:
         _roll_back_quietly(transaction)
         if _connection_lost(error):
-            # Whatever the phase (reading keys, copying rows, the audit row, the commit): the
-            # server rolls the import back with the lost session, and the caller gets one line
-            # saying the database is unavailable (the CLI's exit code 2), never a traceback.
-            message = describe_database_error(error, engine)
-            if "nothing was" not in message:
-                message = message.rstrip(".") + "; nothing was imported."
+            # Whatever the phase (reading keys, copying rows, the audit row): the server rolls the
+            # import back with the lost session, and the caller gets one line saying the database is
+            # unavailable (the CLI's exit code 2), never a traceback. Lost during the commit itself,
+            # the outcome is unknown: say so, and that importing the file again adds nothing twice.
+            message = describe_database_error(error, engine).rstrip(".")
+            if committing:
+                message += (
+                    "; the commit was not confirmed: import the file again once the database is back "
+                    "(rows already imported are skipped)."
+                )
+            elif "nothing was" not in message:
+                message += "; nothing was imported."
             raise DatabaseUnavailable(message) from error
         if isinstance(error, DBAPIError):
             # Constraint violations, values out of the column's range: the whole import rolls

@@ -70,6 +70,38 @@ def test_a_lost_connection_in_any_phase_is_one_error_line_and_exit_code_2(
     assert (_count(engine), _count(engine, audit_log)) == (0, 0)
 
 
+def test_a_connection_lost_during_the_commit_says_the_outcome_is_unknown_and_how_to_make_sure(
+    engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sqlalchemy.engine.base import RootTransaction
+
+    import crm.imports.core
+
+    original_audit, original_commit = crm.imports.core.record_audit, RootTransaction.commit
+    losing = []  # set once the import's audit row is written: its commit is the next one
+
+    def commit(self: RootTransaction) -> None:
+        if losing:
+            losing.clear()
+            raise OperationalError("COMMIT", None, Exception("server closed the connection unexpectedly"))
+        original_commit(self)
+
+    def audit_then_lose_the_commit(*args, **kwargs):  # type: ignore[no-untyped-def]
+        original_audit(*args, **kwargs)
+        losing.append(True)
+
+    monkeypatch.setattr(RootTransaction, "commit", commit)
+    monkeypatch.setattr(crm.imports.core, "record_audit", audit_then_lose_the_commit)
+    code = main(["--database-url", _url(engine), "import", str(_customers_file(tmp_path)), "--entity", "customers"])
+
+    error_lines = capsys.readouterr().err.splitlines()
+    assert (code, len(error_lines)) == (2, 1)
+    assert error_lines[0].endswith(
+        "server closed the connection unexpectedly; the commit was not confirmed: import the file again once "
+        "the database is back (rows already imported are skipped)."
+    )
+
+
 # Run as a separate process, so everything the driver and the pool print is seen as a user sees it.
 KILLER = textwrap.dedent(
     """
