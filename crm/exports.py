@@ -31,7 +31,8 @@ import os
 import shutil
 import unicodedata
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -66,6 +67,8 @@ _FORMULA_SIGNS = frozenset({"=", "+", "-", "@", "\u2212"})
 _SKIPPED_CATEGORIES = frozenset({"Cc", "Cf"})
 # Quotes skipped before the sign (after NFKC folding, so full-width quotes count too).
 _QUOTES = frozenset({"'", '"', "`", "\u2018", "\u2019", "\u201a", "\u201b", "\u201c", "\u201d", "\u201e", "\u00b4"})
+# Values openpyxl writes as numbers, booleans, dates or text.
+_XLSX_NATIVE_TYPES = (str, bool, int, float, Decimal, datetime, date, time, timedelta)
 # Excel holds at most this many characters in one cell.
 EXCEL_MAX_CELL_CHARACTERS = 32_767
 # Browser executables kaleido can drive, in the order they are looked for on PATH.
@@ -173,11 +176,16 @@ def _xlsx_value(value: object) -> object:
         return value.to_pydatetime()
     if isinstance(value, datetime) and value.tzinfo is not None:
         return value.astimezone(UTC).replace(tzinfo=None)
+    if isinstance(value, pd.Timedelta):
+        return value.to_pytimedelta()
     if isinstance(value, np.generic):
-        return None if pd.isna(value) else value.item()
+        if pd.isna(value):
+            return None
+        value = value.item()
     if value is pd.NA:
         return None
-    return value
+    # Anything else (a dict, a list, an id object) is written as its text, and checked like text.
+    return value if isinstance(value, _XLSX_NATIVE_TYPES) else str(value)
 
 
 def _xlsx_cell(sheet: Any, value: object) -> Any:

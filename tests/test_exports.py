@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
 import io
 import json
 import re
+from decimal import Decimal
 
 import openpyxl
 import pandas as pd
@@ -284,3 +286,13 @@ def test_rejected_rows_file_neutralises_the_quoted_cells(engine):
     data = export_table(engine, rejected, name="import_rejections", file_format="csv", actor=ANALYST, personal=True)
     exported = pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str, keep_default_na=False)
     assert all(_csv_cell_is_inert(cell) for column in exported.columns for cell in exported[column])
+
+
+def test_values_excel_has_no_type_for_are_written_as_checked_text():
+    frame = pd.DataFrame({"value": [{"note": "=1+1"}, ["@a"], pd.Timedelta(minutes=90), Decimal("12.50"), True]})
+    sheet = openpyxl.load_workbook(io.BytesIO(table_bytes(frame, "xlsx"))).active
+    cells = [row[0] for row in sheet.iter_rows(min_row=2)]
+    assert [cell.value for cell in cells[:2]] == ["{'note': '=1+1'}", "['@a']"]
+    assert all(cell.data_type == "s" for cell in cells[:2]) and not cells[0].quotePrefix
+    assert (cells[2].value, cells[2].number_format) == (datetime.timedelta(minutes=90), "[hh]:mm:ss")
+    assert (cells[3].value, cells[4].value) == (12.5, True)
