@@ -382,6 +382,24 @@ def _report_tables(report: ImportReport) -> None:
             pd.DataFrame(sorted(report.not_provided.items()), columns=["field", "rows without a value"]),
             hide_index=True,
         )
+    if report.warning_rows:
+        # The warnings above name the first rows; here every row behind each of them.
+        with st.expander(f"Rows behind the warnings ({len(report.warning_rows):,})"):
+            st.dataframe(_warning_rows_frame(report), hide_index=True, width="stretch")
+
+
+def _warning_rows_frame(report: ImportReport) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "column": entry["column"],
+                "rows": ", ".join(str(row) for row in entry["rows"]),
+                "warning": entry["warning"],
+            }
+            for entry in report.warning_rows
+        ],
+        columns=["column", "rows", "warning"],
+    )
 
 
 def _run(engine: Engine, actor: Actor, state: WizardState, *, dry_run: bool) -> ImportReport | None:

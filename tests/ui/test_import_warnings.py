@@ -55,3 +55,8 @@ def test_the_dry_run_warns_about_ambiguous_dates_and_a_left_out_repeated_column(
         for warning in warnings
     ), warnings
     assert any(warning.startswith("email (2): column 4 repeats the header 'email'") for warning in warnings), warnings
+    behind = app.dataframe[-1].value
+    assert behind[["column", "rows"]].to_dict("records") == [
+        {"column": "email (2)", "rows": "2"},
+        {"column": "birth date", "rows": "2, 3"},
+    ]
