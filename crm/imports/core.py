@@ -269,8 +269,9 @@ def _serialise_imports(connection: Connection, entity: str) -> None:
     """Take the write lock first, so two imports of the same file never both see "not there yet".
 
     PostgreSQL: SHARE ROW EXCLUSIVE conflicts with itself and with other writers but not with
-    readers. SQLite has one writer at a time: a write statement (even one that changes no
-    row) takes that lock now instead of at the first insert, after the duplicate checks.
+    readers. SQLite has one writer at a time: ``crm.db``'s engines begin with BEGIN IMMEDIATE,
+    which takes it already; the write statement (one that changes no row) takes it for an
+    engine made elsewhere too, before the duplicate checks rather than at the first insert.
     """
     if connection.dialect.name == "postgresql":
         tables = ["customers"] if entity == "customers" else ["customers", entity]
