@@ -215,7 +215,26 @@ def _to_datetimes(text: pd.Series) -> tuple[pd.Series, list[tuple[np.ndarray, st
         second_numbers = pd.to_numeric(rest.str.extract(r"^\d{1,2}-(\d{1,2})-", expand=False), errors="coerce")
         day_first = bool((first_numbers > 12).any())
         order = "%d-%m-%Y" if day_first else "%m-%d-%Y"
+        full = normalised[missing].str.replace(r"\s+", " ", regex=True)
         other = pd.to_datetime(rest, format=order, errors="coerce", utc=True)
+        has_time = full.ne(rest)
+        if has_time.any():
+            # "03/04/2020 10:30" keeps its time; a time in a spelling we cannot read is dropped, and said so.
+            timed = pd.Series(pd.NaT, index=full.index, dtype="datetime64[ns, UTC]")
+            for clock in _CLOCK_FORMATS:
+                timed = timed.fillna(pd.to_datetime(full, format=f"{order} {clock}", errors="coerce", utc=True))
+            other = other.where(~has_time | timed.isna(), timed)
+            dropped = (has_time & timed.isna() & other.notna()).to_numpy(dtype=bool)
+            if dropped.any():
+                rows = np.zeros(len(text), dtype=bool)
+                rows[np.flatnonzero(missing.to_numpy())[dropped]] = True
+                warnings.append(
+                    (
+                        rows,
+                        f"the time of day in values such as {text[rows].iloc[0]!r} could not be read: "
+                        "only the date is kept",
+                    )
+                )
         parsed = parsed.where(~missing, other)
         proven = day_first or bool((second_numbers > 12).any())
         either_way = (first_numbers <= 12) & (second_numbers <= 12) & (first_numbers != second_numbers)
@@ -234,6 +253,9 @@ def _to_datetimes(text: pd.Series) -> tuple[pd.Series, list[tuple[np.ndarray, st
             )
     return parsed.dt.tz_convert(None), warnings
 
+
+# Times of day after a day/month date: 24-hour and 12-hour clocks, with or without seconds.
+_CLOCK_FORMATS = ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p")
 
 _MONTHS = (
     "January",

@@ -67,6 +67,29 @@ def test_a_column_that_shows_its_order_is_read_that_way_without_a_warning(engine
     assert _birth_dates(engine)["Ed"] == date(1994, 12, 25)
 
 
+def test_a_time_after_a_day_month_date_is_kept_and_one_that_cannot_be_read_is_dropped_with_a_warning(
+    engine: Engine,
+) -> None:
+    data = (
+        "Order No,Customer Email,Order Date,Total\n"
+        "O-1,ann@example.com,25/12/2024 10:30,10.00\n"
+        "O-2,ann@example.com,26/12/2024 2:05 PM,11.00\n"
+        "O-3,ann@example.com,27/12/2024 오후 3:00,12.00\n"
+    ).encode()
+    report = run_import(engine, data, entity="orders", file_name="orders.csv")
+    assert report.warnings == [
+        "Order Date: the time of day in values such as '27/12/2024 오후 3:00' could not be read: only the date is "
+        "kept (row 4)."
+    ]
+    with engine.connect() as connection:
+        dates = dict(connection.execute(select(orders.c.order_number, orders.c.order_date)).all())
+    assert dates == {
+        "O-1": datetime(2024, 12, 25, 10, 30),
+        "O-2": datetime(2024, 12, 26, 14, 5),
+        "O-3": datetime(2024, 12, 27),
+    }
+
+
 def test_the_cli_prints_the_date_warning_and_writes_it_with_its_rows_into_the_report(
     engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
