@@ -11,7 +11,7 @@ from crm.auth import active_actor, create_user, deactivate_user, list_users, set
 from crm.db import make_engine
 from crm.permissions import Actor
 from crm.ui.navigation import NO_ACCESS_MESSAGE
-from tests.ui.apptest_support import FrameAppTest, app_as, copy_database, make_demo_database
+from tests.ui.apptest_support import FrameAppTest, app_as, copy_database, make_demo_database, shown_text
 
 
 @pytest.fixture(scope="module")
@@ -66,7 +66,7 @@ def test_adding_a_user_lists_them_and_writes_an_audit_row(database_url: str) -> 
     app.text_input(key="new_password").input("zoe-password-1")
     app.selectbox(key="new_role").select("analyst")
     _click(app, "Add user")
-    assert [message.value for message in app.success] == ["Added zoe."]
+    assert [shown_text(message.value) for message in app.success] == ["Added zoe."]
     assert _listed(app)["zoe"] == ("analyst", True)
     created = audit_entries(make_engine(database_url), Actor.system(), AuditQuery(action="create", entity="user"))
     assert list(created["username"]) == ["admin"]  # who did it
@@ -79,13 +79,13 @@ def test_a_refused_new_user_keeps_what_was_typed_and_a_successful_one_clears_the
     app.text_input(key="new_email").input("zoe@example.com")
     app.text_input(key="new_password").input("short")
     _click(app, "Add user")
-    assert [message.value for message in app.error] == ["The password must have at least 8 characters."]
+    assert [shown_text(message.value) for message in app.error] == ["The password must have at least 8 characters."]
     assert "zoe" not in _listed(app)
     typed = {key: app.text_input(key=key).value for key in ("new_username", "new_full_name", "new_email")}
     assert typed == {"new_username": "zoe", "new_full_name": "Zoe Park", "new_email": "zoe@example.com"}
     app.text_input(key="new_password").input("zoe-password-1")
     _click(app, "Add user")
-    assert [message.value for message in app.success] == ["Added zoe."]
+    assert [shown_text(message.value) for message in app.success] == ["Added zoe."]
     assert _listed(app)["zoe"] == ("agent", True)
     assert [
         app.text_input(key=key).value for key in ("new_username", "new_full_name", "new_email", "new_password")
@@ -102,7 +102,7 @@ def test_a_refused_change_shows_its_reason_and_changes_nothing(database_url: str
     app.selectbox(key="role_user").select("admin")
     app.selectbox(key="role_new").select("agent")
     _click(app, "Change role")
-    assert [message.value for message in app.error] == [
+    assert [shown_text(message.value) for message in app.error] == [
         "admin is the last active admin; make another user admin first."
     ]
     assert _listed(app)["admin"] == ("admin", True)
@@ -124,7 +124,7 @@ def test_a_password_reset_lets_the_user_sign_in_with_the_new_password_only(datab
     app.selectbox(key="reset_user").select("manager")
     app.text_input(key="reset_password_value").input("fresh-password-7")
     _click(app, "Reset password")
-    assert [message.value for message in app.success] == ["New password set for manager."]
+    assert [shown_text(message.value) for message in app.success] == ["New password set for manager."]
     assert app.text_input(key="reset_password_value").value == ""  # not left in the form
     visitor = app_as(database_url, None).run()
     visitor.text_input[0].input("manager")
