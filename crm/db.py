@@ -279,8 +279,10 @@ def init_database(engine: Engine) -> list[SequenceRepair]:
 
     check_connection(engine)
     command.upgrade(_alembic_config(engine), "head")
-    with engine.begin() as connection:
-        repairs = repair_sequences(connection)
+    repairs: list[SequenceRepair] = []
+    if engine.dialect.name == "postgresql":  # SQLite numbers rows after the largest id: nothing to repair
+        with engine.begin() as connection:
+            repairs = repair_sequences(connection)
     from crm.reference import ensure_reference_data
 
     ensure_reference_data(engine)
