@@ -7,6 +7,7 @@ import streamlit as st
 from crm.db import UNAVAILABLE_ERRORS, describe_database_error
 from crm.ui.login import sign_in, sign_out_button
 from crm.ui.navigation import register_role_navigation, register_signed_out_navigation, run_public_page, spec_of
+from crm.ui.plain import escape_markdown
 from crm.ui.resources import get_engine
 from crm.ui.sidebar import render_filter_sidebar
 
@@ -31,7 +32,7 @@ if navigation is None:
     register_signed_out_navigation()
     st.error(f"Your role ({actor.role}) has no pages. Ask an administrator.")
     st.stop()
-st.sidebar.caption(f"Signed in as **{actor.username}** ({actor.role})")
+st.sidebar.caption(f"Signed in as **{escape_markdown(actor.username)}** ({actor.role})")
 sign_out_button(engine)
 current_spec = spec_of(navigation)
 if current_spec is not None and current_spec.uses_filters:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -17,8 +17,11 @@ from crm.permissions import Actor, Permission, require
 from crm.schema import audit_log, utc_now
 
 __all__ = [
+    "AUDIT_VIEWS",
+    "DEFAULT_AUDIT_VIEW",
     "AuditChoices",
     "AuditQuery",
+    "actions_in_view",
     "audit_choices",
     "audit_entries",
     "count_audit_entries",
@@ -74,6 +77,13 @@ def record_audit(
 # Reading the log (admin Audit page)
 
 AUDIT_COLUMNS = ["id", "at", "username", "action", "entity", "entity_id", "before", "after"]
+# Actions that record a sign-in or sign-out, and an export of data; every other action changes data.
+SIGN_IN_ACTIONS = ("login", "logout")
+EXPORT_ACTIONS = ("export",)
+# What the Audit page shows, by kind of action: "changes" is its default, because sign-ins are most
+# rows of a busy log and buried the changes; an action added later counts as a change.
+AUDIT_VIEWS = {"changes": "Changes", "exports": "Exports", "sign-ins": "Sign-ins", "everything": "Everything"}
+DEFAULT_AUDIT_VIEW = "changes"
 # Rows read per query while exporting: bounded memory however big the log grows.
 EXPORT_CHUNK_ROWS = 20_000
 AUDIT_EXPORT_FORMATS = ("csv", "xlsx")
@@ -91,9 +101,11 @@ class AuditQuery:
     end_date: date | None = None
     # The id of the changed row as logged (text: imported keys are ids too); exact match.
     entity_id: str | None = None
+    # A kind of action (a key of AUDIT_VIEWS); "everything" restricts nothing.
+    view: str = "everything"
 
     def clauses(self) -> list[Any]:
-        clauses: list[Any] = []
+        clauses: list[Any] = _view_clauses(self.view)
         if self.username:
             clauses.append(audit_log.c.username == self.username)
         if self.action:
@@ -107,6 +119,29 @@ class AuditQuery:
         if self.end_date is not None:
             clauses.append(audit_log.c.at < datetime.combine(self.end_date + timedelta(days=1), time.min))
         return clauses
+
+
+def _view_clauses(view: str) -> list[Any]:
+    if view == "changes":
+        return [audit_log.c.action.not_in(SIGN_IN_ACTIONS + EXPORT_ACTIONS)]
+    if view == "exports":
+        return [audit_log.c.action.in_(EXPORT_ACTIONS)]
+    if view == "sign-ins":
+        return [audit_log.c.action.in_(SIGN_IN_ACTIONS)]
+    if view == "everything":
+        return []
+    raise ValueError(f"Unknown audit view “{view}” ({', '.join(AUDIT_VIEWS)}).")
+
+
+def actions_in_view(view: str, actions: Sequence[str]) -> list[str]:
+    """The ``actions`` (e.g. ``crm.schema.AUDIT_ACTIONS``) that ``view`` shows, in their order."""
+    if view == "changes":
+        return [action for action in actions if action not in SIGN_IN_ACTIONS + EXPORT_ACTIONS]
+    if view == "exports":
+        return [action for action in actions if action in EXPORT_ACTIONS]
+    if view == "sign-ins":
+        return [action for action in actions if action in SIGN_IN_ACTIONS]
+    return list(actions)
 
 
 def _entries_statement(query: AuditQuery) -> Select[Any]:
@@ -184,12 +219,12 @@ def _chunks(connection: Connection, query: AuditQuery) -> Iterator[pd.DataFrame]
 def export_audit(engine: Engine, actor: Actor, query: AuditQuery | None = None, *, file_format: str = "csv") -> bytes:
     """Every audit row matching ``query`` as CSV (UTF-8 with BOM, for Excel) or XLSX; the export is audited.
 
-    Written with ``crm.exports``' writers, so text cells a spreadsheet would run as a formula
-    get a leading ``'``. CSV is built chunk by chunk; XLSX holds what one Excel sheet can
-    (``ValueError`` beyond that, naming the count).
+    Written with ``crm.exports``' writers, so no text cell can be run as a formula (see there).
+    CSV is built chunk by chunk; XLSX holds what one Excel sheet can (``ValueError`` beyond
+    that, naming the count).
     """
     # crm.exports writes its own audit rows with record_audit from this module: imported here.
-    from crm.exports import EXCEL_MAX_DATA_ROWS, neutralise_formulas, table_bytes
+    from crm.exports import EXCEL_MAX_DATA_ROWS, csv_chunk, table_bytes
 
     require(actor, Permission.VIEW_AUDIT)
     if file_format not in AUDIT_EXPORT_FORMATS:
@@ -208,10 +243,10 @@ def export_audit(engine: Engine, actor: Actor, query: AuditQuery | None = None, 
             buffer = io.BytesIO()
             buffer.write("\ufeff".encode())  # BOM: Excel then reads UTF-8 (accents, CJK) correctly
             for chunk in _chunks(connection, query):
-                buffer.write(neutralise_formulas(chunk).to_csv(index=False, header=rows == 0).encode("utf-8"))
+                buffer.write(csv_chunk(chunk, header=rows == 0))
                 rows += len(chunk)
             if rows == 0:
-                buffer.write((",".join(AUDIT_COLUMNS) + "\n").encode("utf-8"))
+                buffer.write(csv_chunk(pd.DataFrame(columns=AUDIT_COLUMNS)))
             data = buffer.getvalue()
     with engine.begin() as connection:
         record_audit(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,8 @@ __all__ = [
     "UNAVAILABLE_ERRORS",
     "DatabaseUnavailable",
     "MigrationBlocked",
+    "SequenceRepair",
+    "advance_sequences",
     "check_connection",
     "describe_database_error",
     "holds_business_data",
@@ -40,14 +43,16 @@ __all__ = [
     "is_empty",
     "make_engine",
     "normalize_url",
+    "repair_sequences",
     "reset_sequences",
 ]
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 MIGRATIONS_DIR = PROJECT_ROOT / "sql" / "migrations"
 
-# Milliseconds a writer waits for another writer's lock before SQLite reports "database is locked".
-SQLITE_BUSY_TIMEOUT_MS = 15_000
+# Milliseconds a writer waits for another writer's lock before SQLite reports "database is locked":
+# long enough for a save to wait out an import of tens of thousands of rows.
+SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 # Tables whose rows don't make a database "hold data": sign-in accounts and their sessions, the
@@ -140,8 +145,30 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        # ...and to emit BEGIN ourselves, so every engine.begin() is a real transaction.
-        connection.exec_driver_sql("BEGIN")
+        # ...and to emit BEGIN ourselves, so every engine.begin() is a real transaction. An explicit
+        # begin (engine.begin(), connection.begin()) is how this code base writes: it takes the write
+        # lock up front, waiting within the busy timeout. A deferred BEGIN that read first and then
+        # wrote would fail at once with "database is locked" when another writer got in between
+        # (SQLite cannot wait to upgrade a read snapshot). Reads (engine.connect() autobegin) stay
+        # deferred, so they never wait for writers (WAL).
+        deferred = getattr(connection, "_crm_autobeginning", False)
+        connection.exec_driver_sql("BEGIN" if deferred else "BEGIN IMMEDIATE")
+
+    # Tell the begin event an implicit (read) transaction from an explicit (write) one.
+    engine._connection_cls = _SQLiteConnection  # type: ignore[attr-defined]
+
+
+class _SQLiteConnection(Connection):
+    """A connection that marks its implicit transactions, so SQLite's begin event can keep them deferred."""
+
+    _crm_autobeginning = False
+
+    def _autobegin(self) -> None:
+        self._crm_autobeginning = True
+        try:
+            super()._autobegin()
+        finally:
+            self._crm_autobeginning = False
 
 
 def _prepare_sqlite_folder(parsed: URL) -> None:
@@ -216,10 +243,25 @@ def describe_database_error(error: BaseException, engine: Engine | None = None) 
     if isinstance(error, DatabaseUnavailable):
         return str(error).strip().splitlines()[0] if str(error).strip() else "The database is unavailable"
     url = None if engine is None else engine.url
+    if _is_lock_timeout(error):
+        # Another writer held SQLite's lock for longer than the busy timeout: the database is fine.
+        return (
+            "The database is busy with another change (an import or a long save) and stayed busy for "
+            f"{SQLITE_BUSY_TIMEOUT_MS // 1000} s; nothing was saved. Try again in a moment."
+        )
     if isinstance(error, UNAVAILABLE_ERRORS) or (isinstance(error, DBAPIError) and error.connection_invalidated):
         return _unavailable_message(url, error)
     where = "" if url is None else f" {_describe_url(url)}"
     return f"The database{where} reported an error: {_first_line(error)}"
+
+
+def _is_lock_timeout(error: BaseException) -> bool:
+    """SQLite's "database is locked"/"is busy": a writer waited the whole busy timeout in vain."""
+    original = getattr(error, "orig", None)
+    if not isinstance(original, sqlite3.OperationalError):
+        return False
+    message = str(original).lower()
+    return "database is locked" in message or "database is busy" in message
 
 
 def check_connection(engine: Engine) -> None:
@@ -240,15 +282,24 @@ def _alembic_config(engine: Engine) -> Any:
     return config
 
 
-def init_database(engine: Engine) -> None:
-    """Create or migrate the schema to the newest revision (idempotent)."""
+def init_database(engine: Engine) -> list[SequenceRepair]:
+    """Create or migrate the schema to the newest revision (idempotent); return the sequences repaired.
+
+    PostgreSQL id sequences behind their table's rows are moved past them (``repair_sequences``)
+    before anything is inserted, so no insert fails with a duplicate key afterwards.
+    """
     from alembic import command
 
     check_connection(engine)
     command.upgrade(_alembic_config(engine), "head")
+    repairs: list[SequenceRepair] = []
+    if engine.dialect.name == "postgresql":  # SQLite numbers rows after the largest id: nothing to repair
+        with engine.begin() as connection:
+            repairs = repair_sequences(connection)
     from crm.reference import ensure_reference_data
 
     ensure_reference_data(engine)
+    return repairs
 
 
 def holds_business_data(connection: Connection) -> bool:
@@ -275,20 +326,78 @@ def is_empty(engine: Engine) -> bool:
         return not holds_business_data(connection)
 
 
-def reset_sequences(engine: Engine) -> None:
-    """Move PostgreSQL id sequences past rows inserted with explicit ids (no-op on SQLite)."""
-    if engine.dialect.name != "postgresql":
-        return
+@dataclass(frozen=True)
+class SequenceRepair:
+    """An id sequence that was behind its table's rows and has been moved past them."""
+
+    table: str
+    next_id_before: int
+    next_id_after: int
+
+    def describe(self) -> str:
+        return (
+            f"Repaired the id sequence of {self.table}: the next id was {self.next_id_before:,} but ids up to "
+            f"{self.next_id_after - 1:,} are taken; it is now {self.next_id_after:,}."
+        )
+
+
+def _sequenced_tables(connection: Connection) -> list[tuple[str, str]]:
+    """(table, sequence) of every table whose integer ``id`` draws from a PostgreSQL sequence."""
     from crm.schema import metadata
 
+    existing = set(inspect(connection).get_table_names())
+    found = []
+    for table in metadata.sorted_tables:
+        id_column = table.c.get("id")
+        if id_column is None or not isinstance(id_column.type, Integer) or table.name not in existing:
+            continue
+        sequence = connection.execute(
+            text("SELECT pg_get_serial_sequence(:table, 'id')"), {"table": table.name}
+        ).scalar_one()
+        if sequence is not None:
+            found.append((table.name, sequence))
+    return found
+
+
+def advance_sequences(connection: Connection) -> None:
+    """Move PostgreSQL id sequences past rows inserted with explicit ids (no-op on SQLite).
+
+    Call it inside the transaction that inserted the rows, so the rows never commit without it:
+    a crash in between would leave every sequence at 1 and every later insert a duplicate key.
+    (``setval`` itself is not undone by a rollback; a rolled-back load only leaves a gap in ids.)
+    """
+    if connection.dialect.name != "postgresql":
+        return
+    for table, sequence in _sequenced_tables(connection):
+        connection.execute(
+            text(f"SELECT setval(:sequence, COALESCE((SELECT MAX(id) FROM {table}), 0) + 1, false)"),
+            {"sequence": sequence},
+        )
+
+
+def repair_sequences(connection: Connection) -> list[SequenceRepair]:
+    """Move every PostgreSQL id sequence that is behind its table's largest id past it; say which.
+
+    A sequence is behind when its next value is an id already taken (rows loaded with explicit
+    ids by an older version, a crash, a restore without sequences). Sequences ahead are left alone.
+    """
+    if connection.dialect.name != "postgresql":
+        return []
+    repairs = []
+    for table, sequence in _sequenced_tables(connection):
+        largest = connection.execute(text(f"SELECT MAX(id) FROM {table}")).scalar_one()
+        if largest is None:
+            continue
+        last_value, is_called = connection.execute(text(f"SELECT last_value, is_called FROM {sequence}")).one()
+        next_id = last_value + 1 if is_called else last_value
+        if next_id > largest:
+            continue
+        connection.execute(text("SELECT setval(:sequence, :largest, true)"), {"sequence": sequence, "largest": largest})
+        repairs.append(SequenceRepair(table, next_id, largest + 1))
+    return repairs
+
+
+def reset_sequences(engine: Engine) -> None:
+    """Move PostgreSQL id sequences past rows inserted with explicit ids (no-op on SQLite)."""
     with engine.begin() as connection:
-        for table in metadata.sorted_tables:
-            id_column = table.c.get("id")
-            if id_column is None or not isinstance(id_column.type, Integer):
-                continue
-            connection.execute(
-                text(
-                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
-                    f"COALESCE((SELECT MAX(id) FROM {table.name}), 0) + 1, false)"
-                )
-            )
+        advance_sequences(connection)

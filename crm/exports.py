@@ -1,10 +1,22 @@
 """Exports: tables to CSV/XLSX (formula-injection safe) and charts to PNG or standalone HTML.
 
 Every export checks the actor's permission (personal data vs. aggregates) and writes an
-``export`` row to the audit log. Spreadsheet programs run a cell that starts with
-``= + - @`` (or a tab/CR before them) as a formula, so such text cells get a leading
-apostrophe, which Excel and LibreOffice show as plain text (OWASP "CSV injection").
-Numbers are left alone: -5 stays a number.
+``export`` row to the audit log. Every CSV and XLSX the app writes goes through this module
+(``table_bytes``, ``csv_chunk``, ``export_table``, ``export_entity``), so the formula guard
+holds for the value that is finally written:
+
+* A spreadsheet runs a cell as a formula when it starts with ``= + - @``, and Excel and
+  LibreOffice skip or fold what may precede the sign: spaces and tabs, CR/LF, no-break and
+  other Unicode spaces, zero-width characters and byte-order marks, quotes, and the
+  full-width forms ``＝ ＋ － ＠``. ``looks_like_formula`` skips all of those before looking
+  at the first real character (NFKC-folded), so ``"\u200b ＝1+1"`` is caught like ``"=1+1"``.
+* CSV: such a cell gets a leading apostrophe (OWASP "CSV injection"); spreadsheets show it
+  as text. Numbers are left alone: -5 stays a number.
+* XLSX: every text cell is written as an explicit string cell (never a formula or an error
+  cell, whatever it holds) and a cell that looks like a formula also gets the
+  ``quotePrefix`` style, so Excel shows the text exactly as typed (no visible apostrophe in
+  front of "+82 10 …") and does not turn it into a formula even when the cell is edited.
+  Characters XML cannot hold are dropped first, then the value is checked.
 
 Chart PNGs are rendered by kaleido, which drives a headless Chrome/Chromium; when none is
 installed the chart is exported as standalone HTML (interactive, with its own camera
@@ -14,12 +26,17 @@ button for PNG) and the note says why.
 from __future__ import annotations
 
 import io
+import math
 import os
 import shutil
+import unicodedata
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
@@ -29,20 +46,31 @@ from crm.schema import customers, order_items, orders, products, transactions
 
 __all__ = [
     "EXPORTABLE_ENTITIES",
-    "FORMULA_PREFIXES",
     "ChartFile",
     "browser_path",
     "chart_file",
+    "csv_chunk",
+    "csv_safe",
     "export_entity",
     "export_table",
+    "looks_like_formula",
     "mime_type",
     "neutralise_formulas",
     "png_available",
     "table_bytes",
 ]
 
-# Characters that make a spreadsheet cell a formula (or smuggle one in after a tab/CR).
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+# Signs that make a spreadsheet cell a formula, after NFKC folding (＝ → =); U+2212 is the
+# mathematical minus. looks_like_formula says what may precede them.
+_FORMULA_SIGNS = frozenset({"=", "+", "-", "@", "\u2212"})
+# Unicode categories skipped before the sign: control (Cc) and invisible format characters (Cf).
+_SKIPPED_CATEGORIES = frozenset({"Cc", "Cf"})
+# Quotes skipped before the sign (after NFKC folding, so full-width quotes count too).
+_QUOTES = frozenset({"'", '"', "`", "\u2018", "\u2019", "\u201a", "\u201b", "\u201c", "\u201d", "\u201e", "\u00b4"})
+# Values openpyxl writes as numbers, booleans, dates or text.
+_XLSX_NATIVE_TYPES = (str, bool, int, float, Decimal, datetime, date, time, timedelta)
+# Excel holds at most this many characters in one cell.
+EXCEL_MAX_CELL_CHARACTERS = 32_767
 # Browser executables kaleido can drive, in the order they are looked for on PATH.
 _BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 # Rows read per query when streaming a whole table to CSV (bounded memory at any size).
@@ -69,53 +97,138 @@ _MIME = {
 }
 
 
+def _skipped_before_formula(character: str) -> bool:
+    # Whitespace of any script, control and invisible format characters (ZWSP, BOM, word
+    # joiner, direction marks) and quotes: a spreadsheet may ignore or strip them.
+    return (
+        character.isspace()
+        or unicodedata.category(character) in _SKIPPED_CATEGORIES
+        or unicodedata.normalize("NFKC", character) in _QUOTES
+    )
+
+
+def looks_like_formula(text: str) -> bool:
+    """Whether a spreadsheet could read ``text`` as a formula.
+
+    True when the first character that is not whitespace, invisible or a quote is a formula
+    sign, compared after NFKC folding (full-width ＝ ＋ － ＠ count), or when the text starts
+    with a tab or CR (OWASP's list).
+    """
+    if text.startswith(("\t", "\r")):
+        return True
+    for character in text:
+        if _skipped_before_formula(character):
+            continue
+        return unicodedata.normalize("NFKC", character)[:1] in _FORMULA_SIGNS
+    return False
+
+
+def csv_safe(value: object) -> object:
+    """``value`` as it may be written to a CSV cell: text a spreadsheet would run gets a leading ``'``."""
+    if isinstance(value, str) and looks_like_formula(value):
+        return "'" + value
+    return value
+
+
 def _neutralise_text(values: pd.Series) -> pd.Series:
-    text = values.astype(object)
-    is_text = text.map(lambda value: isinstance(value, str))
-    risky = is_text & text.where(is_text, "").str.startswith(FORMULA_PREFIXES)
-    return text.where(~risky, "'" + text.where(risky, "").astype(str))
+    return values.astype(object).map(csv_safe)
 
 
 def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose text cells starting with = + - @ tab or CR begin with ``'``."""
+    """A copy of ``frame`` for CSV: text cells (and headers) a spreadsheet would run begin with ``'``."""
     result = frame.copy()
     for column in result.columns:
         series = result[column]
-        if pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
+        if not (pd.api.types.is_numeric_dtype(series) or pd.api.types.is_datetime64_any_dtype(series)):
             result[column] = _neutralise_text(series)
     # Column headers are cells too.
-    result.columns = [
-        f"'{name}" if isinstance(name, str) and name.startswith(FORMULA_PREFIXES) else name for name in result.columns
-    ]
+    result.columns = [csv_safe(name) for name in result.columns]
     return result
 
 
-def _xlsx_ready(frame: pd.DataFrame) -> pd.DataFrame:
+def csv_chunk(frame: pd.DataFrame, *, header: bool = True) -> bytes:
+    """``frame`` as UTF-8 CSV lines, formula-safe (no BOM: streamed writers put it once at the start).
+
+    Lines end with CR LF (RFC 4180), which also makes the writer quote every cell holding a CR:
+    with LF endings a bare CR inside a cell is left unquoted, and spreadsheets start a new row
+    there, so "x\r=1+1" would put a live "=1+1" at the start of a row.
+    """
+    return neutralise_formulas(frame).to_csv(index=False, header=header, lineterminator="\r\n").encode("utf-8")
+
+
+def _xlsx_text(value: str) -> str:
+    # Characters XML cannot hold make the workbook unreadable and carry no meaning in a table;
+    # Excel holds at most 32,767 characters in a cell.
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-    result = frame.copy()
-    for column in result.columns:
-        series = result[column]
-        if isinstance(series.dtype, pd.DatetimeTZDtype):
-            result[column] = series.dt.tz_convert(None)  # Excel has no time zones
-        elif pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series):
-            # Control characters make the workbook unreadable; they carry no meaning in a table.
-            result[column] = series.map(
-                lambda value: ILLEGAL_CHARACTERS_RE.sub("", value) if isinstance(value, str) else value
-            )
-    return result
+    return ILLEGAL_CHARACTERS_RE.sub("", value)[:EXCEL_MAX_CELL_CHARACTERS]
+
+
+def _xlsx_value(value: object) -> object:
+    """A plain Python value openpyxl can store (missing values → empty cell, no time zones)."""
+    if value is None or value is pd.NaT:
+        return None
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, pd.Timestamp):
+        if value.tzinfo is not None:
+            value = value.tz_convert("UTC").tz_localize(None)  # Excel has no time zones
+        return value.to_pydatetime()
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        return value.astimezone(UTC).replace(tzinfo=None)
+    if isinstance(value, pd.Timedelta):
+        return value.to_pytimedelta()
+    if isinstance(value, np.generic):
+        if pd.isna(value):
+            return None
+        value = value.item()
+    if value is pd.NA:
+        return None
+    # Anything else (a dict, a list, an id object) is written as its text, and checked like text.
+    return value if isinstance(value, _XLSX_NATIVE_TYPES) else str(value)
+
+
+def _xlsx_cell(sheet: Any, value: object) -> Any:
+    from openpyxl.cell import WriteOnlyCell
+
+    value = _xlsx_value(value)
+    if not isinstance(value, str):
+        return value
+    text = _xlsx_text(value)
+    cell = WriteOnlyCell(sheet, value=text)
+    # Always a string cell: never a formula ("=…") or an error value ("#N/A"), whatever it holds.
+    cell.data_type = "s"
+    if looks_like_formula(text):
+        cell.quotePrefix = True  # Excel shows the text as typed and keeps it text when edited
+    return cell
+
+
+def _xlsx_bytes(frame: pd.DataFrame, sheet_name: str) -> bytes:
+    from openpyxl import Workbook
+
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title=_sheet_title(sheet_name))
+    sheet.freeze_panes = "A2"  # the header row stays in view while scrolling
+    sheet.append([_xlsx_cell(sheet, str(name)) for name in frame.columns])
+    for row in frame.itertuples(index=False, name=None):
+        sheet.append([_xlsx_cell(sheet, value) for value in row])
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    return buffer.getvalue()
+
+
+def _sheet_title(name: str) -> str:
+    # Excel refuses these characters in sheet names and more than 31 characters.
+    cleaned = "".join("_" if character in "[]:*?/\\" else character for character in name).strip("'")
+    return cleaned[:31] or "data"
 
 
 def table_bytes(frame: pd.DataFrame, file_format: str, *, sheet_name: str = "data") -> bytes:
     """``frame`` as a CSV (UTF-8 with BOM, so Excel reads accents and CJK) or XLSX file, formula-safe."""
-    safe = neutralise_formulas(frame)
     if file_format == "csv":
-        return safe.to_csv(index=False).encode("utf-8-sig")
+        return "\ufeff".encode() + csv_chunk(frame)
     if file_format == "xlsx":
-        buffer = io.BytesIO()
-        with pd.ExcelWriter(buffer, engine="openpyxl") as writer:
-            _xlsx_ready(safe).to_excel(writer, index=False, sheet_name=sheet_name[:31] or "data")
-        return buffer.getvalue()
+        return _xlsx_bytes(frame, sheet_name)
     raise ValueError(f"Unknown table format “{file_format}” (csv or xlsx).")
 
 
@@ -168,10 +281,10 @@ def export_entity(engine: Engine, entity: str, *, file_format: str, actor: Actor
             with Path(out).open("wb") as handle:
                 handle.write("\ufeff".encode())  # BOM: Excel then reads UTF-8 (accents, CJK) correctly
                 for chunk in pd.read_sql(query, connection, chunksize=EXPORT_CHUNK_ROWS):
-                    handle.write(neutralise_formulas(chunk).to_csv(index=False, header=rows == 0).encode("utf-8"))
+                    handle.write(csv_chunk(chunk, header=rows == 0))
                     rows += len(chunk)
                 if rows == 0:
-                    handle.write((",".join(table.c.keys()) + "\n").encode("utf-8"))
+                    handle.write(csv_chunk(pd.DataFrame(columns=table.c.keys())))
         else:
             rows = connection.execute(select(func.count()).select_from(table)).scalar_one()
             if rows > EXCEL_MAX_DATA_ROWS:

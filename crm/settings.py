@@ -2,13 +2,30 @@
 
 from __future__ import annotations
 
+import math
 import os
+from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
 # Embedded, zero set-up default: a file under ./data that is created on first use.
 DEFAULT_DATABASE_URL = "sqlite:///data/crm.db"
+# The command the messages about the cookie key suggest (a 43-character key, 256 random bits).
+MAKE_COOKIE_KEY_COMMAND = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
+# A key shorter than this is guessable enough to forge session HMACs offline.
+MIN_COOKIE_KEY_LENGTH = 32
+# Least estimated strength (bits, see cookie_key_strength) of an accepted key. A
+# secrets.token_urlsafe(32) key estimates at 170 bits or more, a secrets.token_hex(16) key
+# (128 random bits) at 80 or more; 32 times one letter is 0, "ab" repeated 3.
+MIN_COOKIE_KEY_BITS = 64
+# streamlit-authenticator's documented example keys; anyone could forge cookies signed with them.
+LIBRARY_DEFAULT_KEYS = frozenset({"some_key", "some_signature_key", "abcdef", "random_signature_key"})
+# Repeats of at least this many characters count once (LZ77-style), however long they are.
+_REPEAT_MINIMUM = 3
+# Only the start of a very long key is analysed (the estimate grows with length anyway).
+_ANALYSED_CHARACTERS = 256
 
 
 @dataclass(frozen=True)
@@ -58,3 +75,60 @@ def get_settings() -> Settings:
         mail_from=os.environ.get("CRM_MAIL_FROM", "").strip() or None,
         app_url=os.environ.get("CRM_APP_URL", "").strip().rstrip("/") or "http://localhost:8501",
     )
+
+
+def _shannon_bits_per_symbol(symbols: list[object]) -> float:
+    if not symbols:
+        return 0.0
+    counts = Counter(symbols)
+    total = len(symbols)
+    return -sum(count / total * math.log2(count / total) for count in counts.values())
+
+
+def _symbols_after_repeats(text: str) -> int:
+    """How many symbols ``text`` is, when a repeat of an earlier run of 3+ characters counts as one."""
+    position, symbols = 0, 0
+    while position < len(text):
+        longest = 0
+        for start in range(position):
+            length = 0
+            while position + length < len(text) and text[start + length] == text[position + length]:
+                length += 1
+            longest = max(longest, length)
+        position += longest if longest >= _REPEAT_MINIMUM else 1
+        symbols += 1
+    return symbols
+
+
+def cookie_key_strength(key: str) -> float:
+    """A conservative estimate of the key's randomness in bits.
+
+    Symbols × bits per symbol, where repeats of earlier runs (``abcabcabc``) count as one
+    symbol each, and bits per symbol is the lower of two empirical Shannon entropies: of the
+    characters themselves (few distinct characters, ``aaaa…``) and of the steps between
+    neighbours (runs like ``abcdef…`` or ``0123…``, whose steps are all 1).
+    """
+    text = key[:_ANALYSED_CHARACTERS]
+    steps = [ord(after) - ord(before) for before, after in pairwise(text)]
+    bits_per_symbol = min(_shannon_bits_per_symbol(list(text)), _shannon_bits_per_symbol(steps))
+    return _symbols_after_repeats(text) * bits_per_symbol
+
+
+def cookie_key_problem(key: str) -> str | None:
+    """Why ``key`` may not sign cookies (missing, a published example, too short, too little
+    randomness), with how to make a good one; None when it is fine."""
+    how = f"Make one with {MAKE_COOKIE_KEY_COMMAND} and set CRM_COOKIE_KEY (or cookie_key in .streamlit/secrets.toml)."
+    if not key:
+        return f"Pulse CRM will not start without a cookie key. {how}"
+    if key in LIBRARY_DEFAULT_KEYS:
+        return f"CRM_COOKIE_KEY is streamlit-authenticator's published example key; use a random one. {how}"
+    if len(key) < MIN_COOKIE_KEY_LENGTH:
+        length = f"at least {MIN_COOKIE_KEY_LENGTH}"
+        return f"CRM_COOKIE_KEY has {len(key)} characters; use a random string of {length}. {how}"
+    strength = cookie_key_strength(key)
+    if strength < MIN_COOKIE_KEY_BITS:
+        return (
+            f"CRM_COOKIE_KEY is too predictable (about {strength:.0f} bits of randomness, at least "
+            f"{MIN_COOKIE_KEY_BITS} needed: repeated or sequential characters). {how}"
+        )
+    return None

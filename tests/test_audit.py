@@ -15,6 +15,7 @@ import crm.audit
 import crm.exports
 from crm.audit import (
     AuditQuery,
+    actions_in_view,
     audit_choices,
     audit_entries,
     count_audit_entries,
@@ -89,6 +90,12 @@ def test_entries_come_newest_first_with_before_and_after_values(logged: Engine) 
         (AuditQuery(entity_id=" 7 "), ["7"]),  # as typed into the page, spaces and all
         (AuditQuery(entity="customers", entity_id="1"), ["1"]),
         (AuditQuery(entity="orders", entity_id="1"), []),
+        # Kinds of action: the export (row 4) is no change; nothing here is a sign-in.
+        (AuditQuery(view="changes"), ["7", "4", "1"]),
+        (AuditQuery(view="exports"), [None]),
+        (AuditQuery(view="sign-ins"), []),
+        (AuditQuery(view="everything"), [None, "7", "4", "1"]),
+        (AuditQuery(view="changes", username="ada"), ["4"]),
     ],
 )
 def test_filters_narrow_the_log(logged: Engine, query: AuditQuery, expected_ids: list[str | None]) -> None:
@@ -154,6 +161,7 @@ def test_the_csv_export_defuses_formulas_and_is_itself_audited(logged: Engine) -
             "entity_id": None,
             "start_date": None,
             "username": "sam",
+            "view": "everything",
         },
         "rows": 2,
     }
@@ -187,7 +195,7 @@ def test_the_csv_export_streams_every_row_in_chunks_with_one_header(
 
 def test_an_export_without_matches_holds_the_header_only(logged: Engine) -> None:
     data = export_audit_csv(logged, ADA, AuditQuery(username="nobody"))
-    assert data.decode("utf-8-sig") == "id,at,username,action,entity,entity_id,before,after\n"
+    assert data.decode("utf-8-sig") == "id,at,username,action,entity,entity_id,before,after\r\n"
 
 
 def test_the_xlsx_export_holds_every_matching_row_formula_safe_and_is_audited(logged: Engine) -> None:
@@ -200,7 +208,9 @@ def test_the_xlsx_export_holds_every_matching_row_formula_safe_and_is_audited(lo
     cells = [[cell.value for cell in row] for row in sheet.iter_rows()]
     assert sheet.title == "audit_log"
     assert cells[0] == ["id", "at", "username", "action", "entity", "entity_id", "before", "after"]
-    assert sorted(row[5] for row in cells[1:]) == ["'=1+1", "'@SUM(A1)"]  # text, never a formula
+    # Text as logged, in string cells marked as text (quotePrefix), never a formula.
+    ids = sorted((row[5].value, row[5].data_type, row[5].quotePrefix) for row in sheet.iter_rows(min_row=2))
+    assert ids == [("=1+1", "s", True), ("@SUM(A1)", "s", True)]
     exports = audit_entries(logged, ADA, AuditQuery(action="export", entity="audit_log"))
     assert json.loads(exports.iloc[0]["after"])["format"] == "xlsx"
     assert json.loads(exports.iloc[0]["after"])["rows"] == 2
@@ -218,3 +228,25 @@ def test_an_xlsx_export_larger_than_one_excel_sheet_is_refused_with_the_count(
 def test_an_unknown_export_format_is_refused(logged: Engine) -> None:
     with pytest.raises(ValueError, match="csv or xlsx"):
         export_audit(logged, ADA, file_format="pdf")
+
+
+def test_sign_ins_are_their_own_view_and_never_counted_as_changes(logged: Engine) -> None:
+    _write(logged, datetime(2025, 3, 4, 8), SAM, "login", "user", 2)
+    _write(logged, datetime(2025, 3, 4, 9), SAM, "logout", "user", 2)
+    sign_ins = audit_entries(logged, ADA, AuditQuery(view="sign-ins"))
+    assert list(sign_ins["action"]) == ["logout", "login"]
+    assert set(audit_entries(logged, ADA, AuditQuery(view="changes"))["action"]) == {"update", "delete", "create"}
+    assert count_audit_entries(logged, ADA, AuditQuery(view="everything")) == 6
+
+
+def test_each_view_offers_only_its_own_actions_and_new_actions_count_as_changes() -> None:
+    actions = ("create", "update", "export", "login", "logout", "redeem")
+    assert actions_in_view("changes", actions) == ["create", "update", "redeem"]
+    assert actions_in_view("exports", actions) == ["export"]
+    assert actions_in_view("sign-ins", actions) == ["login", "logout"]
+    assert actions_in_view("everything", actions) == list(actions)
+
+
+def test_an_unknown_view_is_refused_by_name(logged: Engine) -> None:
+    with pytest.raises(ValueError, match="Unknown audit view “logins”"):
+        audit_entries(logged, ADA, AuditQuery(view="logins"))

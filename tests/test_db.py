@@ -13,6 +13,7 @@ from sqlalchemy.exc import OperationalError
 
 from crm.db import (
     NON_BUSINESS_TABLES,
+    SQLITE_BUSY_TIMEOUT_MS,
     DatabaseUnavailable,
     check_connection,
     describe_database_error,
@@ -47,7 +48,7 @@ def test_a_sqlite_file_and_its_folder_are_created_on_first_use(tmp_path: Path) -
     with engine.connect() as connection:
         assert connection.execute(text("PRAGMA foreign_keys")).scalar_one() == 1
         assert connection.execute(text("PRAGMA journal_mode")).scalar_one() == "wal"
-        assert connection.execute(text("PRAGMA busy_timeout")).scalar_one() == 15_000
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar_one() == SQLITE_BUSY_TIMEOUT_MS == 30_000
 
 
 def test_migrating_twice_changes_nothing(tmp_path: Path) -> None:
@@ -229,3 +230,48 @@ def test_demo_data_loads_into_a_database_that_holds_only_accounts(engine: Engine
     summary = generate_demo(engine, DemoSize(customers=10, orders=20), seed=1)
     assert summary.rows["customers"] == 10
     assert not is_empty(engine)
+
+
+def test_a_sqlite_writer_that_waited_the_whole_busy_timeout_is_told_the_database_is_busy_not_unopenable(
+    sqlite_engine: Engine,
+) -> None:
+    import sqlite3
+
+    locked = OperationalError("UPDATE customers ...", None, sqlite3.OperationalError("database is locked"))
+    message = describe_database_error(locked, sqlite_engine)
+    assert message.startswith("The database is busy with another change")
+    assert "nothing was saved" in message
+    assert "Cannot open" not in message
+
+
+def test_init_moves_id_sequences_behind_their_rows_past_them_and_says_so(
+    engine: Engine, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from crm.cli import main
+
+    # Rows with explicit ids, as a bulk load does: on PostgreSQL the sequences stay at 1.
+    with engine.begin() as connection:
+        connection.execute(
+            customers.insert(), [{"id": 1, "first_name": "Ann", **STAMPS}, {"id": 2, "first_name": "Cy", **STAMPS}]
+        )
+        connection.execute(brands.insert(), [{"id": 5, "name": "Aurora", **STAMPS}])
+    url = engine.url.render_as_string(hide_password=False)
+
+    assert main(["--database-url", url, "init"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+
+    repaired = [line for line in lines if line.startswith("Repaired")]
+    if engine.dialect.name == "postgresql":
+        assert sorted(repaired) == [
+            "Repaired the id sequence of brands: the next id was 1 but ids up to 5 are taken; it is now 6.",
+            "Repaired the id sequence of customers: the next id was 1 but ids up to 2 are taken; it is now 3.",
+        ]
+    else:  # SQLite numbers new rows after the largest id: there is no sequence to fall behind
+        assert repaired == []
+    with engine.begin() as connection:
+        new_customer = connection.execute(customers.insert().values(first_name="Bo", **STAMPS)).inserted_primary_key
+        new_brand = connection.execute(brands.insert().values(name="Borealis", **STAMPS)).inserted_primary_key
+    assert (new_customer[0], new_brand[0]) == (3, 6)
+    # Sequences already ahead are left alone, and a second init has nothing to say.
+    assert main(["--database-url", url, "init"]) == 0
+    assert not [line for line in capsys.readouterr().out.splitlines() if line.startswith("Repaired")]

@@ -485,3 +485,30 @@ def test_payments_are_recorded_and_a_declined_card_is_followed_by_a_completed_ch
     assert len(declined) > 0
     assert declined["id"].isin(completed.index).all()
     assert (declined["processed_at"].to_numpy() < completed[declined["id"]].to_numpy()).all()
+
+
+def test_demo_rows_and_their_id_sequences_commit_together_so_a_crash_leaves_nothing_half_done(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import crm.demo
+
+    def crash(connection: object) -> None:
+        raise RuntimeError("killed while setting the sequences")
+
+    monkeypatch.setattr(crm.demo, "advance_sequences", crash)
+    with pytest.raises(RuntimeError, match="killed"):
+        generate_demo(engine, DemoSize(customers=10, orders=20), seed=1, end_date=END)
+    with engine.connect() as connection:
+        assert connection.execute(select(func.count()).select_from(customers)).scalar_one() == 0
+        assert connection.execute(select(func.count()).select_from(orders)).scalar_one() == 0
+
+    monkeypatch.undo()
+    generate_demo(engine, DemoSize(customers=10, orders=20), seed=1, end_date=END)
+    # The sequences moved with the rows: a customer added afterwards gets the next free id.
+    with engine.begin() as connection:
+        largest = connection.execute(select(func.max(customers.c.id))).scalar_one()
+        now = utc_now()
+        added = connection.execute(
+            customers.insert().values(first_name="Late", created_at=now, updated_at=now)
+        ).inserted_primary_key[0]
+    assert added == largest + 1

@@ -8,8 +8,10 @@ The database is ``CRM_DATABASE_URL`` (default ``sqlite:///data/crm.db``).
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date
 
 from sqlalchemy import Engine
@@ -25,7 +27,8 @@ SKIPPED_DEMO_MESSAGE = "skipped: database already holds data"
 
 
 def _init(args: argparse.Namespace, engine: Engine) -> int:
-    init_database(engine)
+    for repair in init_database(engine):
+        print(repair.describe())
     print(f"Schema is up to date on {engine.url.render_as_string(hide_password=True)}.")
     return 0
 
@@ -138,17 +141,40 @@ def _feature_registrations() -> list[Callable[[argparse._SubParsersAction, dict[
     return registrations
 
 
+@contextlib.contextmanager
+def _driver_noise_silenced() -> Iterator[None]:
+    """While a command runs, nothing but the command itself writes to stderr.
+
+    When the database goes away mid-command, psycopg2 prints a chained ``AdminShutdown`` /
+    ``SystemError`` from its C code (through ``sys.excepthook``) when the session dies during a
+    COPY, and the connection pool may log a failed reset; the user must read only the one
+    ``error:`` line that follows. Configured logging still receives SQLAlchemy's records.
+    """
+    previous_hook = sys.excepthook
+    sys.excepthook = lambda *_exc_info: None
+    sqlalchemy_logger = logging.getLogger("sqlalchemy")
+    quiet = logging.NullHandler()  # a handler, so Python's last-resort printer stays silent
+    sqlalchemy_logger.addHandler(quiet)
+    try:
+        yield
+    finally:
+        sys.excepthook = previous_hook
+        sqlalchemy_logger.removeHandler(quiet)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; its exit code: 0 done, 1 refused input, 2 bad arguments or database unavailable."""
     parser, handlers = build_parser()
     args = parser.parse_args(argv)
     engine: Engine | None = None
-    try:
-        # A bad URL, an unusable SQLite folder or a database that goes away mid-command: one line, exit 2.
-        engine = make_engine(args.database_url) if args.database_url else make_engine()
-        return handlers[args.command](args, engine)
-    except UNAVAILABLE_ERRORS as error:
-        print(f"error: {describe_database_error(error, engine)}", file=sys.stderr)
-        return 2
-    finally:
-        if engine is not None:
-            engine.dispose()
+    with _driver_noise_silenced():
+        try:
+            # A bad URL, an unusable SQLite folder or a database that goes away mid-command: one line, exit 2.
+            engine = make_engine(args.database_url) if args.database_url else make_engine()
+            return handlers[args.command](args, engine)
+        except UNAVAILABLE_ERRORS as error:
+            print(f"error: {describe_database_error(error, engine)}", file=sys.stderr)
+            return 2
+        finally:
+            if engine is not None:
+                engine.dispose()

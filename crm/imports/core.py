@@ -13,6 +13,7 @@ so rows without any key are recognised too.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -24,10 +25,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
 from crm.audit import record_audit
 from crm.bulk import bulk_insert
+from crm.db import UNAVAILABLE_ERRORS, DatabaseUnavailable, describe_database_error
 from crm.imports.fields import IGNORE, FieldSpec, fields_for
 from crm.imports.mapping import check_mapping, suggest_mapping
 from crm.imports.reading import ParsedFile, read_source
@@ -66,6 +68,9 @@ class ImportReport:
     items_read: int = 0
     # One entry per invalid cell: {"row": file row, "column": file column, "reason": text}.
     rejected: list[dict[str, Any]] = field(default_factory=list)
+    # Values imported but read one of several ways, or columns left out: {"column", "warning", "rows"}
+    # (every affected file row; ``warnings`` holds the same as sentences with the first rows).
+    warning_rows: list[dict[str, Any]] = field(default_factory=list)
     # One entry per data row: {"row", "decision": insert|update|merge|skip|reject, "reason"?, "target"?}.
     decisions: list[dict[str, Any]] = field(default_factory=list)
     # Field -> number of imported rows that left it blank (the default was used).
@@ -128,6 +133,8 @@ class TypedRows:
     errors: list[dict[str, Any]]
     file_sha256: str
     already_imported_at: str | None = None
+    # Values read one way of several: {"column", "warning", "rows"} (see ImportReport.warning_rows).
+    warnings: list[dict[str, Any]] = field(default_factory=list)
     # Audit rows of the changes written so far (action, entity, entity_id, before_json,
     # after_json), bulk-inserted by ``run_import`` with the actor in the import's transaction.
     changes: list[pd.DataFrame] = field(default_factory=list)
@@ -186,6 +193,10 @@ def _typed_rows(parsed: ParsedFile, mapping: dict[str, str], entity: str) -> Typ
         rows.blank[name] = result.blank
         if "normalized" in result.extra:
             rows.normalized[name] = result.extra["normalized"]
+        for affected, warning in result.warnings:
+            numbers = [int(number) for number in rows.row_numbers[affected & ~ragged]]
+            if numbers:
+                rows.warnings.append({"column": column, "warning": warning, "rows": numbers})
         if result.errors.mask.any():
             cells = parsed.frame[column].reset_index(drop=True)
             reasons = result.errors.reasons.astype(str) + " (" + cells.str.slice(0, 40).map(repr) + ")"
@@ -198,6 +209,41 @@ def _typed_rows(parsed: ParsedFile, mapping: dict[str, str], entity: str) -> Typ
             else:
                 rows.reject(missing, mapped[name], f"{spec.label} is required but blank", every_cell=True)
     return rows
+
+
+# Rows named in a warning sentence; the report's ``warning_rows`` lists them all.
+SHOWN_WARNING_ROWS = 10
+
+
+def _rows_text(numbers: list[int]) -> str:
+    """ "row 4", "rows 2, 3" or "rows 2, 3, … 11 and 1,024 more"."""
+    shown = ", ".join(str(number) for number in numbers[:SHOWN_WARNING_ROWS])
+    more = f" and {len(numbers) - SHOWN_WARNING_ROWS:,} more" if len(numbers) > SHOWN_WARNING_ROWS else ""
+    return f"row{'s' if len(numbers) > 1 else ''} {shown}{more}"
+
+
+def _warning_sentence(entry: dict[str, Any]) -> str:
+    return f"{entry['column']}: {entry['warning']} ({_rows_text(entry['rows'])})."
+
+
+def _ignored_duplicates(parsed: ParsedFile, mapping: dict[str, str]) -> list[dict[str, Any]]:
+    """Columns whose header repeats an earlier one and that are not imported, though they hold values."""
+    entries = []
+    for column, (header, position) in parsed.repeated_headers.items():
+        if mapping.get(column, IGNORE) not in (IGNORE, "", None):
+            continue
+        filled = (parsed.frame[column] != "").to_numpy()
+        if not filled.any():
+            continue
+        entries.append(
+            {
+                "column": column,
+                "warning": f"column {position} repeats the header {header!r} and is not imported (only the "
+                f"first {header!r} column is read); map it to a field, or rename it in the file, to keep its values",
+                "rows": [int(number) for number in parsed.row_numbers[filled]],
+            }
+        )
+    return entries
 
 
 def _previous_import(connection: Connection, entity: str, sha256: str) -> str | None:
@@ -223,8 +269,9 @@ def _serialise_imports(connection: Connection, entity: str) -> None:
     """Take the write lock first, so two imports of the same file never both see "not there yet".
 
     PostgreSQL: SHARE ROW EXCLUSIVE conflicts with itself and with other writers but not with
-    readers. SQLite has one writer at a time: a write statement (even one that changes no
-    row) takes that lock now instead of at the first insert, after the duplicate checks.
+    readers. SQLite has one writer at a time: ``crm.db``'s engines begin with BEGIN IMMEDIATE,
+    which takes it already; the write statement (one that changes no row) takes it for an
+    engine made elsewhere too, before the duplicate checks rather than at the first insert.
     """
     if connection.dialect.name == "postgresql":
         tables = ["customers"] if entity == "customers" else ["customers", entity]
@@ -310,6 +357,26 @@ def _write_row_audit(connection: Connection, actor: Actor, changes: list[pd.Data
     connection.exec_driver_sql(statement, list(zip(*columns, strict=True)))
 
 
+def _connection_lost(error: BaseException) -> bool:
+    """True for a database that went away or is unusable (lost session, server down, SQLite lock timeout)."""
+    if isinstance(error, DBAPIError) and error.connection_invalidated:
+        return True
+    return isinstance(error, UNAVAILABLE_ERRORS)
+
+
+def _roll_back_quietly(transaction: Any) -> None:
+    """Roll back if the connection still can; a dead session is rolled back by the server anyway."""
+    if transaction is None or not transaction.is_active:
+        return
+    with contextlib.suppress(SQLAlchemyError):
+        transaction.rollback()
+
+
+def _close_quietly(connection: Connection) -> None:
+    with contextlib.suppress(SQLAlchemyError):  # the session is gone; the pool drops the connection
+        connection.close()
+
+
 # handler(connection, rows, report, on_duplicate) -> mask of the rows that were inserted/updated/merged
 Handler = Callable[[Connection, TypedRows, ImportReport, str], np.ndarray]
 
@@ -353,7 +420,8 @@ def run_import(
     suggested mapping is used. ``on_duplicate`` decides what happens to a row whose key is
     already in the file or the database: ``skip`` it, ``update`` the existing row with the
     file's non-blank values, or ``merge`` (fill only the existing row's blanks).
-    Raises ``ImportError_`` when nothing can be imported; nothing is written then.
+    Raises ``ImportError_`` when nothing can be imported, and ``crm.db.DatabaseUnavailable`` (one
+    line) when the database goes away during the import; nothing is written then.
     """
     require(actor, Permission.IMPORT_DATA)
     fields_for(entity)
@@ -397,10 +465,15 @@ def run_import(
         },
     )
     rows = _typed_rows(parsed, mapping, entity)
+    report.warning_rows = [*_ignored_duplicates(parsed, mapping), *rows.warnings]
+    report.warnings += [_warning_sentence(entry) for entry in report.warning_rows]
     handler = _handler(entity)
-    connection = engine.connect()
-    transaction = connection.begin()
+    connection: Connection | None = None
+    transaction = None
+    committing = False
     try:
+        connection = engine.connect()
+        transaction = connection.begin()
         _serialise_imports(connection, entity)
         rows.already_imported_at = _previous_import(connection, entity, parsed.sha256)
         report.already_imported_at = rows.already_imported_at
@@ -431,19 +504,34 @@ def run_import(
                 "created": report.created,
             },
         )
+        committing = not dry_run
         if dry_run:
             transaction.rollback()
         else:
             transaction.commit()
-    except DBAPIError as error:
-        # Constraint violations, values out of the column's range, a lost connection: the
-        # whole import rolls back and the wizard/CLI show one line instead of a traceback.
-        transaction.rollback()
-        reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
-        raise ImportError_(f"The database refused the import ({reason}); nothing was imported.") from error
-    except BaseException:
-        transaction.rollback()
+    except BaseException as error:
+        _roll_back_quietly(transaction)
+        if _connection_lost(error):
+            # Whatever the phase (reading keys, copying rows, the audit row): the server rolls the
+            # import back with the lost session, and the caller gets one line saying the database is
+            # unavailable (the CLI's exit code 2), never a traceback. Lost during the commit itself,
+            # the outcome is unknown: say so, and that importing the file again adds nothing twice.
+            message = describe_database_error(error, engine).rstrip(".")
+            if committing:
+                message += (
+                    "; the commit was not confirmed: import the file again once the database is back "
+                    "(rows already imported are skipped)."
+                )
+            elif "nothing was" not in message:
+                message += "; nothing was imported."
+            raise DatabaseUnavailable(message) from error
+        if isinstance(error, DBAPIError):
+            # Constraint violations, values out of the column's range: the whole import rolls
+            # back and the wizard/CLI show one line instead of a traceback.
+            reason = str(error.orig).strip().splitlines()[0] if error.orig else str(error)
+            raise ImportError_(f"The database refused the import ({reason}); nothing was imported.") from error
         raise
     finally:
-        connection.close()
+        if connection is not None:
+            _close_quietly(connection)
     return report

@@ -45,6 +45,8 @@ class FieldSpec:
     # (None: the kind's default in crm.imports.validation, e.g. money is Numeric(12, 2)).
     scale: int | None = None
     maximum: float | None = None
+    # Dates that cannot lie after today (orders, payments, sign-ups): a later one is rejected.
+    not_future: bool = False
 
 
 def normalise_header(header: str) -> str:
@@ -317,6 +319,7 @@ CUSTOMER_FIELDS = (
             "등록일",
             "登録日",
         ),
+        not_future=True,
     ),
 )
 
@@ -359,6 +362,7 @@ ORDER_FIELDS = (
             "注文日",
             "購入日",
         ),
+        not_future=True,
     ),
     FieldSpec(
         "status",
@@ -512,6 +516,7 @@ TRANSACTION_FIELDS = (
         "Processed at",
         required=True,
         synonyms=("processedat", "date", "transactiondate", "paidat", "交易日期", "거래일", "거래일시", "取引日"),
+        not_future=True,
     ),
 )
 

@@ -99,6 +99,8 @@ class ParsedFile:
     warnings: list[str] = field(default_factory=list)
     # CSV lines with more fields than the header: file line -> reason (they become rejected rows).
     ragged: dict[int, str] = field(default_factory=dict)
+    # Columns whose header repeats an earlier one: their name here ("Email (2)") -> (header, 1-based position).
+    repeated_headers: dict[str, tuple[str, int]] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
@@ -424,7 +426,14 @@ def _cell_text(value: object) -> str:
         return str(int(value))
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and "_x" in value:
+        # Excel writes characters XML cannot hold (line feeds' CR, control characters) as _xHHHH_,
+        # and a literal "_x" as _x005F_x; openpyxl leaves them as written.
+        return _EXCEL_ESCAPE.sub(lambda match: chr(int(match.group(1), 16)), value)
     return str(value)
+
+
+_EXCEL_ESCAPE = re.compile(r"_x([0-9A-Fa-f]{4})_")
 
 
 _MERGED_RANGE = re.compile(rb'<mergeCell ref="([A-Z]+[0-9]+:[A-Z]+[0-9]+)"')
@@ -498,6 +507,7 @@ def _read_xlsx(
     header_index = detect_header_row(rows) if header_row is None else header_row - 1
     _fill_merged_cells(sheet_xml, rows)
     _warn_formulas_without_values(sheet_xml, rows, warnings)
+    _warn_cells_at_excels_limit(rows, warnings)
     if header_index >= len(rows):
         raise ValueError(f"Sheet “{sheet}” has only {len(rows)} rows; header row {header_index + 1} is empty.")
     if header_index < 0:  # no header: name the columns by position
@@ -548,6 +558,41 @@ def _warn_formulas_without_values(sheet_xml: bytes, rows: list[list[str]], warni
         )
 
 
+# The most characters an Excel cell holds; Excel and most writers cut longer text to it.
+EXCEL_CELL_LIMIT = 32_767
+# Cells named in a warning about long cells.
+SHOWN_LONG_CELLS = 5
+
+
+def _warn_cells_at_excels_limit(rows: list[list[str]], warnings: list[str]) -> None:
+    """Cells longer than an Excel cell can hold, or exactly that long (likely cut by the writer): say so."""
+    from openpyxl.utils.cell import get_column_letter
+
+    longer, at_limit = [], []
+    for row_number, row in enumerate(rows, start=1):
+        for column_number, value in enumerate(row, start=1):
+            if len(value) >= EXCEL_CELL_LIMIT:
+                cell = f"{get_column_letter(column_number)}{row_number}"
+                if len(value) > EXCEL_CELL_LIMIT:
+                    longer.append(f"{cell} has {len(value):,}")
+                else:
+                    at_limit.append(cell)
+    if longer:
+        warnings.append(
+            f"{len(longer):,} cell(s) are longer than the {EXCEL_CELL_LIMIT:,} characters an Excel cell can hold "
+            f"({_first(longer)}): they are read whole, but Excel cuts them when it opens the file or an export of it."
+        )
+    if at_limit:
+        warnings.append(
+            f"{len(at_limit):,} cell(s) hold exactly {EXCEL_CELL_LIMIT:,} characters, the most an Excel cell can hold "
+            f"({_first(at_limit)}): the program that wrote the file has probably cut them; check how they end."
+        )
+
+
+def _first(cells: list[str]) -> str:
+    return "; ".join(cells[:SHOWN_LONG_CELLS]) + (" …" if len(cells) > SHOWN_LONG_CELLS else "")
+
+
 def read_source(
     source: Path | bytes,
     *,
@@ -587,4 +632,16 @@ def read_source(
         )
     if parsed.frame.columns.empty:
         raise ValueError("The file has no columns.")
+    parsed.repeated_headers = _repeated_headers(parsed.columns)
     return parsed
+
+
+def _repeated_headers(columns: list[str]) -> dict[str, tuple[str, int]]:
+    """Columns ``_unique_names`` renamed because their header repeats an earlier one."""
+    repeated = {}
+    names = set(columns)
+    for position, column in enumerate(columns, start=1):
+        match = re.fullmatch(r"(.+) \((\d+)\)", column)
+        if match and match.group(1) in names:
+            repeated[column] = (match.group(1), position)
+    return repeated

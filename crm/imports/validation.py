@@ -10,16 +10,17 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 
 import numpy as np
 import pandas as pd
 
 from crm.imports.fields import FieldSpec
 
-__all__ = ["ColumnErrors", "Parsed", "normalise_email", "normalise_phone", "parse_column"]
+__all__ = ["ColumnErrors", "Parsed", "latest_allowed_day", "normalise_email", "normalise_phone", "parse_column"]
 
 NOT_PROVIDED = "not provided"
+NUL_REASON = "contains a NUL character (\\x00), which cannot be stored"
 
 _EMAIL_PATTERN = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$"
 # A phone number has between 5 (short extensions) and 20 digits (international with prefixes).
@@ -117,6 +118,8 @@ class Parsed:
     errors: ColumnErrors
     blank: np.ndarray  # cells left blank by the file
     extra: dict[str, pd.Series] = field(default_factory=dict)
+    # Values read one of several possible ways, that the user should check: (rows, what was assumed).
+    warnings: list[tuple[np.ndarray, str]] = field(default_factory=list)
 
 
 def normalise_email(values: pd.Series) -> pd.Series:
@@ -183,8 +186,13 @@ def _normalise_date_text(text: pd.Series) -> pd.Series:
     return result.str.replace(r"^(\d{4})(\d{2})(\d{2})$", r"\1-\2-\3", regex=True)
 
 
-def _to_datetimes(text: pd.Series) -> pd.Series:
-    """Parse dates/datetimes (ISO, year first, or day/month first decided per column) to naive UTC."""
+def _to_datetimes(text: pd.Series) -> tuple[pd.Series, list[tuple[np.ndarray, str]]]:
+    """Parse dates/datetimes (ISO, year first, or day/month first decided per column) to naive UTC.
+
+    Also returns the warnings: dates like 03/04/1990 read month-first because no date of the
+    column shows the order (a number above 12), with the rows that could be read either way.
+    """
+    warnings: list[tuple[np.ndarray, str]] = []
     # Most files already use ISO dates: parse them as they are, normalise only the others.
     parsed = pd.to_datetime(text, format="ISO8601", errors="coerce", utc=True)
     unparsed = parsed.isna() & text.ne("")
@@ -204,17 +212,90 @@ def _to_datetimes(text: pd.Series) -> pd.Series:
         rest = normalised[missing].str.split(" ").str[0]
         # Day-first only when the column proves it (a first number above 12); US order otherwise.
         first_numbers = pd.to_numeric(rest.str.extract(r"^(\d{1,2})-", expand=False), errors="coerce")
+        second_numbers = pd.to_numeric(rest.str.extract(r"^\d{1,2}-(\d{1,2})-", expand=False), errors="coerce")
         day_first = bool((first_numbers > 12).any())
         order = "%d-%m-%Y" if day_first else "%m-%d-%Y"
+        full = normalised[missing].str.replace(r"\s+", " ", regex=True)
         other = pd.to_datetime(rest, format=order, errors="coerce", utc=True)
+        has_time = full.ne(rest)
+        if has_time.any():
+            # "03/04/2020 10:30" keeps its time; a time in a spelling we cannot read is dropped, and said so.
+            timed = pd.Series(pd.NaT, index=full.index, dtype="datetime64[ns, UTC]")
+            for clock in _CLOCK_FORMATS:
+                timed = timed.fillna(pd.to_datetime(full, format=f"{order} {clock}", errors="coerce", utc=True))
+            other = other.where(~has_time | timed.isna(), timed)
+            dropped = (has_time & timed.isna() & other.notna()).to_numpy(dtype=bool)
+            if dropped.any():
+                rows = np.zeros(len(text), dtype=bool)
+                rows[np.flatnonzero(missing.to_numpy())[dropped]] = True
+                warnings.append(
+                    (
+                        rows,
+                        f"the time of day in values such as {text[rows].iloc[0]!r} could not be read: "
+                        "only the date is kept",
+                    )
+                )
         parsed = parsed.where(~missing, other)
-    return parsed.dt.tz_convert(None)
+        proven = day_first or bool((second_numbers > 12).any())
+        either_way = (first_numbers <= 12) & (second_numbers <= 12) & (first_numbers != second_numbers)
+        if not proven and either_way.any():
+            rows = np.zeros(len(text), dtype=bool)
+            rows[np.flatnonzero(missing.to_numpy())[either_way.to_numpy()]] = True
+            example = text[rows].iloc[0]
+            month, day = int(first_numbers[either_way].iloc[0]), int(second_numbers[either_way].iloc[0])
+            warnings.append(
+                (
+                    rows,
+                    f"dates such as {example!r} could be day/month or month/day; read as month/day/year "
+                    f"({_MONTHS[month - 1]} {day}), because no date in the column has a number above 12 "
+                    "to tell the order. If the file means day/month, write the dates as YYYY-MM-DD",
+                )
+            )
+    return parsed.dt.tz_convert(None), warnings
+
+
+# Times of day after a day/month date: 24-hour and 12-hour clocks, with or without seconds.
+_CLOCK_FORMATS = ("%H:%M:%S", "%H:%M", "%I:%M:%S %p", "%I:%M %p")
+
+_MONTHS = (
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
+    "December",
+)
+
+
+def latest_allowed_day() -> pd.Timestamp:
+    """The last day an order, payment or sign-up may carry: today in the app's time zone.
+
+    Or today in UTC when that is later (zones west of UTC), since imported times are read as UTC:
+    a payment stamped just now is never "in the future", and clocks a few hours apart are tolerated.
+    """
+    from crm.settings import get_settings
+
+    local_today = datetime.now(get_settings().timezone).date()
+    utc_today = datetime.now(UTC).date()
+    return pd.Timestamp(max(local_today, utc_today))
 
 
 def _parse_datetime(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
-    parsed = _to_datetimes(text.where(~pd.Series(blank, index=text.index), ""))
+    parsed, warnings = _to_datetimes(text.where(~pd.Series(blank, index=text.index), ""))
     mask = ~blank & parsed.isna().to_numpy()
-    return Parsed(parsed, _errors(text.index, mask, "not a date (use YYYY-MM-DD)"), blank)
+    errors = _errors(text.index, mask, "not a date (use YYYY-MM-DD)")
+    if spec.not_future:
+        latest = latest_allowed_day()
+        future = (parsed.dt.normalize() > latest).fillna(False).to_numpy(dtype=bool)
+        errors = _combine(errors, _errors(text.index, future, f"in the future (after {latest.date().isoformat()})"))
+        parsed = parsed.where(~future)
+    return Parsed(parsed, errors, blank, warnings=warnings)
 
 
 def _parse_date(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
@@ -232,8 +313,8 @@ def _parse_date(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
             ),
         )
         dates = dates.where(~errors.mask)
-        result = Parsed(dates, errors, blank)
-    return Parsed(result.values.dt.normalize(), result.errors, blank)
+        result = Parsed(dates, errors, blank, warnings=result.warnings)
+    return Parsed(result.values.dt.normalize(), result.errors, blank, warnings=result.warnings)
 
 
 # Number spellings after currency signs and spaces are removed: "1,234.50" (decimal point,
@@ -352,10 +433,24 @@ _PARSERS = {
 
 
 def parse_column(text: pd.Series, spec: FieldSpec) -> Parsed:
-    """Typed values of one text column for ``spec``, with its invalid cells and blanks."""
-    text = text.fillna("").astype(str).str.strip()
+    """Typed values of one text column for ``spec``, with its invalid cells and blanks.
+
+    A cell holding a NUL character is invalid whatever the field: PostgreSQL cannot store it
+    (it refused the whole import) and SQLite would keep it where no one can see it.
+    """
+    text = text.fillna("").astype(str)
+    nul = text.str.contains("\x00", regex=False).to_numpy(dtype=bool)
+    if nul.any():
+        text = text.str.replace("\x00", "", regex=False)
+    text = text.str.strip()
     blank = (text == "").to_numpy()
     result = _PARSERS[spec.kind](text, spec, blank)
+    if nul.any():
+        # Reported as the NUL, not as a blank or a misspelt value: the cell was not empty.
+        result.errors = _combine(_errors(text.index, nul, NUL_REASON), result.errors)
+        result.blank = result.blank & ~nul
+        result.values = result.values.where(~nul)
+        result.extra = {name: extra.where(~nul, None) for name, extra in result.extra.items()}
     values = result.values
     if not (pd.api.types.is_numeric_dtype(values) or pd.api.types.is_datetime64_any_dtype(values)):
         # One missing marker downstream: None (pandas' string columns would say pd.NA).

@@ -132,6 +132,9 @@ def _datetime(value: Any) -> datetime:
 
 def _coerce(spec: EntitySpec, field: Field, raw: Any) -> Any:
     """The value to store for ``raw`` typed into ``field``; raises ``ValueError(message)``."""
+    if isinstance(raw, str) and "\x00" in raw:
+        # PostgreSQL cannot store it and SQLite would keep an invisible character: refuse, like any bad value.
+        raise ValueError("contains a NUL character (\\x00), which cannot be stored; remove it.")
     if _is_empty(raw):
         return None
     kind = field.kind

@@ -200,6 +200,9 @@ def create_order(engine: Engine, new_order: NewOrder, actor: Actor) -> int:
         problems.append(f"Status must be one of {', '.join(ORDER_STATUSES)}.")
     if new_order.payment_method is not None and new_order.payment_method not in PAYMENT_METHODS:
         problems.append(f"Payment method must be one of {', '.join(PAYMENT_METHODS)}.")
+    if new_order.notes is not None and "\x00" in new_order.notes:
+        # As in grid edits: PostgreSQL cannot store it, SQLite would keep an invisible character.
+        problems.append("Notes: contains a NUL character (\\x00), which cannot be stored; remove it.")
     if problems:
         raise OrderError("\n".join(problems))
     try:

@@ -24,6 +24,7 @@ from sqlalchemy import Engine
 
 from crm.exports import ChartFile, chart_file, export_table, mime_type, png_available
 from crm.permissions import Actor, Permission, allowed
+from crm.ui.plain import plain_figure
 from crm.ui.resources import get_engine
 from crm.ui.session import current_actor
 
@@ -43,10 +44,13 @@ def _may_export(actor: Actor | None, personal: bool) -> bool:
 def show_chart(
     figure: go.Figure, *, name: str, personal: bool = False, actor: Actor | None = None, downloads: bool = True
 ) -> None:
-    """Render ``figure`` full-width; offer it as PNG (or HTML when the server has no browser).
+    """Render ``figure`` full-width (stored text in it as plain text: ``crm.ui.plain.plain_figure``);
+    offer it as PNG (or HTML when the server has no browser).
 
     ``personal`` marks a chart that shows individual customers (needs EXPORT_PERSONAL_DATA).
     """
+    # Stored values (categories, names, sources) read as plain text, on screen and in the downloads.
+    figure = plain_figure(figure)
     config = {"toImageButtonOptions": {"format": "png", "filename": name, "scale": 2}, "displaylogo": False}
     st.plotly_chart(figure, width="stretch", key=f"chart_{name}", config=config)
     if not downloads:

@@ -12,6 +12,7 @@ from crm.records.customer360 import Customer360
 from crm.settings import get_settings
 from crm.ui.charts import table_downloads
 from crm.ui.clv_view import customer_cards
+from crm.ui.plain import plain_caption, plain_heading, plain_text
 from crm.ui.widgets import MISSING, format_money, kpi_card
 
 __all__ = ["activity_tabs", "customer_header", "value_cards"]
@@ -71,9 +72,10 @@ def _table(container: st.delta_generator.DeltaGenerator, frame: pd.DataFrame, em
 def customer_header(view: Customer360) -> None:
     profile, summary = view.profile, view.summary
     name = " ".join(part for part in (profile["first_name"], profile["last_name"]) if part) or profile["company"]
-    st.subheader(f"{name} · {profile['status']} {profile['customer_type']} · {summary.loyalty_tier.title()} tier")
+    # Every part was typed by a user or came from an import: shown as plain text (crm/ui/plain.py).
+    plain_heading(f"{name} · {profile['status']} {profile['customer_type']} · {summary.loyalty_tier.title()} tier")
     details = ("email", "phone", "company", "city", "country", "source", "brand")
-    st.caption(" · ".join(str(profile[key]) for key in details if profile.get(key)))
+    plain_caption(" · ".join(str(profile[key]) for key in details if profile.get(key)))
 
 
 def _zone_name() -> str:
@@ -117,4 +119,8 @@ def activity_tabs(view: Customer360) -> None:
     _table(tabs[3], view.interactions, "No interactions yet.", name=f"{prefix}_interactions")
     _table(tabs[4], view.follow_ups, "No follow-ups scheduled.", name=f"{prefix}_follow_ups")
     _table(tabs[5], view.tickets, "No tickets.", name=f"{prefix}_tickets")
-    tabs[6].write(view.profile["notes"] or "No notes.")
+    with tabs[6]:
+        if view.profile["notes"]:
+            plain_text(view.profile["notes"])
+        else:
+            st.caption("No notes.")

@@ -30,6 +30,7 @@ from crm.records.listing import EXPORT_ROW_LIMIT, distinct_values, export_record
 from crm.settings import get_settings
 from crm.ui.cache import cached, invalidate
 from crm.ui.charts import table_downloads
+from crm.ui.plain import escape_markdown, plain_bullets
 
 __all__ = ["PAGE_SIZES", "editor_key", "record_grid", "record_query"]
 
@@ -253,10 +254,7 @@ def _conflict_notice(key: str) -> None:
     problems = st.session_state.get(f"{key}__conflict")
     if not problems:
         return
-    st.error(
-        "Someone else changed these rows since you loaded them. Nothing was saved.\n\n"
-        + "\n".join(f"- {problem}" for problem in problems)
-    )
+    st.error("Someone else changed these rows since you loaded them. Nothing was saved.\n\n" + plain_bullets(problems))
     if st.button("Reload the latest data (drops your unsaved edits)", key=f"{key}__reload", icon=":material/refresh:"):
         invalidate()
         _forget(key)
@@ -334,7 +332,7 @@ def _save_controls(engine: Engine, actor: Actor, spec: EntitySpec, shown: pd.Dat
     try:
         outcome = apply_edits(engine, spec, shown, state, actor)
     except PermissionDeniedError as error:
-        st.error(str(error))
+        st.error(escape_markdown(error))
         return
     if outcome.ok:
         invalidate()
@@ -346,4 +344,5 @@ def _save_controls(engine: Engine, actor: Actor, spec: EntitySpec, shown: pd.Dat
         invalidate()
         st.session_state[f"{key}__conflict"] = list(outcome.problems)
         return
-    st.error("Nothing was saved. Fix these and save again:\n\n" + "\n".join(f"- {p}" for p in outcome.problems))
+    # The problems quote the cells as typed: plain text.
+    st.error("Nothing was saved. Fix these and save again:\n\n" + plain_bullets(outcome.problems))

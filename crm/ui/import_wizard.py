@@ -37,6 +37,7 @@ from crm.imports import (
 )
 from crm.permissions import Actor, Permission, allowed
 from crm.ui.cache import invalidate
+from crm.ui.plain import escape_markdown
 
 __all__ = ["STEPS", "WizardState", "render_wizard"]
 
@@ -181,7 +182,7 @@ def _step_upload(state: WizardState) -> None:
         state.header_row = None
         state.mapping, state.preview, state.result = {}, None, None
     if state.data is not None:
-        st.caption(f"File: **{state.file_name}** ({len(state.data):,} bytes)")
+        st.caption(f"File: **{escape_markdown(state.file_name)}** ({len(state.data):,} bytes)")
     _navigation(None, 1, disabled=state.data is None, key="upload")
 
 
@@ -190,12 +191,13 @@ def _step_reading(state: WizardState) -> ParsedFile | None:
     try:
         parsed = _read(state.data, **state.read_options())
     except (ValueError, KeyError) as error:
-        st.error(f"The file could not be read: {error}")
+        st.error(escape_markdown(f"The file could not be read: {error}"))
         parsed = None
     if parsed is not None:
-        st.success(f"Read as: {parsed.describe()}", icon=":material/check_circle:")
+        # Sheet names, headers and cells quoted in these come from the file: plain text.
+        st.success(escape_markdown(f"Read as: {parsed.describe()}"), icon=":material/check_circle:")
         for warning in parsed.warnings:
-            st.warning(warning, icon=":material/warning:")
+            st.warning(escape_markdown(warning), icon=":material/warning:")
     columns = st.columns(3)
     changed = False
     if parsed is None or parsed.file_format == "csv":
@@ -293,7 +295,7 @@ def _mapping_library(engine: Engine, actor: Actor, state: WizardState) -> None:
             new_name = st.text_input("Save as", key="wizard_save_name", placeholder="e.g. Shop X customers")
             if st.button("Save mapping", disabled=not new_name.strip(), key="wizard_save"):
                 save_mapping(engine, name=new_name, entity=state.entity, mapping=state.mapping, actor=actor)
-                st.toast(f"Mapping “{new_name.strip()}” saved.", icon=":material/bookmark_added:")
+                st.toast(escape_markdown(f"Mapping “{new_name.strip()}” saved."), icon=":material/bookmark_added:")
 
 
 def _step_mapping(engine: Engine, actor: Actor, state: WizardState, parsed: ParsedFile) -> None:
@@ -310,10 +312,11 @@ def _step_mapping(engine: Engine, actor: Actor, state: WizardState, parsed: Pars
     for column in parsed.columns:
         name_column, field_column = st.columns([3, 2], vertical_alignment="center")
         samples = [value for value in parsed.frame[column].head(50).tolist() if value][:3]
-        name_column.markdown(f"**{column}**  \n:gray[{' · '.join(samples)[:90] or '(blank)'}]")
+        sample_text = escape_markdown(" · ".join(str(sample) for sample in samples)[:90]) or "\\(blank\\)"
+        name_column.markdown(f"**{escape_markdown(column)}**  \n:gray[{sample_text}]")
         current = state.mapping.get(column, IGNORE)
         state.mapping[column] = field_column.selectbox(
-            f"Field for {column}",
+            f"Field for {escape_markdown(column)}",
             options,
             index=options.index(current),
             format_func=label,
@@ -322,7 +325,7 @@ def _step_mapping(engine: Engine, actor: Actor, state: WizardState, parsed: Pars
         )
     problems = check_mapping(state.mapping, state.entity, parsed.columns)
     for problem in problems:
-        st.error(problem)
+        st.error(escape_markdown(problem))
     mapped = set(state.mapping.values())
     missing = [spec.label for spec in fields_for(state.entity).values() if spec.required and spec.name not in mapped]
     if missing:
@@ -352,12 +355,12 @@ def _counts(report: ImportReport, *, sentence: bool = True) -> None:
     )
     columns[5].metric("Rejected rows", f"{report.rejected_rows:,}")
     if sentence:  # after the import, the success message above says it already
-        st.caption(report.summary())
+        st.caption(report.summary())  # counts only
 
 
 def _report_tables(report: ImportReport) -> None:
     for warning in report.warnings:
-        st.warning(warning, icon=":material/warning:")
+        st.warning(escape_markdown(warning), icon=":material/warning:")
     if report.already_imported_at:
         st.info(f"This file was already imported on {report.already_imported_at}.", icon=":material/history:")
     if report.created:
@@ -379,6 +382,24 @@ def _report_tables(report: ImportReport) -> None:
             pd.DataFrame(sorted(report.not_provided.items()), columns=["field", "rows without a value"]),
             hide_index=True,
         )
+    if report.warning_rows:
+        # The warnings above name the first rows; here every row behind each of them.
+        with st.expander(f"Rows behind the warnings ({len(report.warning_rows):,})"):
+            st.dataframe(_warning_rows_frame(report), hide_index=True, width="stretch")
+
+
+def _warning_rows_frame(report: ImportReport) -> pd.DataFrame:
+    return pd.DataFrame(
+        [
+            {
+                "column": entry["column"],
+                "rows": ", ".join(str(row) for row in entry["rows"]),
+                "warning": entry["warning"],
+            }
+            for entry in report.warning_rows
+        ],
+        columns=["column", "rows", "warning"],
+    )
 
 
 def _run(engine: Engine, actor: Actor, state: WizardState, *, dry_run: bool) -> ImportReport | None:
@@ -398,7 +419,7 @@ def _run(engine: Engine, actor: Actor, state: WizardState, *, dry_run: bool) -> 
             delimiter=state.delimiter,
         )
     except ImportError_ as error:
-        st.error(str(error))
+        st.error(escape_markdown(error))
         return None
 
 
@@ -451,7 +472,7 @@ def _rejections_file(engine: Engine, actor: Actor, report: ImportReport) -> Any:
 
 def _finished(engine: Engine, actor: Actor, state: WizardState) -> None:
     report = state.result
-    st.success(report.summary(), icon=":material/task_alt:")
+    st.success(report.summary(), icon=":material/task_alt:")  # counts only
     _counts(report, sentence=False)
     _report_tables(report)
     stem = (state.file_name or "import").rsplit(".", 1)[0]

@@ -9,6 +9,8 @@ Every page has its own address (``/overview``, ``/customers`` …) for every rol
 open it. Streamlit serves the default page only at ``/``, so the default is a hidden
 landing page that switches to the role's first page: ``/`` ends up on ``/overview`` (or
 ``/customers`` for agents), and that address can be bookmarked, shared and reloaded.
+The addresses of pages a role may not open are registered too, hidden, as a page that says
+"You don't have access to this page." (and runs nothing of the page).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from crm.permissions import Permission, allowed
 
 __all__ = [
     "LANDING_URL_PATH",
+    "NO_ACCESS_MESSAGE",
+    "NO_ACCESS_TITLE",
     "PAGES",
     "PageSpec",
     "pages_for_role",
@@ -33,6 +37,10 @@ __all__ = [
 
 # Address of the hidden default page; it only forwards to the role's first page.
 LANDING_URL_PATH = "start"
+# What a user reads at the address of a page their role may not open (a hidden page per address).
+NO_ACCESS_MESSAGE = "You don't have access to this page."
+# Title (browser tab) of those hidden pages.
+NO_ACCESS_TITLE = "No access"
 
 
 @dataclass(frozen=True)
@@ -114,7 +122,9 @@ def pages_for_role(role: str | None) -> list[PageSpec]:
 
 
 def spec_of(page: st.Page) -> PageSpec | None:
-    """The registry entry of a page ``st.navigation`` selected (None for the landing page)."""
+    """The registry entry of a page ``st.navigation`` selected (None for the landing and no-access pages)."""
+    if page.title == NO_ACCESS_TITLE:
+        return None
     return next((spec for spec in PAGES if spec.url_path == page.url_path), None)
 
 
@@ -144,11 +154,25 @@ def register_role_navigation(role: str) -> st.Page | None:
         )
     first_page = sections[specs[0].section][0]
     sections[specs[0].section].insert(0, _landing_page(first_page))
+    # The other pages keep their addresses, hidden, so a bookmark or typed URL says "no access"
+    # instead of Streamlit's "Page not found" (which reads like a broken link).
+    sections[specs[0].section].extend(_no_access_page(spec, role) for spec in PAGES if spec not in specs)
     return st.navigation(sections, expanded=True)  # every allowed page visible, no "View more"
 
 
 def _nothing() -> None:
     """Body of the signed-out placeholders: Home.py stops before any page runs."""
+
+
+def _no_access_page(spec: PageSpec, role: str) -> st.Page:
+    """A hidden page at ``spec``'s address that only says the role may not open it (never runs the page)."""
+
+    def refuse() -> None:
+        st.title(spec.title)
+        st.error(NO_ACCESS_MESSAGE, icon=":material/block:")
+        st.caption(f"Your role ({role}) may not open this page. Ask an administrator if you need it.")
+
+    return st.Page(refuse, title=NO_ACCESS_TITLE, url_path=spec.url_path, visibility="hidden")
 
 
 def _landing_page(first_page: st.Page) -> st.Page:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +24,7 @@ from crm.records.orders import (
 )
 from crm.schema import ORDER_STATUSES, PAYMENT_METHODS
 from crm.ui.cache import cached, invalidate
+from crm.ui.plain import escape_markdown, plain_bullets
 from crm.ui.widgets import format_money
 
 __all__ = ["LINES_KEY", "batch_status_form", "new_order_form"]
@@ -88,25 +88,17 @@ def _product_picker(container: Any) -> None:
         container.caption(f"The first {PRODUCT_CHOICES} matches; type more of the name or SKU to narrow.")
 
 
-# Characters Markdown would read as formatting ($ starts LaTeX): product names are shown as typed.
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]<>()#+\-.!|~$])")
-
-
-def _literal(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", text)
-
-
 def _line_rows() -> tuple[list[tuple[dict[str, Any], int]], list[str]]:
     """Draw the chosen lines (quantity editable, remove button); return (line, quantity) pairs and problems."""
     chosen: list[tuple[dict[str, Any], int]] = []
     problems: list[str] = []
     for position, line in enumerate(_lines(), start=1):
         cells = st.columns([5, 2, 2, 1], vertical_alignment="bottom")
-        cells[0].markdown(f"**{position}.** {_literal(line['label'])}")
+        cells[0].markdown(f"**{position}.** {escape_markdown(line['label'])}")
         # No browser minimum: an empty or zero quantity is named below instead of silently changed.
         quantity = cells[1].number_input("Quantity", step=1, value=None, key=_quantity_key(line["line"]))
         line_total = format_money(Decimal(str(line["price"])) * int(quantity or 0))
-        cells[2].markdown(f"Line total  \n**{_literal(line_total)}**")
+        cells[2].markdown(f"Line total  \n**{escape_markdown(line_total)}**")
         cells[3].button(
             "Remove",
             key=f"new_order_remove_{line['line']}",
@@ -175,7 +167,7 @@ def new_order_form(engine: Engine, actor: Actor) -> None:
         ):
             column.metric(label, format_money(value))
     if problems:
-        st.error("Before creating the order:\n\n" + "\n".join(f"- {problem}" for problem in problems))
+        st.error("Before creating the order:\n\n" + plain_bullets(problems))
     if st.button("Create order", type="primary", disabled=not chosen or bool(problems), key="new_order_create"):
         warehouse_ids = dict(zip(warehouses["code"], warehouses["id"], strict=True))
         new_order = NewOrder(
@@ -190,7 +182,7 @@ def new_order_form(engine: Engine, actor: Actor) -> None:
         try:
             order_id = create_order(engine, new_order, actor)
         except (OrderError, PermissionDeniedError) as error:
-            st.error(str(error))
+            st.error(escape_markdown(error))
             return
         invalidate()
         _clear_lines()
@@ -211,7 +203,7 @@ def batch_status_form(engine: Engine, actor: Actor, shown: pd.DataFrame) -> None
     )
     problem = st.session_state.pop("orders_batch_problem", None)
     if problem:
-        st.error(problem)
+        st.error(escape_markdown(problem))
 
 
 def _apply_status(engine: Engine, actor: Actor, versions: dict[str, tuple[int, int]]) -> None:

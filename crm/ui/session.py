@@ -18,6 +18,7 @@ from streamlit.runtime.pages_manager import PagesManager
 
 from crm.auth import actor_for_session
 from crm.permissions import Actor, Permission, allowed
+from crm.settings import cookie_key_problem
 
 __all__ = [
     "SESSION_TOKEN_STATE",
@@ -33,14 +34,10 @@ __all__ = [
 SESSION_TOKEN_STATE = "pulse_session_token"
 # Keys streamlit-authenticator reads and writes; cleared together on sign-out.
 AUTHENTICATOR_STATE = ("authentication_status", "username", "name", "email", "roles")
-# A key shorter than this is guessable enough to forge session HMACs offline.
-MIN_COOKIE_KEY_LENGTH = 32
-# streamlit-authenticator's documented example keys; anyone could forge cookies signed with them.
-LIBRARY_DEFAULT_KEYS = frozenset({"some_key", "some_signature_key", "abcdef", "random_signature_key"})
 
 
 class CookieKeyError(RuntimeError):
-    """The cookie key is missing, a published default, or too short; the message says what to do."""
+    """The cookie key is missing, a published default, too short or too predictable; the message says what to do."""
 
 
 def cookie_key() -> str:
@@ -51,18 +48,9 @@ def cookie_key() -> str:
             key = str(st.secrets.get("cookie_key", "")).strip()
         except FileNotFoundError:  # no secrets.toml (StreamlitSecretNotFoundError is a subclass)
             key = ""
-    if not key:
-        raise CookieKeyError(
-            "Pulse CRM will not start without a cookie key: set CRM_COOKIE_KEY (or cookie_key in "
-            '.streamlit/secrets.toml) to a random string, e.g. python -c "import secrets; '
-            'print(secrets.token_urlsafe(32))".'
-        )
-    if key in LIBRARY_DEFAULT_KEYS:
-        raise CookieKeyError("CRM_COOKIE_KEY is streamlit-authenticator's published example key; use a random one.")
-    if len(key) < MIN_COOKIE_KEY_LENGTH:
-        raise CookieKeyError(
-            f"CRM_COOKIE_KEY has {len(key)} characters; use a random string of at least {MIN_COOKIE_KEY_LENGTH}."
-        )
+    problem = cookie_key_problem(key)
+    if problem is not None:
+        raise CookieKeyError(problem)
     return key
 
 

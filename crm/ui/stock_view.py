@@ -21,6 +21,7 @@ from crm.records.inventory import (
 from crm.records.orders import product_choices, warehouse_choices
 from crm.ui.cache import cached, invalidate
 from crm.ui.charts import table_downloads
+from crm.ui.plain import escape_markdown, plain_bullets
 
 __all__ = ["alerts_table", "stock_movement_form", "warehouse_filter"]
 
@@ -60,7 +61,7 @@ def stock_movement_form(engine: Engine, actor: Actor) -> None:
     """Pick product, warehouse, type and quantity; the movement is checked and saved on Add."""
     flash = st.session_state.pop(f"{FORM_KEY}__flash", None)
     if flash:
-        st.success(flash, icon=":material/check_circle:")
+        st.success(escape_markdown(flash), icon=":material/check_circle:")  # names the product as stored
     if not allowed(actor.role, Permission.EDIT_RECORDS):
         st.caption(":material/lock: Your role may not add stock movements.")
         return
@@ -95,7 +96,7 @@ def stock_movement_form(engine: Engine, actor: Actor) -> None:
     )
     problems = st.session_state.pop(f"{FORM_KEY}__problems", None)
     if problems:
-        st.error("Nothing was saved.\n\n" + "\n".join(f"- {line}" for line in problems))
+        st.error("Nothing was saved.\n\n" + plain_bullets(problems))
 
 
 def _record_movement(engine: Engine, actor: Actor, labels: dict[int, str], warehouse_ids: dict[str, int]) -> None:

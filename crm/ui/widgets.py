@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from crm.filters import Filters
+from crm.ui.plain import escape_markdown
 
 __all__ = [
     "MISSING",
@@ -80,7 +81,8 @@ def kpi_card(label: str, value: str, help_text: str, delta: str | None = None) -
 
 def filter_caption(filters: Filters, subject: str = "Orders", *, sentence: str | None = None) -> None:
     """The sentence describing the active filters, shown above every chart (``sentence`` replaces the default)."""
-    st.caption(f":material/filter_alt: {sentence or filters.describe(subject)}")
+    # The sentence names chosen brands, sources and categories: stored values, shown as plain text.
+    st.caption(f":material/filter_alt: {escape_markdown(sentence or filters.describe(subject))}")
 
 
 def empty_state(message: str = "Nothing matches these filters. Widen the period or clear a filter.") -> None:

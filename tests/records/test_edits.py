@@ -366,3 +366,26 @@ def test_an_order_with_transactions_keeps_its_customer(tiny_shop: TinyShop) -> N
     assert apply_edits(engine, "transactions", payments, _changes(edited={0: {"order_id": None}}), SAM).ok
     moved = apply_edits(engine, "orders", shown, _changes(edited={0: {"customer_id": 2}}), SAM)
     assert moved.ok, moved.problems
+
+
+def test_a_nul_character_in_a_grid_edit_is_refused_with_row_and_field_and_nothing_is_saved(
+    tiny_shop: TinyShop,
+) -> None:
+    engine = tiny_shop.engine
+    outcome = apply_edits(
+        engine,
+        "customers",
+        _page(engine),
+        _changes(
+            edited={0: {"city": "Busan"}, 1: {"notes": "call\x00back"}},
+            added=[{"first_name": "Fi\x00nn", "email": "finn@example.com"}],
+        ),
+        SAM,
+    )
+    assert outcome.problems == (
+        "Row 2 (id 2), Notes: contains a NUL character (\\x00), which cannot be stored; remove it.",
+        "New row 1, First name: contains a NUL character (\\x00), which cannot be stored; remove it.",
+    )
+    assert _customer(engine, 1)["city"] == "Seoul"
+    assert _customer(engine, 2)["notes"] != "call\x00back"
+    assert _audit(engine, "customers") == []

@@ -391,3 +391,12 @@ def test_a_total_recomputed_after_a_shipping_edit_is_audited(tiny_shop: TinyShop
         ({"shipping": "0.00"}, {"shipping": "7.50"}),
         ({"total": "50.00"}, {"total": "57.50"}),
     ]
+
+
+def test_an_order_whose_notes_hold_a_nul_character_is_refused_and_nothing_is_written(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    new_order = NewOrder(customer_id=1, lines=(OrderLine(product_id=1, quantity=1),), notes="gift\x00wrap")
+    with pytest.raises(OrderError) as refused:
+        create_order(engine, new_order, SAM)
+    assert str(refused.value) == "Notes: contains a NUL character (\\x00), which cannot be stored; remove it."
+    assert list_records(engine, "orders").total == 8

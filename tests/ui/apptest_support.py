@@ -21,6 +21,7 @@ process); every test that uses ``app_as`` sets them again, so leftovers do no ha
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ from streamlit.testing.v1 import AppTest
 from crm.auth import start_session
 from crm.db import make_engine
 from crm.settings import get_settings
+from crm.ui.navigation import NO_ACCESS_TITLE
 from crm.ui.session import SESSION_TOKEN_STATE
 
 __all__ = [
@@ -43,6 +45,7 @@ __all__ = [
     "app_as",
     "copy_database",
     "make_demo_database",
+    "shown_text",
     "start_test_session",
     "use_database",
 ]
@@ -100,7 +103,22 @@ class FrameAppTest(AppTest):
         sign-in placeholder.
         """
         # AppTest keeps the registry privately; the sidebar menu itself is not in its element tree.
-        return [str(info.get("page_name", "")) for info in self._registered_pages.values() if info.get("url_pathname")]
+        # The hidden "No access" pages at the addresses of pages the role may not open are no entries.
+        return [
+            str(info.get("page_name", ""))
+            for info in self._registered_pages.values()
+            if info.get("url_pathname") and info.get("page_name") != NO_ACCESS_TITLE
+        ]
+
+    def open_address(self, url_path: str) -> AppTest:
+        """Open the page registered at ``url_path`` as a typed or bookmarked address would (then ``run``)."""
+        matches = [
+            page_hash for page_hash, info in self._registered_pages.items() if info.get("url_pathname") == url_path
+        ]
+        if not matches:
+            raise ValueError(f"No page is registered at /{url_path}.")
+        self._page_hash = matches[0]
+        return self
 
     def current_page_url_path(self) -> str:
         """The address (url_path) of the page the last run showed."""
@@ -118,6 +136,11 @@ class FrameAppTest(AppTest):
                 self._script_path = home
         with _navigation_like_a_server():
             return super()._run(widget_state, timeout)
+
+
+def shown_text(markdown_source: str) -> str:
+    """What a reader sees of Markdown source whose stored parts ``crm.ui.plain`` escaped (backslashes gone)."""
+    return re.sub(r"\\([!-/:-@\[-`{-~])", r"\1", markdown_source)
 
 
 def use_database(db_url: str, *, demo_mode: bool = False, cookie_secure: bool = False) -> None:

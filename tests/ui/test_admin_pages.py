@@ -10,7 +10,8 @@ from crm.audit import AuditQuery, audit_entries, record_audit
 from crm.auth import active_actor, create_user, deactivate_user, list_users, set_role
 from crm.db import make_engine
 from crm.permissions import Actor
-from tests.ui.apptest_support import FrameAppTest, app_as, copy_database, make_demo_database
+from crm.ui.navigation import NO_ACCESS_MESSAGE
+from tests.ui.apptest_support import FrameAppTest, app_as, copy_database, make_demo_database, shown_text
 
 
 @pytest.fixture(scope="module")
@@ -65,7 +66,7 @@ def test_adding_a_user_lists_them_and_writes_an_audit_row(database_url: str) -> 
     app.text_input(key="new_password").input("zoe-password-1")
     app.selectbox(key="new_role").select("analyst")
     _click(app, "Add user")
-    assert [message.value for message in app.success] == ["Added zoe."]
+    assert [shown_text(message.value) for message in app.success] == ["Added zoe."]
     assert _listed(app)["zoe"] == ("analyst", True)
     created = audit_entries(make_engine(database_url), Actor.system(), AuditQuery(action="create", entity="user"))
     assert list(created["username"]) == ["admin"]  # who did it
@@ -78,13 +79,13 @@ def test_a_refused_new_user_keeps_what_was_typed_and_a_successful_one_clears_the
     app.text_input(key="new_email").input("zoe@example.com")
     app.text_input(key="new_password").input("short")
     _click(app, "Add user")
-    assert [message.value for message in app.error] == ["The password must have at least 8 characters."]
+    assert [shown_text(message.value) for message in app.error] == ["The password must have at least 8 characters."]
     assert "zoe" not in _listed(app)
     typed = {key: app.text_input(key=key).value for key in ("new_username", "new_full_name", "new_email")}
     assert typed == {"new_username": "zoe", "new_full_name": "Zoe Park", "new_email": "zoe@example.com"}
     app.text_input(key="new_password").input("zoe-password-1")
     _click(app, "Add user")
-    assert [message.value for message in app.success] == ["Added zoe."]
+    assert [shown_text(message.value) for message in app.success] == ["Added zoe."]
     assert _listed(app)["zoe"] == ("agent", True)
     assert [
         app.text_input(key=key).value for key in ("new_username", "new_full_name", "new_email", "new_password")
@@ -101,7 +102,7 @@ def test_a_refused_change_shows_its_reason_and_changes_nothing(database_url: str
     app.selectbox(key="role_user").select("admin")
     app.selectbox(key="role_new").select("agent")
     _click(app, "Change role")
-    assert [message.value for message in app.error] == [
+    assert [shown_text(message.value) for message in app.error] == [
         "admin is the last active admin; make another user admin first."
     ]
     assert _listed(app)["admin"] == ("admin", True)
@@ -123,7 +124,7 @@ def test_a_password_reset_lets_the_user_sign_in_with_the_new_password_only(datab
     app.selectbox(key="reset_user").select("manager")
     app.text_input(key="reset_password_value").input("fresh-password-7")
     _click(app, "Reset password")
-    assert [message.value for message in app.success] == ["New password set for manager."]
+    assert [shown_text(message.value) for message in app.success] == ["New password set for manager."]
     assert app.text_input(key="reset_password_value").value == ""  # not left in the form
     visitor = app_as(database_url, None).run()
     visitor.text_input[0].input("manager")
@@ -196,3 +197,31 @@ def test_the_audit_page_counts_every_match_and_says_its_table_shows_the_newest_t
     )
     assert len(app.dataframe[0].value) == 1_000
     assert [button.label for button in app.get("download_button")] == ["Download CSV", "Download XLSX"]
+
+
+def test_the_audit_page_opens_on_changes_and_keeps_sign_ins_one_click_away(database_url: str) -> None:
+    app = app_as(database_url, "admin").run()  # the test's sign-in writes a login row
+    app.switch_page("pages/audit.py").run()
+    assert not app.exception
+    view = app.segmented_control(key="audit_view")
+    assert view.value == "changes"
+    assert list(view.options) == ["Changes", "Exports", "Sign-ins", "Everything"]
+    shown = set(app.dataframe[0].value["action"])
+    assert "import" in shown and not shown & {"login", "logout", "export"}
+    assert "login" not in app.selectbox[1].options  # the Action filter offers this view's actions
+    view.set_value("sign-ins").run()
+    assert set(app.dataframe[0].value["action"]) == {"login"}
+    assert app.selectbox[1].options == ["login", "logout"]
+    app.segmented_control(key="audit_view").set_value("everything").run()
+    assert {"login", "import"} <= set(app.dataframe[0].value["action"])
+
+
+@pytest.mark.parametrize(("role", "address"), [("agent", "users"), ("agent", "audit"), ("analyst", "import")])
+def test_a_page_the_role_may_not_open_says_no_access_at_its_address(database_url: str, role: str, address: str) -> None:
+    app = app_as(database_url, role).run()
+    app.open_address(address).run()
+    assert not app.exception
+    assert [error.value for error in app.error] == [NO_ACCESS_MESSAGE]
+    assert f"Your role ({role}) may not open this page." in app.caption[0].value
+    assert not app.dataframe  # nothing of the page itself ran
+    assert address not in [title.lower() for title in app.navigation_titles()]  # and it is not in the menu

@@ -354,9 +354,14 @@ def test_demo_accounts_are_listed_on_the_sign_in_page_only_in_demo_mode(
 
 @pytest.mark.parametrize(
     ("key", "message"),
-    [("", "will not start without a cookie key"), ("some_key", "published example key"), ("short-key", "at least 32")],
+    [
+        ("", "will not start without a cookie key"),
+        ("some_key", "published example key"),
+        ("short-key", "at least 32"),
+        ("a" * 32, "too predictable"),
+    ],
 )
-def test_the_app_refuses_to_run_with_a_missing_default_or_short_cookie_key(
+def test_the_app_refuses_to_run_with_a_missing_default_short_or_predictable_cookie_key(
     database_url: str, monkeypatch: pytest.MonkeyPatch, key: str, message: str
 ) -> None:
     app = app_as(database_url, "admin")

@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 
 from crm.schema import customers, inventory, order_items, orders, products, stock_movements, users, utc_now, warehouses
 from tests.fixtures.tiny_shop import load_tiny_shop
-from tests.ui.apptest_support import app_as, make_demo_database
+from tests.ui.apptest_support import app_as, make_demo_database, shown_text
 
 RECORD_PAGES = (
     "pages/customers.py",
@@ -91,7 +91,7 @@ def test_invalid_edits_are_listed_by_row_and_field_and_not_saved(shop_url: str, 
     }
     app.run()
     app.button(key="customers__save").click().run()
-    errors = " ".join(error.value for error in app.error)
+    errors = " ".join(shown_text(error.value) for error in app.error)
     assert "Row 1 (id 5), Email: 'nope' is not an email address." in errors
     assert _city(sqlite_engine, 5) == "Seoul"
 
@@ -130,7 +130,7 @@ def test_a_row_changed_by_someone_else_meanwhile_is_refused_with_a_reload_offer(
     assert _grid_rows(app).loc[0, "city"] == "Seoul"  # still the cached page
     app.button(key="customers__save").click().run()
     assert "Someone else changed these rows" in app.error[0].value
-    assert "version 1, now 2" in app.error[0].value
+    assert "version 1, now 2" in shown_text(app.error[0].value)
     # The reload button is right under the refusal, in the same run.
     keys = [button.key for button in app.button]
     assert keys.index("customers__reload") == keys.index("customers__discard") + 1
@@ -245,7 +245,7 @@ def test_a_line_without_quantity_is_named_instead_of_silently_dropped(shop_url: 
     _add_product(app, "shirt")
     _add_product(app, "mug")
     app.number_input(key="new_order_quantity_2").set_value(None).run()
-    assert "Item 2 (Mug (MUG-1) · 10.00): enter a quantity of 1 or more." in app.error[0].value
+    assert "Item 2 (Mug (MUG-1) · 10.00): enter a quantity of 1 or more." in shown_text(app.error[0].value)
     assert app.button(key="new_order_create").disabled
     # Adding the same product again adds one to its line; removing a line keeps the others.
     _add_product(app, "shirt")
@@ -329,12 +329,13 @@ def test_stock_movements_are_added_with_the_form_and_the_ledger_grid_is_read_onl
     app.number_input(key="stock_movement_quantity").set_value(4).run()
     app.button(key="stock_movement_add").click().run()
     # Mug: 8 on hand, 5 reserved by O7, so 4 may not go; the message says why and nothing is saved.
-    assert "5 of them reserved for open orders, 4 needed" in app.error[0].value
+    assert "5 of them reserved for open orders, 4 needed" in shown_text(app.error[0].value)
     app.number_input(key="stock_movement_quantity").set_value(3).run()
     app.text_input(key="stock_movement_note").input("Broken in transit").run()
     app.button(key="stock_movement_add").click().run()
     assert not app.exception, app.exception
-    assert [success.value for success in app.success] == ["Movement 1 recorded: out 3 of Mug (MUG-1) in W1."]
+    shown = [shown_text(success.value) for success in app.success]
+    assert shown == ["Movement 1 recorded: out 3 of Mug (MUG-1) in W1."]
     # The form is ready for the next movement.
     assert (app.number_input(key="stock_movement_quantity").value, app.text_input(key="stock_movement_note").value) == (
         1,
@@ -390,7 +391,7 @@ def test_grid_columns_leave_checking_to_the_server_so_a_typed_minus_is_reported(
     app.session_state["products__edits0"] = {"edited_rows": {0: {"price": -5}}, "added_rows": [], "deleted_rows": []}
     app.run()
     app.button(key="products__save").click().run()
-    assert "Row 1 (id 1), Price: -5 is negative; it must be 0 or more." in app.error[0].value
+    assert "Row 1 (id 1), Price: -5 is negative; it must be 0 or more." in shown_text(app.error[0].value)
     with sqlite_engine.connect() as connection:
         assert connection.execute(select(products.c.price).where(products.c.id == 1)).scalar_one() == Decimal("20.00")
 
@@ -440,5 +441,5 @@ def test_a_batch_status_change_clears_the_selection_and_a_refusal_keeps_it(
     with sqlite_engine.begin() as connection:
         connection.execute(orders.update().where(orders.c.id == 8).values(version=orders.c.version + 1))
     app.button(key="orders_batch_apply").click().run()
-    assert "Order O8 was changed by someone else" in app.error[0].value
+    assert "Order O8 was changed by someone else" in shown_text(app.error[0].value)
     assert app.multiselect(key="orders_batch_selection").value == ["O8"]

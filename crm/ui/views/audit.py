@@ -8,7 +8,15 @@ from functools import partial
 import streamlit as st
 from sqlalchemy import Engine
 
-from crm.audit import AuditChoices, AuditQuery, audit_entries, export_audit
+from crm.audit import (
+    AUDIT_VIEWS,
+    DEFAULT_AUDIT_VIEW,
+    AuditChoices,
+    AuditQuery,
+    actions_in_view,
+    audit_entries,
+    export_audit,
+)
 from crm.auth import active_actor
 from crm.exports import EXCEL_MAX_DATA_ROWS, mime_type
 from crm.permissions import Actor, PermissionDeniedError
@@ -23,17 +31,34 @@ DEFAULT_DAYS = 30
 
 
 def audit_filters(choices: AuditChoices, today: date) -> AuditQuery:
-    """User, action, entity, entity id and UTC days, in one row; an empty choice filters nothing."""
+    """Changes | Exports | Sign-ins | Everything (changes first), then user, action, entity, entity id
+    and UTC days in one row; an empty choice filters nothing."""
+    view = st.segmented_control(
+        "Show",
+        list(AUDIT_VIEWS),
+        default=DEFAULT_AUDIT_VIEW,
+        required=True,
+        format_func=AUDIT_VIEWS.get,
+        key="audit_view",
+        help="Changes: records created, changed, deleted, imported or merged. Sign-ins: sign-ins and sign-outs.",
+    )
+    view = view or DEFAULT_AUDIT_VIEW
     user_column, action_column, entity_column, id_column, date_column = st.columns([2, 2, 2, 1, 3])
     username = user_column.selectbox("User", choices.usernames, index=None, placeholder="Everyone")
-    action = action_column.selectbox("Action", AUDIT_ACTIONS, index=None, placeholder="Every action")
+    action = action_column.selectbox(
+        "Action",
+        actions_in_view(view, AUDIT_ACTIONS),
+        index=None,
+        placeholder="Every action",
+        key=f"audit_action_{view}",
+    )
     entity = entity_column.selectbox("Entity", choices.entities, index=None, placeholder="Everything")
     entity_id = id_column.text_input("Entity ID", placeholder="Any", help="The id of the changed row, exactly.")
     picked = date_column.date_input(
         "Days (UTC)", value=(today - timedelta(days=DEFAULT_DAYS - 1), today), max_value=today
     )
     start_date, end_date = (picked[0], picked[-1]) if isinstance(picked, tuple) and picked else (None, None)
-    return AuditQuery(username, action, entity, start_date, end_date, entity_id.strip() or None)
+    return AuditQuery(username, action, entity, start_date, end_date, entity_id.strip() or None, view=view)
 
 
 def entries_table(engine: Engine, actor: Actor, query: AuditQuery) -> None:

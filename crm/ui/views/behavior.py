@@ -9,6 +9,7 @@ import streamlit as st
 
 from crm.analytics.behavior import DAY_NAMES, MONTH_NAMES, RepeatPurchases, Suggestion
 from crm.analytics.demographics import AGE_GROUP_ORDER
+from crm.ui.plain import escape_markdown
 from crm.ui.widgets import format_percent, kpi_card
 
 __all__ = [
@@ -28,7 +29,10 @@ ITEM_REVENUE = "Item revenue = quantity × unit price of items of orders not can
 
 def suggestion_list(suggestions: list[Suggestion]) -> None:
     for suggestion in suggestions:
-        st.markdown(f"**{suggestion.topic}.** {suggestion.finding} → {suggestion.action}")
+        # Findings name categories and products as stored: plain text.
+        texts = (suggestion.topic, suggestion.finding, suggestion.action)
+        topic, finding, action = (escape_markdown(text) for text in texts)
+        st.markdown(f"**{topic}.** {finding} → {action}")
 
 
 def categories_figure(categories: pd.DataFrame) -> go.Figure:

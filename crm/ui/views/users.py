@@ -18,6 +18,7 @@ from sqlalchemy import Engine
 from crm import auth
 from crm.permissions import Actor, PermissionDeniedError
 from crm.schema import ROLES
+from crm.ui.plain import escape_markdown
 from crm.ui.session import current_actor
 
 __all__ = [
@@ -92,7 +93,8 @@ def _reset(engine: Engine, who: Actor) -> str:
 def show_outcome() -> None:
     """The message of the change the last click made (shown once)."""
     if outcome := st.session_state.pop(OUTCOME_STATE, None):
-        (st.error if outcome[0] == "error" else st.success)(outcome[1])
+        # Messages name users (and quote what was typed): plain text.
+        (st.error if outcome[0] == "error" else st.success)(escape_markdown(outcome[1]))
 
 
 def users_table(people: Sequence[auth.UserInfo]) -> None:
