@@ -200,9 +200,9 @@ def _recipient_names(connection: Connection, rule_id: int) -> list[str]:
 
 
 def alert_rules_frame(engine: Engine) -> pd.DataFrame:
-    """Every kind with its setting: kind, title, threshold, meaning, active, recipients, open (episodes).
+    """Every kind with its setting: kind, title, threshold, meaning, active, recipients, open (episodes), set_up.
 
-    Kinds never set up show their defaults with active False and no recipients.
+    Kinds never set up (set_up False) show their defaults with active False and no recipients.
     """
     with engine.connect() as connection:
         rules = {row.kind: row for row in connection.execute(select(alert_rules))}
@@ -225,6 +225,7 @@ def alert_rules_frame(engine: Engine) -> pd.DataFrame:
                     "active": bool(rule.active) if rule else False,
                     "recipients": ", ".join(_recipient_names(connection, rule.id)) if rule else "",
                     "open": int(open_counts.get(rule.id, 0)) if rule else 0,
+                    "set_up": rule is not None,
                 }
             )
     return pd.DataFrame(rows)

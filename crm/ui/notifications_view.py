@@ -120,15 +120,19 @@ def alert_settings(engine: Engine, actor: Actor) -> None:
     st.subheader("Alert settings", anchor=False)
     frame = alert_rules_frame(engine)
     data_table(
-        frame.drop(columns=["kind"]),
+        frame.drop(columns=["kind", "set_up"]),
         labels={"title": "Alert", "meaning": "Threshold means", "open": "Open now"},
     )
     usernames = _usernames(engine)
-    with st.form("alert_settings_form", border=True):
-        kind = st.selectbox("Alert", ALERT_KINDS, format_func=ALERT_TITLES.__getitem__)
-        current = frame.set_index("kind").loc[kind]
-        threshold = st.number_input("Threshold", min_value=0.0, value=float(current["threshold"]), step=1.0)
-        active = st.toggle("On", value=bool(current["active"]))
+    # Outside the form: choosing an alert fills the form with that alert's settings.
+    kind = st.selectbox("Alert", ALERT_KINDS, format_func=ALERT_TITLES.__getitem__, key="alert_settings_kind")
+    current = frame.set_index("kind").loc[kind]
+    with st.form(f"alert_settings_form_{kind}", border=True):
+        threshold = st.number_input(
+            f"Threshold: {current['meaning']}", min_value=0.0, value=float(current["threshold"]), step=1.0
+        )
+        # A manager setting an alert up for the first time wants it on.
+        active = st.toggle("On", value=bool(current["active"]) or not bool(current["set_up"]))
         chosen = [name for name in str(current["recipients"]).split(", ") if name in usernames]
         recipients = st.multiselect("Recipients", usernames, default=chosen)
         if st.form_submit_button("Save alert", type="primary"):
