@@ -540,9 +540,24 @@ kb_articles = Table(
     Column("body", Text, nullable=False),
     Column("is_published", Boolean, nullable=False, server_default="0"),
     Column("view_count", Integer, nullable=False, server_default="0"),
+    # Who wrote the article and when a manager published it (NULL while a draft).
+    Column("author_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("published_at", DateTime),
     *_timestamps(),
     _version(),
     CheckConstraint("view_count >= 0", name="view_count_non_negative"),
+)
+
+kb_article_votes = Table(
+    # "Was this helpful?": one vote per user and article (a second vote changes the first).
+    "kb_article_votes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("kb_articles.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("helpful", Boolean, nullable=False),
+    Column("voted_at", DateTime, nullable=False, default=utc_now),
+    UniqueConstraint("article_id", "user_id", name="uq_kb_article_votes_article_user"),
 )
 
 faqs = Table(
@@ -553,6 +568,8 @@ faqs = Table(
     Column("question", String(300), nullable=False),
     Column("answer", Text, nullable=False),
     Column("sort_order", Integer, nullable=False, server_default="0"),
+    # Pinned entries come first, before the sort order.
+    Column("is_pinned", Boolean, nullable=False, server_default="0"),
     *_timestamps(),
     _version(),
 )
