@@ -1133,18 +1133,25 @@ class _Builder:
         local_day = pd.to_datetime(created, unit="s", utc=True).tz_convert(get_settings().timezone).strftime("%Y%m%d")
         sequence = pd.Series(np.asarray(local_day)).groupby(np.asarray(local_day), sort=False).cumcount() + 1
         numbers = "CS" + pd.Series(np.asarray(local_day), dtype="string") + sequence.astype("string").str.zfill(4)
-        category = _choose(
-            rng, ["order", "product", "shipping", "billing", "account", "other"], [0.25, 0.2, 0.3, 0.1, 0.05, 0.1], t
+        codes = ["general", "technical", "billing", "shipping", "returns", "complaint", "feature_request", "other"]
+        category = _choose(rng, codes, [0.2, 0.15, 0.1, 0.25, 0.12, 0.08, 0.03, 0.07], t)
+        subjects = dict(
+            zip(
+                codes,
+                [
+                    "Change to my order",
+                    "Product stopped working",
+                    "Charged twice",
+                    "Where is my parcel?",
+                    "How do I return this?",
+                    "Unhappy with the service",
+                    "Please add gift wrapping",
+                    "General question",
+                ],
+                strict=True,
+            )
         )
-        subjects = {
-            "order": "Change to my order",
-            "product": "Question about a product",
-            "shipping": "Where is my parcel?",
-            "billing": "Charged twice",
-            "account": "Cannot sign in",
-            "other": "General question",
-        }
-        about_order = ~np.isin(category, ["account", "other"])
+        about_order = ~np.isin(category, ["feature_request", "other"])
         updated = np.maximum(created, np.where(resolved, resolution, np.where(answered, first_response, created)))
         frame = pd.DataFrame(
             {

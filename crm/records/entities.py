@@ -633,7 +633,7 @@ TICKETS = EntitySpec(
         Field("customer_id", "Customer id", "ref", required=True, target=customers),
         Field("order_id", "Order id", "ref", target=orders),
         Field("subject", "Subject", required=True),
-        Field("category", "Category", "enum", required=True, choices=TICKET_CATEGORIES, default="other"),
+        Field("category", "Category", "enum", required=True, choices=TICKET_CATEGORIES, default="general"),
         Field("priority", "Priority", "enum", required=True, choices=PRIORITIES, default="medium"),
         Field("status", "Status", "enum", required=True, choices=TICKET_STATUSES, default="open"),
         Field("assignee", "Assignee", "lookup", target=users, label_column="username"),
