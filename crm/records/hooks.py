@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from crm.permissions import Actor
 from crm.records.orders import resync_orders, stock_positions
@@ -26,12 +25,11 @@ from crm.schema import (
     product_variants,
     products,
     stock_movements,
-    tickets,
     transactions,
     utc_now,
     visit_payments,
 )
-from crm.settings import get_settings
+from crm.service.numbering import next_ticket_number
 
 __all__ = ["EntityHooks", "Plan", "hooks_for"]
 
@@ -339,13 +337,8 @@ class TicketHooks(EntityHooks):
         now = utc_now()
         extra: dict[str, Any] = {}
         if before is None:
-            # The day of the number is the app's local day ("today" in DESIGN.md); storage stays UTC.
-            prefix = f"CS{datetime.now(get_settings().timezone):%Y%m%d}"
-            last = connection.execute(
-                select(func.max(tickets.c.ticket_number)).where(tickets.c.ticket_number.like(f"{prefix}%"))
-            ).scalar()
-            sequence = int(last[len(prefix) :]) + 1 if last else 1
-            extra["ticket_number"] = f"{prefix}{sequence:04d}"
+            # The app's local day and the day's sequence, race-free across app servers (crm.service.numbering).
+            extra["ticket_number"] = next_ticket_number(connection, now)
         status = values.get("status")
         resolved_at = values.get("resolved_at", None if before is None else before.get("resolved_at"))
         if status in ("resolved", "closed") and resolved_at is None:
