@@ -70,6 +70,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/inventory.py", "Inventory", ":material/warehouse:", "Records", Permission.VIEW_RECORDS),
     PageSpec("pages/catalog.py", "Catalogue", ":material/category:", "Records", Permission.VIEW_RECORDS),
     PageSpec("pages/activities.py", "Activities", ":material/event_note:", "Records", Permission.VIEW_RECORDS),
+    PageSpec("pages/service_desk.py", "Service desk", ":material/support_agent:", "Service", Permission.MANAGE_TICKETS),
     PageSpec("pages/import.py", "Import data", ":material/upload_file:", "Data", Permission.IMPORT_DATA),
     PageSpec("pages/users.py", "Users", ":material/group:", "Admin", Permission.MANAGE_USERS),
     PageSpec("pages/audit.py", "Audit log", ":material/history:", "Admin", Permission.VIEW_AUDIT),
