@@ -116,6 +116,7 @@ FEATURE_MODULES = (
     "crm.cli.data",
     "crm.cli.clv",
     "crm.cli.tickets",
+    "crm.cli.service",
     "crm.bench",
 )
 
