@@ -34,6 +34,7 @@ from crm.service.tickets import (
 )
 from crm.settings import get_settings
 from crm.ui.cache import invalidate
+from crm.ui.knowledge_view import article_link_picker
 from crm.ui.plain import escape_markdown, plain_caption, plain_heading, plain_text
 
 __all__ = [
@@ -179,9 +180,9 @@ def _reply_form(engine: Engine, actor: Actor, detail: TicketDetail) -> None:
         horizontal=True,
         key="ticket_reply_type",
     )
-    # Helper F (knowledge base): the "insert an article link" widget goes right here, above the text area.
-    # It appends to st.session_state[REPLY_BODY_STATE] ("ticket_reply_body") in its button's on_click
-    # callback; the text area below reads that key, so the link shows up in the reply being written.
+    # The knowledge-base link picker appends the chosen article's link to the reply in its button's
+    # on_click callback; the text area below reads that key, so the link shows up in the reply being written.
+    article_link_picker(engine, "ticket_kb", target_state=REPLY_BODY_STATE)
     st.text_area("Message", key=REPLY_BODY_STATE, height=120, placeholder="Write the reply or note…")
     st.button(
         "Add",

@@ -104,3 +104,19 @@ def test_an_agent_writes_a_draft_with_a_preview_that_never_runs_a_script(tiny_da
     app.button(key="kb_new_save").click().run()
     assert not app.exception, app.exception
     assert any("Draft saved" in success.value for success in app.success)
+
+
+def test_from_a_ticket_an_agent_searches_the_knowledge_base_and_inserts_an_article_link(
+    tiny_database: Path, tmp_path: Path
+) -> None:
+    app = _open(copy_database(tiny_database, tmp_path), "sam", "pages/service_desk.py")
+    app.selectbox(key="q_open").set_value("CS202503040001").run()
+    app.text_area(key="ticket_reply_body").set_value("Hello Bob,").run()
+    app.text_input(key="ticket_kb_query").set_value("refund").run()
+    assert not app.exception, app.exception
+    # Only published articles qualify for a customer reply: the draft about refunds is not offered.
+    app.radio(key="ticket_kb_choice").set_value(1).run()
+    app.button(key="ticket_kb_insert").click().run()
+    assert not app.exception, app.exception
+    assert app.text_area(key="ticket_reply_body").value == "Hello Bob,\n[Refund policy](/knowledge_base?article=1)"
+    assert app.radio(key="ticket_kb_choice").options == ["Refund policy", "Tracking your parcel"]
