@@ -1288,6 +1288,7 @@ class _Builder:
                     "title": t,
                     "body": b,
                     "is_published": True,
+                    "published_at": self.start,
                     "view_count": 50 * (i + 1),
                     **stamp,
                 }
