@@ -194,14 +194,19 @@ def _reply_form(engine: Engine, actor: Actor, detail: TicketDetail) -> None:
     )
 
 
-def _change_status(engine: Engine, actor: Actor, number: str, version: int) -> None:
-    status = st.session_state["ticket_new_status"]
-    note = st.session_state.get("ticket_status_note", "")
-    if _run_write(
-        lambda: change_status(engine, actor, number, status, note=note, expected_version=version),
-        f"{number} is now {word(status)}.",
-    ):
-        st.session_state["ticket_status_note"] = ""
+def _key(name: str, detail: TicketDetail) -> str:
+    """A control's key for this version of the ticket: after any change the controls start from what is
+    stored (removing a key from session state would not reset what the browser shows)."""
+    return f"{name}_{detail.number}_{detail.version}"
+
+
+def _change_status(engine: Engine, actor: Actor, detail: TicketDetail) -> None:
+    status = st.session_state[_key("ticket_new_status", detail)]
+    note = st.session_state.get(_key("ticket_status_note", detail), "")
+    _run_write(
+        lambda: change_status(engine, actor, detail.number, status, note=note, expected_version=detail.version),
+        f"{detail.number} is now {word(status)}.",
+    )
 
 
 def _status_controls(engine: Engine, actor: Actor, detail: TicketDetail) -> None:
@@ -211,33 +216,32 @@ def _status_controls(engine: Engine, actor: Actor, detail: TicketDetail) -> None
         "New status",
         targets,
         format_func=lambda status: "open (reopen)" if reopen and status == "open" else word(status),
-        key="ticket_new_status",
+        key=_key("ticket_new_status", detail),
     )
-    resolving = st.session_state.get("ticket_new_status") == "resolved"
+    resolving = st.session_state.get(_key("ticket_new_status", detail)) == "resolved"
     st.text_area(
         "Resolution (required to resolve)" if resolving else "Note (optional, kept as an internal note)",
-        key="ticket_status_note",
+        key=_key("ticket_status_note", detail),
         height=80,
     )
     st.button(
         "Change status",
         key="ticket_status_apply",
         on_click=_change_status,
-        args=(engine, actor, detail.number, detail.version),
+        args=(engine, actor, detail),
     )
 
 
-def _update_fields(engine: Engine, actor: Actor, number: str, version: int) -> None:
-    state = st.session_state
+def _update_fields(engine: Engine, actor: Actor, detail: TicketDetail) -> None:
+    state, number, version = st.session_state, detail.number, detail.version
     changes = [
-        lambda: change_priority(engine, actor, number, state["ticket_priority"]),
-        lambda: change_category(engine, actor, number, state["ticket_category"]),
-        lambda: assign_ticket(engine, actor, number, _id(state["ticket_assignee"])),
+        lambda: change_priority(engine, actor, number, state[_key("ticket_priority", detail)]),
+        lambda: change_category(engine, actor, number, state[_key("ticket_category", detail)]),
+        lambda: assign_ticket(engine, actor, number, _id(state[_key("ticket_assignee", detail)])),
     ]
 
     def apply() -> None:
-        detail = ticket_detail(engine, number)
-        if detail.version != version:
+        if ticket_detail(engine, number).version != version:
             raise TicketError(f"Ticket {number} was changed by someone else meanwhile; reload it and try again.")
         for change in changes:  # each writes its own system note; unchanged fields write nothing
             change()
@@ -252,44 +256,39 @@ def _field_controls(engine: Engine, actor: Actor, detail: TicketDetail) -> None:
     labels: dict[int | None, str] = {None: "Unassigned", **dict(zip(staff["id"], staff["label"], strict=True))}
     if detail.assignee_id not in labels:
         labels[detail.assignee_id] = detail.assignee or f"user #{detail.assignee_id}"
-    st.selectbox("Priority", PRIORITIES, index=PRIORITIES.index(detail.priority), key="ticket_priority")
+    st.selectbox("Priority", PRIORITIES, index=PRIORITIES.index(detail.priority), key=_key("ticket_priority", detail))
     st.selectbox(
         "Category",
         TICKET_CATEGORIES,
         index=TICKET_CATEGORIES.index(detail.category),
         format_func=word,
-        key="ticket_category",
+        key=_key("ticket_category", detail),
     )
     options = list(labels)
     st.selectbox(
-        "Assignee", options, index=options.index(detail.assignee_id), format_func=labels.get, key="ticket_assignee"
+        "Assignee",
+        options,
+        index=options.index(detail.assignee_id),
+        format_func=labels.get,
+        key=_key("ticket_assignee", detail),
     )
-    st.button(
-        "Save", key="ticket_fields_apply", on_click=_update_fields, args=(engine, actor, detail.number, detail.version)
-    )
+    st.button("Save", key="ticket_fields_apply", on_click=_update_fields, args=(engine, actor, detail))
 
 
 def _satisfaction(engine: Engine, actor: Actor, detail: TicketDetail) -> None:
     if detail.status != "closed":
         return
-    st.select_slider("Satisfaction (1–5)", options=[1, 2, 3, 4, 5], value=detail.satisfaction or 5, key="ticket_csat")
+    st.select_slider(
+        "Satisfaction (1–5)", options=[1, 2, 3, 4, 5], value=detail.satisfaction or 5, key=_key("ticket_csat", detail)
+    )
     st.button(
         "Record satisfaction",
         key="ticket_csat_apply",
         on_click=lambda: _run_write(
-            lambda: record_satisfaction(engine, actor, detail.number, st.session_state["ticket_csat"]),
+            lambda: record_satisfaction(engine, actor, detail.number, st.session_state[_key("ticket_csat", detail)]),
             f"Satisfaction recorded on {detail.number}.",
         ),
     )
-
-
-def _reset_controls(detail: TicketDetail) -> None:
-    """Controls show the ticket as stored whenever another ticket or a newer version is opened."""
-    seen = (detail.number, detail.version)
-    if st.session_state.get("desk_controls_for") != seen:
-        st.session_state["desk_controls_for"] = seen
-        for key in ("ticket_priority", "ticket_category", "ticket_assignee", "ticket_new_status", "ticket_csat"):
-            st.session_state.pop(key, None)
 
 
 def ticket_view(engine: Engine, actor: Actor, number: str) -> None:
@@ -299,7 +298,6 @@ def ticket_view(engine: Engine, actor: Actor, number: str) -> None:
     except TicketError as error:
         st.warning(escape_markdown(str(error)))
         return
-    _reset_controls(detail)
     plain_heading(f"{detail.number} · {detail.subject}")
     assignee = escape_markdown(detail.assignee or "unassigned")
     st.caption(
