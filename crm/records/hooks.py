@@ -329,32 +329,19 @@ class VisitHooks(EntityHooks):
 
 
 class TicketHooks(EntityHooks):
-    """Ticket numbers CS + YYYYMMDD + the day's 4-digit sequence; resolution time stamped on resolve."""
+    """Ticket numbers CS + local YYYYMMDD + the day's 4-digit sequence (crm.service.numbering).
+
+    Status, priority, category, assignee, stamps and satisfaction are not editable in the grid: they
+    change on the Service desk page (crm.service.tickets), which keeps the conversation's record.
+    """
 
     def normalize(
         self, connection: Connection, values: dict[str, Any], before: dict[str, Any] | None, actor: Actor
     ) -> dict[str, Any]:
-        now = utc_now()
-        extra: dict[str, Any] = {}
-        if before is None:
-            # The app's local day and the day's sequence, race-free across app servers (crm.service.numbering).
-            extra["ticket_number"] = next_ticket_number(connection, now)
-        status = values.get("status")
-        resolved_at = values.get("resolved_at", None if before is None else before.get("resolved_at"))
-        if status in ("resolved", "closed") and resolved_at is None:
-            extra["resolved_at"] = now
-        return extra
-
-    def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
-        problems = []
-        satisfaction = merged.get("satisfaction")
-        if satisfaction is not None and not 1 <= int(satisfaction) <= 5:
-            problems.append(f"satisfaction must be between 1 and 5, not {satisfaction}.")
-        created = merged.get("created_at")
-        for column, label in (("first_response_at", "first response"), ("resolved_at", "resolution")):
-            if created is not None and merged.get(column) is not None and merged[column] < created:
-                problems.append(f"the {label} cannot be before the ticket was opened ({created:%Y-%m-%d %H:%M}).")
-        return problems
+        if before is not None:
+            return {}
+        # The app's local day and the day's sequence, race-free across app servers.
+        return {"ticket_number": next_ticket_number(connection, utc_now())}
 
 
 def _current_price(connection: Connection, product_id: int, variant_id: int | None) -> Decimal:

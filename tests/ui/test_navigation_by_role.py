@@ -128,7 +128,7 @@ def test_each_role_holds_exactly_the_permissions_of_the_role_matrix(role: str) -
 
 def _one_ticket_edit(engine: Engine, actor: Actor) -> object:
     shown = list_records(engine, "tickets", RecordQuery(sort_by="id", page_size=1)).rows
-    changes = {"edited_rows": {0: {"priority": "urgent"}}, "added_rows": [], "deleted_rows": []}
+    changes = {"edited_rows": {0: {"subject": "Urgent: parcel lost"}}, "added_rows": [], "deleted_rows": []}
     return apply_edits(engine, "tickets", shown, changes, actor)
 
 
