@@ -15,11 +15,20 @@ from crm.service.tickets import word
 from crm.ui.cache import invalidate
 from crm.ui.ticket_view import OPEN_TICKET_STATE
 
-__all__ = ["queue_filters", "queue_picker", "sla_editor"]
+__all__ = ["open_ticket_from_address", "queue_filters", "queue_picker", "sla_editor"]
 
 # Rows the queue table shows (most urgent first); the counts cover every matching ticket.
 QUEUE_ROWS = 200
 UNASSIGNED = -1
+
+
+def open_ticket_from_address() -> None:
+    """``/service_desk?ticket=CS…`` opens that ticket (links from other pages); the address is then cleared
+    so the picker decides again."""
+    number = st.query_params.get("ticket")
+    if number:
+        st.session_state[OPEN_TICKET_STATE] = str(number).strip().upper()
+        del st.query_params["ticket"]
 
 
 def queue_filters(engine: Engine, actor: Actor) -> QueueQuery:

@@ -166,3 +166,17 @@ def test_customer_360_opens_a_ticket_for_the_customer_shown(desk_url: str, sqlit
         row = connection.execute(select(tickets).where(tickets.c.subject == "Asked about gift cards")).one()
     assert (row.customer_id, row.category, row.status) == (customer_id, "billing", "open")
     assert any(row.ticket_number in element.value for element in app.success)
+
+
+def test_the_address_opens_a_ticket_even_outside_the_queue_filters(desk_url: str, sqlite_engine: Engine) -> None:
+    from crm.service.tickets import change_status
+
+    number = _number(sqlite_engine)
+    change_status(sqlite_engine, SAM, number, "resolved", note="Found it.")  # resolved: not in the default queue
+    app = app_as(desk_url, "sam")
+    app.run()
+    app.query_params["ticket"] = number.lower()
+    app.switch_page("pages/service_desk.py").run()
+    assert not app.exception, app.exception
+    assert app.selectbox(key="q_open").value == number
+    assert any(number in element.value for element in app.subheader)
