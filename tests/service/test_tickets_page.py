@@ -180,3 +180,14 @@ def test_the_address_opens_a_ticket_even_outside_the_queue_filters(desk_url: str
     assert not app.exception, app.exception
     assert app.selectbox(key="q_open").value == number
     assert any(number in element.value for element in app.subheader)
+
+
+def test_the_customer_card_opens_customer_360_on_that_customer(desk_url: str, sqlite_engine: Engine) -> None:
+    number = _number(sqlite_engine)
+    app = _desk(desk_url, "sam")
+    app.selectbox(key="q_open").set_value(number).run()
+    app.button(key="desk_open_c360").click().run()
+    assert not app.exception, app.exception
+    assert app.current_page_url_path() == "customer_360"
+    assert app.selectbox(key="c360_customer").value == 1  # the ticket's customer, Alice Kim
+    assert any("Alice Kim" in element.value for element in app.subheader)
