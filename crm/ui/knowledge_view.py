@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 
 from crm.permissions import Actor, Permission, PermissionDeniedError, allowed
 from crm.service import knowledge
-from crm.service.knowledge import Article, KnowledgeError, SearchHit
+from crm.service.knowledge import Article, FaqEntry, KnowledgeError, SearchHit
 from crm.service.markdown_render import render_markdown
 from crm.ui.cache import invalidate
 from crm.ui.plain import escape_markdown, plain_caption, plain_heading
@@ -247,6 +247,10 @@ def faq_view(engine: Engine, actor: Actor) -> None:
         st.caption("No FAQ entries yet.")
         return
     manager = allowed(actor.role, Permission.PUBLISH_ARTICLES)
+    paths: dict[int | None, str] = {
+        None: "No category",
+        **{node.id: node.path for node in knowledge.category_tree(engine)},
+    }
     for entry in entries:
         label = ("📌 " if entry.is_pinned else "") + escape_markdown(entry.question)
         with st.expander(label):
@@ -262,6 +266,43 @@ def faq_view(engine: Engine, actor: Actor) -> None:
                         "FAQ order saved.",
                     ),
                 )
+                _faq_entry_editor(engine, actor, entry, paths)
+
+
+def _save_faq_entry(engine: Engine, actor: Actor, entry: FaqEntry, prefix: str) -> None:
+    state = st.session_state
+    _run_write(
+        lambda: knowledge.save_faq(
+            engine,
+            actor,
+            faq_id=entry.id,
+            expected_version=entry.version,
+            question=state[f"{prefix}_question"],
+            answer=state[f"{prefix}_answer"],
+            category_id=state[f"{prefix}_category"],
+            sort_order=int(state[f"{prefix}_order"]),
+            is_pinned=entry.is_pinned,
+        ),
+        "FAQ entry saved.",
+    )
+
+
+def _faq_entry_editor(engine: Engine, actor: Actor, entry: FaqEntry, paths: dict[int | None, str]) -> None:
+    """Change an entry's question, answer, category or order (keys carry the version: a save refreshes them)."""
+    prefix = f"kb_faq_{entry.id}_{entry.version}"
+    with st.popover("Edit", icon=":material/edit:"):
+        st.text_input("Question", value=entry.question, max_chars=300, key=f"{prefix}_question")
+        st.text_area("Answer (Markdown)", value=entry.answer, height=120, key=f"{prefix}_answer")
+        choices = list(paths)
+        st.selectbox(
+            "Category",
+            choices,
+            index=choices.index(entry.category_id) if entry.category_id in paths else 0,
+            format_func=paths.get,
+            key=f"{prefix}_category",
+        )
+        st.number_input("Order (lower first)", min_value=0, value=entry.sort_order, step=1, key=f"{prefix}_order")
+        st.button("Save", key=f"{prefix}_save", on_click=_save_faq_entry, args=(engine, actor, entry, prefix))
 
 
 def _save_faq(engine: Engine, actor: Actor) -> None:

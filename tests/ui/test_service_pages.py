@@ -120,3 +120,30 @@ def test_from_a_ticket_an_agent_searches_the_knowledge_base_and_inserts_an_artic
     assert not app.exception, app.exception
     assert app.text_area(key="ticket_reply_body").value == "Hello Bob,\n[Refund policy](/knowledge_base?article=1)"
     assert app.radio(key="ticket_kb_choice").options == ["Refund policy", "Tracking your parcel"]
+
+
+def _faq_questions(app: AppTest) -> list[str]:
+    # Labels are Markdown source with every punctuation character escaped; the reader sees them unescaped.
+    return [expander.label.replace("\\", "") for expander in app.expander][:3]
+
+
+def test_a_manager_reorders_and_edits_the_faq(tiny_database: Path, tmp_path: Path) -> None:
+    app = _open(copy_database(tiny_database, tmp_path), "mia", "pages/knowledge_base.py")
+    # Pinned "reset my password" first, then by order: parcel (0), refund (2).
+    assert _faq_questions(app) == [
+        "📌 How do I reset my password?",
+        "Where is my parcel?",
+        "How long does a refund take?",
+    ]
+    app.button(key="kb_pin_1").click().run()  # pin the refund entry (id 1): pinned ones by their order
+    assert not app.exception, app.exception
+    assert _faq_questions(app) == [
+        "📌 How do I reset my password?",
+        "📌 How long does a refund take?",
+        "Where is my parcel?",
+    ]
+    app.text_input(key="kb_faq_3_1_question").set_value("Where is my order?")
+    app.button(key="kb_faq_3_1_save").click().run()
+    assert not app.exception, app.exception
+    assert any("FAQ entry saved" in success.value for success in app.success)
+    assert _faq_questions(app)[2] == "Where is my order?"
