@@ -45,6 +45,7 @@ __all__ = [
     "search_knowledge",
     "set_faq_pinned",
     "set_published",
+    "update_category",
     "vote",
 ]
 
@@ -211,6 +212,52 @@ def create_category(engine: Engine, actor: Actor, name: str, parent_id: int | No
         category_id = int(connection.execute(kb_categories.insert().values(values)).inserted_primary_key[0])
         record_audit(connection, actor, "create", "kb_categories", category_id, after=values)
     return category_id
+
+
+def update_category(
+    engine: Engine,
+    actor: Actor,
+    category_id: int,
+    *,
+    name: str,
+    parent_id: int | None,
+    expected_version: int | None = None,
+) -> None:
+    """Rename a category or move it under another parent (never under itself or one of its descendants)."""
+    require(actor, Permission.PUBLISH_ARTICLES)
+    name = _required_text(name, "name", CATEGORY_NAME_LIMIT)
+    tree = category_tree(engine)
+    if category_id not in {node.id for node in tree}:
+        raise KnowledgeError(f"category: category {category_id} does not exist.")
+    if parent_id is not None:
+        if parent_id not in {node.id for node in tree}:
+            raise KnowledgeError(f"parent: category {parent_id} does not exist.")
+        if parent_id in _with_descendants(tree, category_id):
+            raise KnowledgeError("parent: a category cannot move under itself or one of its subcategories.")
+    with engine.begin() as connection:
+        before = connection.execute(
+            select(kb_categories.c.name, kb_categories.c.parent_id).where(kb_categories.c.id == category_id)
+        ).one()
+        sibling = connection.execute(
+            select(kb_categories.c.id).where(
+                kb_categories.c.name == name,
+                kb_categories.c.id != category_id,
+                kb_categories.c.parent_id.is_(None) if parent_id is None else kb_categories.c.parent_id == parent_id,
+            )
+        ).first()
+        if sibling is not None:
+            raise KnowledgeError(f"name: a category named {name!r} already exists there.")
+        values = {"name": name, "parent_id": parent_id, "updated_at": utc_now()}
+        _update_versioned(connection, kb_categories, category_id, expected_version, values, "category")
+        record_audit(
+            connection,
+            actor,
+            "update",
+            "kb_categories",
+            category_id,
+            before={"name": before.name, "parent_id": before.parent_id},
+            after={"name": name, "parent_id": parent_id},
+        )
 
 
 # --- articles -------------------------------------------------------------------------------------------

@@ -351,6 +351,33 @@ def category_editor(engine: Engine, actor: Actor) -> None:
     st.text_input("New category", max_chars=120, key="kb_category_name")
     st.selectbox("Under", list(parents), format_func=parents.get, key="kb_category_parent")
     st.button("Add category", key="kb_category_add", on_click=_add_category, args=(engine, actor))
+    if not tree:
+        return
+    st.divider()
+    names = {node.id: node.name for node in tree}
+    chosen = st.selectbox("Rename or move", list(names), format_func=parents.get, key="kb_category_edit")
+    node = next(node for node in tree if node.id == chosen)
+    prefix = f"kb_category_{node.id}"
+    st.text_input("Name", value=node.name, max_chars=120, key=f"{prefix}_name")
+    parent_choices = list(parents)
+    st.selectbox(
+        "Under",
+        parent_choices,
+        index=parent_choices.index(node.parent_id),
+        format_func=parents.get,
+        key=f"{prefix}_parent",
+    )
+    st.button("Save category", key=f"{prefix}_save", on_click=_update_category, args=(engine, actor, node.id, prefix))
+
+
+def _update_category(engine: Engine, actor: Actor, category_id: int, prefix: str) -> None:
+    state = st.session_state
+    _run_write(
+        lambda: knowledge.update_category(
+            engine, actor, category_id, name=state[f"{prefix}_name"], parent_id=state[f"{prefix}_parent"]
+        ),
+        "Category saved.",
+    )
 
 
 def _pick(key: str, links: dict[int, str], target_state: str | None) -> None:

@@ -216,3 +216,19 @@ def test_an_article_link_for_a_reply_keeps_the_title_as_link_text() -> None:
     assert (
         knowledge.article_link(7, "Refunds [EU] \\ more") == "[Refunds \\[EU\\] \\\\ more](/knowledge_base?article=7)"
     )
+
+
+def test_a_category_moves_and_is_renamed_but_never_under_its_own_subtree(kb: KnowledgeBase) -> None:
+    knowledge.update_category(kb.engine, MANAGER, kb.returns, name="Returns & refunds", parent_id=kb.account)
+    assert [node.path for node in knowledge.category_tree(kb.engine)] == [
+        "Account",
+        "Account › Returns & refunds",
+        "Shipping",
+    ]
+    with pytest.raises(KnowledgeError, match="under itself or one of its subcategories"):
+        knowledge.update_category(kb.engine, MANAGER, kb.account, name="Account", parent_id=kb.returns)
+    with pytest.raises(KnowledgeError, match="already exists"):
+        knowledge.update_category(kb.engine, MANAGER, kb.account, name="Shipping", parent_id=None)
+    with pytest.raises(PermissionDeniedError):
+        knowledge.update_category(kb.engine, AGENT, kb.account, name="Mine", parent_id=None)
+    assert _audit(kb, "kb_categories", kb.returns) == [("create", "mia"), ("update", "mia")]

@@ -147,3 +147,15 @@ def test_a_manager_reorders_and_edits_the_faq(tiny_database: Path, tmp_path: Pat
     assert not app.exception, app.exception
     assert any("FAQ entry saved" in success.value for success in app.success)
     assert _faq_questions(app)[2] == "Where is my order?"
+
+
+def test_a_manager_moves_a_category_and_an_invalid_move_is_refused(tiny_database: Path, tmp_path: Path) -> None:
+    app = _open(copy_database(tiny_database, tmp_path), "mia", "pages/knowledge_base.py")
+    app.selectbox(key="kb_category_edit").set_value(1).run()  # Shipping (root)
+    app.selectbox(key="kb_category_1_parent").set_value(2).run()  # under its own child "Returns"
+    app.button(key="kb_category_1_save").click().run()
+    assert "cannot move under itself" in app.error[0].value
+    app.selectbox(key="kb_category_1_parent").set_value(3).run()  # under "Account"
+    app.button(key="kb_category_1_save").click().run()
+    assert not app.exception, app.exception
+    assert any("Category saved" in success.value for success in app.success)
