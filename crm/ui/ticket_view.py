@@ -79,9 +79,9 @@ def _run_write(write: Callable[[], Any], success: str) -> bool:
     return True
 
 
-def show_message() -> None:
+def show_message(state_key: str = MESSAGE_STATE) -> None:
     """The last write's outcome (once)."""
-    outcome = st.session_state.pop(MESSAGE_STATE, None)
+    outcome = st.session_state.pop(state_key, None)
     if outcome is None:
         return
     kind, text = outcome
@@ -351,8 +351,11 @@ def _create(engine: Engine, actor: Actor, key: str, customer_id: int) -> None:
             )
         )
 
-    if _run_write(write, "Ticket opened."):
-        state[MESSAGE_STATE] = ("success", f"Ticket {number[0]} opened.")
+    opened = _run_write(write, "Ticket opened.")
+    # The form shows its own outcome (the ticket view may be in another tab).
+    state[f"{key}_outcome"] = state.pop(MESSAGE_STATE)
+    if opened:
+        state[f"{key}_outcome"] = ("success", f"Ticket {number[0]} opened; the Service desk queue shows it.")
         state[OPEN_TICKET_STATE] = number[0]
         state[f"{key}_subject"] = ""
         state[f"{key}_body"] = ""
@@ -391,6 +394,7 @@ def new_ticket_form(engine: Engine, actor: Actor, *, key: str, customer_id: int 
         on_click=_create,
         args=(engine, actor, key, customer_id),
     )
+    show_message(f"{key}_outcome")
 
 
 def customer_360_ticket_entry(engine: Engine, actor: Actor, customer_id: int) -> None:
@@ -398,7 +402,6 @@ def customer_360_ticket_entry(engine: Engine, actor: Actor, customer_id: int) ->
     if not allowed(actor.role, Permission.MANAGE_TICKETS):
         return
     with st.expander("Open a ticket", icon=":material/support_agent:"):
-        show_message()
         new_ticket_form(engine, actor, key=f"c360_ticket_{customer_id}", customer_id=customer_id)
         if st.session_state.get(OPEN_TICKET_STATE):
             st.page_link("pages/service_desk.py", label="Go to the Service desk", icon=":material/support_agent:")

@@ -191,3 +191,23 @@ def test_the_customer_card_opens_customer_360_on_that_customer(desk_url: str, sq
     assert app.current_page_url_path() == "customer_360"
     assert app.selectbox(key="c360_customer").value == 1  # the ticket's customer, Alice Kim
     assert any("Alice Kim" in element.value for element in app.subheader)
+
+
+def test_a_ticket_opened_on_the_new_ticket_tab_is_confirmed_there_and_opened_in_the_queue(
+    desk_url: str, sqlite_engine: Engine
+) -> None:
+    app = _desk(desk_url, "sam")
+    app.text_input(key="desk_new_search").set_value("bob@example.com").run()
+    assert app.selectbox(key="desk_new_customer").value == 2
+    app.selectbox(key="desk_new_order").set_value(3).run()  # Bob's order O3
+    app.button(key="desk_new_create").click().run()
+    assert "subject is empty" in app.error[-1].value
+    app.text_input(key="desk_new_subject").set_value("Lid missing").run()
+    app.button(key="desk_new_create").click().run()
+    assert not app.exception, app.exception
+    with sqlite_engine.connect() as connection:
+        row = connection.execute(select(tickets).where(tickets.c.subject == "Lid missing")).one()
+    assert (row.customer_id, row.order_id) == (2, 3)
+    assert any(f"Ticket {row.ticket_number} opened" in message.value for message in app.success)
+    assert app.selectbox(key="q_open").value == row.ticket_number
+    assert app.text_input(key="desk_new_subject").value == ""
