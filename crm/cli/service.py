@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import Engine
 
 from crm.analytics.service import DEFINITIONS, service_summary
-from crm.db import init_database
 from crm.filters import Filters
 from crm.permissions import Actor
 from crm.service.knowledge import search_knowledge
@@ -62,7 +61,6 @@ def _stats(args: argparse.Namespace, engine: Engine) -> int:
     except _InputError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    init_database(engine)
     filters = Filters(start_date=start, end_date=end, timezone_name=get_settings().timezone_name)
     numbers = service_summary(engine, filters).as_dict()
     stats = {key: numbers[key] for key in STATS_KEYS}
@@ -83,7 +81,6 @@ def _search(args: argparse.Namespace, engine: Engine) -> int:
     if not query_words(args.query):
         print("error: the query has no words to search for", file=sys.stderr)
         return 2
-    init_database(engine)
     hits = search_knowledge(engine, Actor.system(), args.query, limit=args.limit)
     rows: list[dict[str, Any]] = [
         {
