@@ -92,12 +92,18 @@ def allowed_transitions(status: str) -> tuple[str, ...]:
 
 
 def _ticket_row(connection: Connection, ticket: str | int, *, lock: bool = True) -> Any:
-    """The ticket by number (CS…) or id; on PostgreSQL locked FOR UPDATE so changes queue."""
+    """The ticket by number (CS…) or id; with ``lock``, write-locked before it is read.
+
+    The lock is a write that changes nothing, issued first in the transaction: a row lock on PostgreSQL (a
+    concurrent change waits for this one), the write lock on SQLite, where a transaction that read first and
+    writes after another connection's commit is refused at once ("database is locked") instead of waiting.
+    """
     condition = tickets.c.ticket_number == ticket if isinstance(ticket, str) else tickets.c.id == int(ticket)
-    statement = select(tickets).where(condition)
     if lock:
-        statement = statement.with_for_update()  # SQLite ignores it: its write lock already serialises
-    row = connection.execute(statement).first()
+        connection.execute(
+            tickets.update().where(condition).values(version=tickets.c.version, updated_at=tickets.c.updated_at)
+        )
+    row = connection.execute(select(tickets).where(condition)).first()
     if row is None:
         raise TicketError(f"There is no ticket {ticket}.")
     return row

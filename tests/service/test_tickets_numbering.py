@@ -10,11 +10,11 @@ import pytest
 from sqlalchemy import Engine, select
 
 from crm.permissions import Actor
-from crm.schema import customers, ticket_number_days, tickets
+from crm.schema import customers, ticket_notes, ticket_number_days, tickets
 from crm.service.numbering import local_day
 from crm.service.tickets import create_ticket
 from crm.settings import get_settings
-from tests.service.ticket_workers import open_tickets
+from tests.service.ticket_workers import add_notes, open_tickets
 
 SAM = Actor(user_id=None, username="sam", role="agent")
 
@@ -86,3 +86,23 @@ def test_concurrent_processes_never_share_a_number(engine: Engine, customer: int
     with engine.connect() as connection:
         stored = connection.execute(select(tickets.c.ticket_number)).scalars().all()
     assert sorted(stored) == sorted(numbers)
+
+
+def test_concurrent_changes_to_one_ticket_all_land(engine: Engine, customer: int) -> None:
+    number = create_ticket(engine, SAM, customer_id=customer, subject="busy")
+    workers, each = 3, 4
+    context = multiprocessing.get_context("spawn")
+    start, results = context.Barrier(workers), context.Queue()
+    url = engine.url.render_as_string(hide_password=False)
+    processes = [context.Process(target=add_notes, args=(url, number, each, start, results)) for _ in range(workers)]
+    for process in processes:
+        process.start()
+    added = sum(results.get(timeout=180) for _ in processes)
+    for process in processes:
+        process.join(timeout=60)
+        assert process.exitcode == 0
+    with engine.connect() as connection:
+        notes = connection.execute(select(ticket_notes.c.note_type).where(ticket_notes.c.note_type == "internal")).all()
+        version = connection.execute(select(tickets.c.version).where(tickets.c.ticket_number == number)).scalar_one()
+    assert added == len(notes) == workers * each
+    assert version == 1 + workers * each  # every note moved the version once: no lost update

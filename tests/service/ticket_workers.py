@@ -22,3 +22,17 @@ def open_tickets(url: str, customer_id: int, count: int, start: Any, results: An
     finally:
         engine.dispose()
     results.put(numbers)
+
+
+def add_notes(url: str, number: str, count: int, start: Any, results: Any) -> None:
+    """Wait for ``start``, then add ``count`` internal notes to ticket ``number``; put how many were added."""
+    from crm.service.tickets import add_note
+
+    engine = make_engine(url)
+    try:
+        start.wait(timeout=120)
+        for index in range(count):
+            add_note(engine, Actor.system(), number, note_type="internal", body=f"note {index}")
+    finally:
+        engine.dispose()
+    results.put(count)
