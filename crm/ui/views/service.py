@@ -18,12 +18,15 @@ def _hours(value: float | None) -> str:
 
 
 def service_cards(summary: ServiceSummary) -> None:
-    """Two rows of four cards, each with its definition as help text."""
+    """Counts, SLA and CSAT in the first row, response and resolution times in the second; each card carries
+    its definition as help text."""
+    sla_help = f"{DEFINITIONS['sla_attainment']} {summary.sla_met:,} met, {summary.sla_missed:,} missed."
     rows = [
         [
             ("Opened", f"{summary.opened:,}", DEFINITIONS["opened"]),
             ("Resolved", f"{summary.resolved:,}", DEFINITIONS["resolved"]),
             ("Backlog", f"{summary.backlog:,}", DEFINITIONS["backlog"]),
+            ("SLA attainment", format_percent(summary.sla_attainment), sla_help),
             (
                 "CSAT",
                 MISSING if summary.csat_average is None else f"{summary.csat_average:.2f} / 5",
@@ -45,8 +48,6 @@ def service_cards(summary: ServiceSummary) -> None:
         for column, (label, value, help_text) in zip(st.columns(len(row)), row, strict=True):
             with column:
                 kpi_card(label, value, help_text)
-    sla_help = f"{DEFINITIONS['sla_attainment']} {summary.sla_met:,} met, {summary.sla_missed:,} missed."
-    kpi_card("SLA attainment", format_percent(summary.sla_attainment), sla_help)
 
 
 def csat_figure(distribution: pd.DataFrame) -> go.Figure:
