@@ -3,6 +3,8 @@ written with a script tag and a javascript: link shows them as text without runn
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from playwright.sync_api import Dialog, Page, expect
 
@@ -11,6 +13,8 @@ from crm.permissions import Actor
 from crm.service import knowledge
 
 pytestmark = pytest.mark.browser
+
+SHOTS = Path("/tmp/shots")
 
 
 def test_an_analyst_searches_the_knowledge_base_and_opens_a_highlighted_hit(running_app, page: Page, sign_in) -> None:
@@ -22,6 +26,8 @@ def test_an_analyst_searches_the_knowledge_base_and_opens_a_highlighted_hit(runn
     # The demo's "When will I get my refund?" article and FAQ entry, with the word marked.
     expect(page.locator("mark", has_text="refund").first).to_be_visible()
     expect(page.get_by_text("best match first")).to_be_visible()
+    SHOTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(SHOTS / "knowledge_base_search.png"))  # for a human to look at
     page.get_by_role("button", name="Open").first.click()
     expect(page.get_by_text("Was this helpful?")).to_be_visible()
     expect(page.get_by_test_id("stException")).to_have_count(0)
