@@ -70,7 +70,8 @@ def test_an_agent_finds_a_ticket_in_the_queue_replies_and_resolves_it(running_ap
     wait_until_idle(page)
     page.get_by_role("button", name="Add", exact=True).click()
     expect(page.get_by_text(f"Reply to the customer added to {number}.")).to_be_visible()
-    expect(page.get_by_text("We found your parcel; it arrives tomorrow.")).to_be_visible()
+    expect(page.get_by_role("paragraph").filter(has_text="We found your parcel; it arrives tomorrow.")).to_be_visible()
+    expect(page.get_by_role("textbox", name="Message", exact=True)).to_have_value("")
 
     page.get_by_test_id("stSelectbox").filter(has_text="New status").click()
     page.get_by_role("option", name="resolved", exact=True).click()
