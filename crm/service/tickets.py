@@ -36,6 +36,7 @@ from crm.service.numbering import next_ticket_number
 from crm.service.sla import CLOSED_STATUSES
 
 __all__ = [
+    "KEEP",
     "NOTE_LABELS",
     "TRANSITIONS",
     "USER_NOTE_TYPES",
@@ -48,6 +49,7 @@ __all__ = [
     "change_status",
     "create_ticket",
     "record_satisfaction",
+    "update_ticket",
     "word",
 ]
 
@@ -329,63 +331,94 @@ def change_status(
         record_audit(connection, actor, "update", "tickets", row.id, before=before, after=after)
 
 
-def _change_field(
+class _Keep:
+    """ "Leave as it is" for ``update_ticket``'s assignee (None there means "unassign")."""
+
+    def __repr__(self) -> str:
+        return "KEEP"
+
+
+KEEP: Any = _Keep()
+
+
+def update_ticket(
     engine: Engine,
     actor: Actor,
     ticket: str | int,
-    column: str,
-    value: Any,
-    label: str,
-    describe: Any,
-    expected_version: int | None,
-) -> None:
+    *,
+    priority: str | None = None,
+    category: str | None = None,
+    assignee_id: int | None = KEEP,
+    expected_version: int | None = None,
+) -> list[str]:
+    """Change priority, category and/or assignee (None / KEEP: unchanged; assignee None: unassign) in one
+    transaction: a system note per changed field, one audit row. Returns the changed columns."""
     require(actor, Permission.MANAGE_TICKETS)
+    if priority is not None and priority not in PRIORITIES:
+        raise TicketError(f"Unknown priority “{priority}” (one of {', '.join(PRIORITIES)}).")
+    if category is not None and category not in TICKET_CATEGORIES:
+        raise TicketError(f"Unknown category “{category}” (one of {', '.join(TICKET_CATEGORIES)}).")
+    wanted: list[tuple[str, Any, str]] = []
+    if priority is not None:
+        wanted.append(("priority", priority, "priority"))
+    if category is not None:
+        wanted.append(("category", category, "category"))
+    if assignee_id is not KEEP:
+        wanted.append(("assignee_id", None if assignee_id is None else int(assignee_id), "assignee"))
     now = utc_now()
     with engine.begin() as connection:
         row = _ticket_row(connection, ticket)
-        _refuse_closed(row, f"change its {label}")
+        _refuse_closed(row, "change its " + (" or ".join(label for _column, _value, label in wanted) or "details"))
         _check_version(row, expected_version)
-        old = getattr(row, column)
-        if old == value:
-            return
-        old_text, new_text = describe(connection, old), describe(connection, value)
-        _note(
-            connection, row.id, actor, "system", f"{actor.username} changed the {label}: {old_text} → {new_text}.", now
-        )
-        _touch(connection, row, {column: value}, now)
-        record_audit(connection, actor, "update", "tickets", row.id, before={column: old}, after={column: value})
+        changed = {column: value for column, value, _label in wanted if getattr(row, column) != value}
+        if not changed:
+            return []
+        if changed.get("assignee_id") is not None:
+            active = connection.execute(select(users.c.is_active).where(users.c.id == changed["assignee_id"])).scalar()
+            if active is None:
+                raise TicketError(f"There is no user {changed['assignee_id']} to assign the ticket to.")
+            if not active:
+                raise TicketError("That user is deactivated; assign the ticket to an active colleague.")
+        for column, value, label in wanted:
+            if column not in changed:
+                continue
+            if column == "assignee_id":
+                old_text, new_text = _user_label(connection, getattr(row, column)), _user_label(connection, value)
+            else:
+                old_text, new_text = word(getattr(row, column)), word(value)
+            _note(
+                connection,
+                row.id,
+                actor,
+                "system",
+                f"{actor.username} changed the {label}: {old_text} → {new_text}.",
+                now,
+            )
+        _touch(connection, row, changed, now)
+        before = {column: getattr(row, column) for column in changed}
+        record_audit(connection, actor, "update", "tickets", row.id, before=before, after=changed)
+    return list(changed)
 
 
 def change_priority(
     engine: Engine, actor: Actor, ticket: str | int, priority: str, *, expected_version: int | None = None
 ) -> None:
     """Set the priority (the SLA targets follow it); a system note records who changed it from what."""
-    if priority not in PRIORITIES:
-        raise TicketError(f"Unknown priority “{priority}” (one of {', '.join(PRIORITIES)}).")
-    _change_field(engine, actor, ticket, "priority", priority, "priority", lambda _c, v: word(v), expected_version)
+    update_ticket(engine, actor, ticket, priority=priority, expected_version=expected_version)
 
 
 def change_category(
     engine: Engine, actor: Actor, ticket: str | int, category: str, *, expected_version: int | None = None
 ) -> None:
     """Set the category; a system note records who changed it from what."""
-    if category not in TICKET_CATEGORIES:
-        raise TicketError(f"Unknown category “{category}” (one of {', '.join(TICKET_CATEGORIES)}).")
-    _change_field(engine, actor, ticket, "category", category, "category", lambda _c, v: word(v), expected_version)
+    update_ticket(engine, actor, ticket, category=category, expected_version=expected_version)
 
 
 def assign_ticket(
     engine: Engine, actor: Actor, ticket: str | int, assignee_id: int | None, *, expected_version: int | None = None
 ) -> None:
     """Give the ticket to a user (None: back to the shared queue); a system note names both."""
-    if assignee_id is not None:
-        with engine.connect() as connection:
-            active = connection.execute(select(users.c.is_active).where(users.c.id == assignee_id)).scalar()
-        if active is None:
-            raise TicketError(f"There is no user {assignee_id} to assign the ticket to.")
-        if not active:
-            raise TicketError("That user is deactivated; assign the ticket to an active colleague.")
-    _change_field(engine, actor, ticket, "assignee_id", assignee_id, "assignee", _user_label, expected_version)
+    update_ticket(engine, actor, ticket, assignee_id=assignee_id, expected_version=expected_version)
 
 
 def record_satisfaction(engine: Engine, actor: Actor, ticket: str | int, score: int) -> None:

@@ -24,12 +24,10 @@ from crm.service.tickets import (
     TicketError,
     add_note,
     allowed_transitions,
-    assign_ticket,
-    change_category,
-    change_priority,
     change_status,
     create_ticket,
     record_satisfaction,
+    update_ticket,
     word,
 )
 from crm.settings import get_settings
@@ -233,20 +231,19 @@ def _status_controls(engine: Engine, actor: Actor, detail: TicketDetail) -> None
 
 
 def _update_fields(engine: Engine, actor: Actor, detail: TicketDetail) -> None:
-    state, number, version = st.session_state, detail.number, detail.version
-    changes = [
-        lambda: change_priority(engine, actor, number, state[_key("ticket_priority", detail)]),
-        lambda: change_category(engine, actor, number, state[_key("ticket_category", detail)]),
-        lambda: assign_ticket(engine, actor, number, _id(state[_key("ticket_assignee", detail)])),
-    ]
-
-    def apply() -> None:
-        if ticket_detail(engine, number).version != version:
-            raise TicketError(f"Ticket {number} was changed by someone else meanwhile; reload it and try again.")
-        for change in changes:  # each writes its own system note; unchanged fields write nothing
-            change()
-
-    _run_write(apply, f"{number} updated.")
+    state = st.session_state
+    _run_write(
+        lambda: update_ticket(
+            engine,
+            actor,
+            detail.number,
+            priority=state[_key("ticket_priority", detail)],
+            category=state[_key("ticket_category", detail)],
+            assignee_id=_id(state[_key("ticket_assignee", detail)]),
+            expected_version=detail.version,
+        ),
+        f"{detail.number} updated.",
+    )
 
 
 def _field_controls(engine: Engine, actor: Actor, detail: TicketDetail) -> None:

@@ -23,6 +23,7 @@ from crm.service.tickets import (
     change_status,
     create_ticket,
     record_satisfaction,
+    update_ticket,
 )
 from tests.fixtures.tiny_shop import TinyShop
 
@@ -286,3 +287,24 @@ def test_the_detail_lists_the_conversation_oldest_first_with_customer_and_order(
         "O2",
     )
     assert [(note.note_type, note.author) for note in detail.notes] == [("system", "sam"), ("customer_reply", "sam")]
+
+
+def test_several_fields_change_in_one_transaction_with_a_note_each(tiny_shop: TinyShop, opened: str) -> None:
+    engine = tiny_shop.engine
+    version = ticket_detail(engine, opened).version
+    changed = update_ticket(
+        engine, SAM, opened, priority="low", category="returns", assignee_id=2, expected_version=version
+    )
+    assert changed == ["priority", "assignee_id"]  # the category was already returns
+    assert _notes(engine, opened)[1:] == [
+        ("system", "sam changed the priority: high → low."),
+        ("system", "sam changed the assignee: nobody → sam."),
+    ]
+    assert ticket_detail(engine, opened).version == version + 1
+    audit = _audits(engine)[-1]
+    assert (audit["before"], audit["after"]) == (
+        {"priority": "high", "assignee_id": None},
+        {"priority": "low", "assignee_id": 2},
+    )
+    with pytest.raises(TicketError, match="changed by someone else"):
+        update_ticket(engine, SAM, opened, priority="urgent", expected_version=version)

@@ -211,3 +211,30 @@ def test_a_ticket_opened_on_the_new_ticket_tab_is_confirmed_there_and_opened_in_
     assert any(f"Ticket {row.ticket_number} opened" in message.value for message in app.success)
     assert app.selectbox(key="q_open").value == row.ticket_number
     assert app.text_input(key="desk_new_subject").value == ""
+
+
+def test_details_are_saved_together_and_mine_shows_the_agents_tickets(desk_url: str, sqlite_engine: Engine) -> None:
+    number = _number(sqlite_engine)
+    app = _desk(desk_url, "sam")
+    app.toggle(key="q_mine").set_value(True).run()
+    mine = {option for option in app.selectbox(key="q_open").options if option and option.startswith("CS")}
+    assert not any(number in option for option in mine)  # nobody has it yet
+    app.toggle(key="q_mine").set_value(False).run()
+    app.selectbox(key="q_open").set_value(number).run()
+    _by_label(app.selectbox, "Priority").set_value("low").run()
+    _by_label(app.selectbox, "Assignee").set_value(2).run()  # sam
+    app.button(key="ticket_fields_apply").click().run()
+    assert not app.exception, app.exception
+    with sqlite_engine.connect() as connection:
+        row = connection.execute(select(tickets).where(tickets.c.ticket_number == number)).one()
+        notes = (
+            connection.execute(
+                select(ticket_notes.c.body).where(ticket_notes.c.ticket_id == row.id).order_by(ticket_notes.c.id)
+            )
+            .scalars()
+            .all()
+        )
+    assert (row.priority, row.assignee_id) == ("low", 2)
+    assert notes[-2:] == ["sam changed the priority: urgent → low.", "sam changed the assignee: nobody → sam."]
+    app.toggle(key="q_mine").set_value(True).run()
+    assert any(number in str(option) for option in app.selectbox(key="q_open").options)
