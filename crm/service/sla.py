@@ -141,6 +141,12 @@ def update_sla_policy(
         )
     now = utc_now()
     with engine.begin() as connection:
+        # Write first (changing nothing), as crm.service.tickets does: concurrent editors queue on both engines.
+        connection.execute(
+            sla_policies.update()
+            .where(sla_policies.c.priority == priority)
+            .values(version=sla_policies.c.version, updated_at=sla_policies.c.updated_at)
+        )
         before = connection.execute(select(sla_policies).where(sla_policies.c.priority == priority)).first()
         values = {"first_response_hours": first_response_hours, "resolution_hours": resolution_hours}
         if before is None:
