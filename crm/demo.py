@@ -60,6 +60,7 @@ from crm.schema import (
     faqs,
     interactions,
     inventory,
+    kb_article_votes,
     kb_articles,
     kb_categories,
     loyalty_ledger,
@@ -1427,6 +1428,11 @@ class _Builder:
         notes["author_id"] = assignees[(notes["ticket_id"] - 1).to_numpy()]
         interactions_frame["user_id"] = _pick(self.interaction_user_draw, staff.sales)
         segments_frame["created_by"] = _pick(np.zeros(len(segments_frame)), staff.owners)
+        # Every support colleague answered "was this helpful?" on every article; one in four said no.
+        votes = [(a, u, (a + u) % 4 != 0) for a in self.frames["kb_articles"]["id"] for u in staff.support]  # type: ignore[index]
+        self.frames["kb_article_votes"] = pd.DataFrame(votes, columns=["article_id", "user_id", "helpful"]).assign(
+            voted_at=self.start
+        )
 
     def build(self) -> dict[str, pd.DataFrame | _Chunks]:
         self.reference()
@@ -1471,6 +1477,7 @@ LOAD_ORDER = [
     visit_payments,
     kb_categories,
     kb_articles,
+    kb_article_votes,
     faqs,
     segments,
     campaigns,
