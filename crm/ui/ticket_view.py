@@ -343,7 +343,7 @@ def _create(engine: Engine, actor: Actor, key: str, customer_id: int) -> None:
                 subject=state.get(f"{key}_subject", ""),
                 priority=state[f"{key}_priority"],
                 category=state[f"{key}_category"],
-                order_id=_id(state.get(f"{key}_order")),
+                order_id=_id(state.get(f"{key}_order_{customer_id}")),
                 body=state.get(f"{key}_body", ""),
             )
         )
@@ -364,6 +364,7 @@ def new_ticket_form(engine: Engine, actor: Actor, *, key: str, customer_id: int 
     if not allowed(actor.role, Permission.MANAGE_TICKETS):
         st.caption(":material/lock: Your role may not open tickets.")
         return
+    search = ""
     if customer_id is None:
         search = st.text_input(
             "Find the customer", key=f"{key}_search", placeholder="Name, email, phone or order number"
@@ -374,10 +375,23 @@ def new_ticket_form(engine: Engine, actor: Actor, *, key: str, customer_id: int 
             return
         labels = dict(zip(customers["id"], customers["label"], strict=True))
         customer_id = int(st.selectbox("Customer", list(labels), format_func=labels.get, key=f"{key}_customer"))
+    # The customer's newest orders; a customer found by an order number comes with that order chosen.
     orders = order_choices(engine, customer_id)
-    order_labels: dict[int | None, str] = {None: "No particular order"}
-    order_labels.update(dict(zip(orders["id"], orders["label"], strict=True)))
-    st.selectbox("About the order", list(order_labels), format_func=order_labels.get, key=f"{key}_order")
+    named = order_choices(engine, customer_id, search) if search.strip() else orders.iloc[0:0]
+    exact = [
+        (int(i), label)
+        for i, label in zip(named["id"], named["label"], strict=True)
+        if str(label).startswith(f"{search.strip()} · ")
+    ]
+    order_labels: dict[int | None, str] = {None: "No particular order", **dict(exact)}
+    order_labels.update({int(i): label for i, label in zip(orders["id"], orders["label"], strict=True)})
+    st.selectbox(
+        "About the order",
+        list(order_labels),
+        index=1 if exact else 0,
+        format_func=order_labels.get,
+        key=f"{key}_order_{customer_id}",  # per customer: another customer's order is never kept chosen
+    )
     st.text_input("Subject", key=f"{key}_subject", max_chars=200)
     left, right = st.columns(2)
     left.selectbox("Priority", PRIORITIES, index=PRIORITIES.index("medium"), key=f"{key}_priority")

@@ -199,7 +199,7 @@ def test_a_ticket_opened_on_the_new_ticket_tab_is_confirmed_there_and_opened_in_
     app = _desk(desk_url, "sam")
     app.text_input(key="desk_new_search").set_value("bob@example.com").run()
     assert app.selectbox(key="desk_new_customer").value == 2
-    app.selectbox(key="desk_new_order").set_value(3).run()  # Bob's order O3
+    app.selectbox(key="desk_new_order_2").set_value(3).run()  # Bob's order O3
     app.button(key="desk_new_create").click().run()
     assert "subject is empty" in app.error[-1].value
     app.text_input(key="desk_new_subject").set_value("Lid missing").run()
@@ -238,3 +238,10 @@ def test_details_are_saved_together_and_mine_shows_the_agents_tickets(desk_url: 
     assert notes[-2:] == ["sam changed the priority: urgent → low.", "sam changed the assignee: nobody → sam."]
     app.toggle(key="q_mine").set_value(True).run()
     assert any(number in str(option) for option in app.selectbox(key="q_open").options)
+
+
+def test_a_customer_found_by_an_order_number_comes_with_that_order_chosen(desk_url: str) -> None:
+    app = _desk(desk_url, "sam")
+    app.text_input(key="desk_new_search").set_value("O4").run()
+    assert app.selectbox(key="desk_new_customer").value == 2  # order O4 is Bob's
+    assert app.selectbox(key="desk_new_order_2").value == 4
