@@ -12,6 +12,7 @@ from crm.schema import PRIORITIES, TICKET_CATEGORIES, TICKET_STATUSES
 from crm.service.queue import QueueQuery, assignable_users, status_counts, ticket_queue
 from crm.service.sla import OPEN_STATUSES, sla_policies_list, update_sla_policy
 from crm.service.tickets import word
+from crm.settings import get_settings
 from crm.ui.cache import invalidate
 from crm.ui.ticket_view import OPEN_TICKET_STATE
 
@@ -84,6 +85,11 @@ def queue_picker(engine: Engine, query: QueueQuery) -> str | None:
             status=frame["status"].map(word),
             category=frame["category"].map(word),
             assignee=frame["assignee"].fillna("—"),
+            # Stored UTC, shown in the app's time zone like every other time on the page.
+            created_at=pd.to_datetime(frame["created_at"])
+            .dt.tz_localize("UTC")
+            .dt.tz_convert(get_settings().timezone)
+            .dt.tz_localize(None),
         )
         st.dataframe(
             shown[
@@ -110,7 +116,9 @@ def queue_picker(engine: Engine, query: QueueQuery) -> str | None:
                 "priority": "Priority",
                 "category": "Category",
                 "assignee": "Assignee",
-                "created_at": st.column_config.DatetimeColumn("Opened (UTC)", format="YYYY-MM-DD HH:mm"),
+                "created_at": st.column_config.DatetimeColumn(
+                    f"Opened ({get_settings().timezone_name})", format="YYYY-MM-DD HH:mm"
+                ),
             },
         )
         if len(frame) == QUEUE_ROWS:
