@@ -25,6 +25,13 @@ class Permission(StrEnum):
     EXPORT_AGGREGATES = "export_aggregates"
     # Create, change or close tickets; checked on top of EDIT_RECORDS (crm.records.edits.apply_edits).
     MANAGE_TICKETS = "manage_tickets"
+    # Edit the service desk's SLA targets (managers; agents work within them).
+    MANAGE_SERVICE_SETTINGS = "manage_service_settings"
+    # Knowledge base: every role reads published articles and the FAQ; agents write drafts;
+    # managers publish them and edit the FAQ (crm.service.knowledge).
+    READ_KNOWLEDGE_BASE = "read_knowledge_base"
+    WRITE_ARTICLES = "write_articles"
+    PUBLISH_ARTICLES = "publish_articles"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
 
@@ -38,6 +45,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.VIEW_RECORDS,
             Permission.EXPORT_PERSONAL_DATA,
             Permission.EXPORT_AGGREGATES,
+            Permission.READ_KNOWLEDGE_BASE,
         }
     ),
     "agent": frozenset(
@@ -46,6 +54,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.EDIT_RECORDS,
             Permission.MANAGE_TICKETS,
             Permission.EXPORT_AGGREGATES,
+            Permission.READ_KNOWLEDGE_BASE,
+            Permission.WRITE_ARTICLES,
         }
     ),
 }

@@ -118,6 +118,8 @@ FEATURE_MODULES = (
     "crm.cli.users",
     "crm.cli.data",
     "crm.cli.clv",
+    "crm.cli.tickets",
+    "crm.cli.service",
     "crm.bench",
 )
 
