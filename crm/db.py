@@ -72,6 +72,9 @@ NON_BUSINESS_TABLES = frozenset(
         "alert_recipients",
         "alert_episodes",
         "notification_deliveries",
+        # Service desk reference rows and numbering bookkeeping (crm/service).
+        "sla_policies",
+        "ticket_number_days",
     }
 )
 

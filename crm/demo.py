@@ -60,6 +60,7 @@ from crm.schema import (
     faqs,
     interactions,
     inventory,
+    kb_article_votes,
     kb_articles,
     kb_categories,
     loyalty_ledger,
@@ -1133,18 +1134,25 @@ class _Builder:
         local_day = pd.to_datetime(created, unit="s", utc=True).tz_convert(get_settings().timezone).strftime("%Y%m%d")
         sequence = pd.Series(np.asarray(local_day)).groupby(np.asarray(local_day), sort=False).cumcount() + 1
         numbers = "CS" + pd.Series(np.asarray(local_day), dtype="string") + sequence.astype("string").str.zfill(4)
-        category = _choose(
-            rng, ["order", "product", "shipping", "billing", "account", "other"], [0.25, 0.2, 0.3, 0.1, 0.05, 0.1], t
+        codes = ["general", "technical", "billing", "shipping", "returns", "complaint", "feature_request", "other"]
+        category = _choose(rng, codes, [0.2, 0.15, 0.1, 0.25, 0.12, 0.08, 0.03, 0.07], t)
+        subjects = dict(
+            zip(
+                codes,
+                [
+                    "Change to my order",
+                    "Product stopped working",
+                    "Charged twice",
+                    "Where is my parcel?",
+                    "How do I return this?",
+                    "Unhappy with the service",
+                    "Please add gift wrapping",
+                    "General question",
+                ],
+                strict=True,
+            )
         )
-        subjects = {
-            "order": "Change to my order",
-            "product": "Question about a product",
-            "shipping": "Where is my parcel?",
-            "billing": "Charged twice",
-            "account": "Cannot sign in",
-            "other": "General question",
-        }
-        about_order = ~np.isin(category, ["account", "other"])
+        about_order = ~np.isin(category, ["feature_request", "other"])
         updated = np.maximum(created, np.where(resolved, resolution, np.where(answered, first_response, created)))
         frame = pd.DataFrame(
             {
@@ -1281,6 +1289,7 @@ class _Builder:
                     "title": t,
                     "body": b,
                     "is_published": True,
+                    "published_at": self.start,
                     "view_count": 50 * (i + 1),
                     **stamp,
                 }
@@ -1418,6 +1427,11 @@ class _Builder:
         notes["author_id"] = assignees[(notes["ticket_id"] - 1).to_numpy()]
         interactions_frame["user_id"] = _pick(self.interaction_user_draw, staff.sales)
         segments_frame["created_by"] = _pick(np.zeros(len(segments_frame)), staff.owners)
+        # Every support colleague answered "was this helpful?" on every article; one in four said no.
+        votes = [(a, u, (a + u) % 4 != 0) for a in self.frames["kb_articles"]["id"] for u in staff.support]  # type: ignore[index]
+        self.frames["kb_article_votes"] = pd.DataFrame(votes, columns=["article_id", "user_id", "helpful"]).assign(
+            voted_at=self.start
+        )
 
     def build(self) -> dict[str, pd.DataFrame | _Chunks]:
         self.reference()
@@ -1462,6 +1476,7 @@ LOAD_ORDER = [
     visit_payments,
     kb_categories,
     kb_articles,
+    kb_article_votes,
     faqs,
     segments,
     campaigns,

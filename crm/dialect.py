@@ -24,6 +24,7 @@ __all__ = [
     "folded_like",
     "hour_of_day",
     "month_of_year",
+    "percentile",
     "period_start",
     "register_sqlite_functions",
     "sqlite_to_local",
@@ -135,6 +136,7 @@ def register_sqlite_functions(dbapi_connection: Any) -> None:
     """Register the Python functions ``crm.dialect`` compiles to on a new SQLite connection."""
     dbapi_connection.create_function(SQLITE_TO_LOCAL, 2, sqlite_to_local, deterministic=True)
     dbapi_connection.create_function(SQLITE_CASEFOLD, 1, _casefold, deterministic=True)
+    dbapi_connection.create_aggregate(SQLITE_PERCENTILE, 2, _Percentile)
 
 
 @compiles(to_local, "sqlite")
@@ -344,3 +346,63 @@ def correlated_aggregates(dialect_name: str) -> bool:
     a sub-plan per customer, so there the aggregate is joined.
     """
     return dialect_name == "sqlite"
+
+
+SQLITE_PERCENTILE = "crm_percentile"
+
+
+class _Percentile:
+    """SQLite aggregate ``crm_percentile(value, fraction)``: PostgreSQL's ``percentile_cont`` (linear
+    interpolation between the two nearest ranks), NULL values skipped, NULL for no values."""
+
+    def __init__(self) -> None:
+        self.values: list[float] = []
+        self.fraction = 0.5
+
+    def step(self, value: float | None, fraction: float) -> None:
+        self.fraction = fraction
+        if value is not None:
+            self.values.append(float(value))
+
+    def finalize(self) -> float | None:
+        if not self.values:
+            return None
+        ordered = sorted(self.values)
+        position = self.fraction * (len(ordered) - 1)
+        below = int(position)
+        above = min(below + 1, len(ordered) - 1)
+        return ordered[below] + (ordered[above] - ordered[below]) * (position - below)
+
+
+class percentile(FunctionElement[float]):  # noqa: N801 - reads as a SQL aggregate
+    """The continuous percentile (0 ≤ fraction ≤ 1) of a column's non-NULL values, an aggregate.
+
+    PostgreSQL: ``percentile_cont(f) WITHIN GROUP (ORDER BY column)``. SQLite has no percentile
+    function; ``crm_percentile`` is a Python aggregate registered on every connection that
+    interpolates the same way. It sorts the group's values in memory: fine for tickets (tens of
+    thousands at the largest demo), not meant for millions of rows.
+    """
+
+    type = Float()
+    inherit_cache = True
+
+    def __init__(self, column: ColumnElement[Any], fraction: float) -> None:
+        if not 0 <= fraction <= 1:
+            raise ValueError(f"fraction must be between 0 and 1, not {fraction!r}")
+        self.fraction = float(fraction)
+        super().__init__(column)
+
+    def _gen_cache_key(self, anon_map: Any, bindparams: list[Any]) -> tuple[Any, ...]:
+        return (*super()._gen_cache_key(anon_map, bindparams), self.fraction)
+
+
+@compiles(percentile, "sqlite")
+def _percentile_sqlite(element: percentile, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(next(iter(element.clauses)), **kw)
+    return f"{SQLITE_PERCENTILE}({column}, {element.fraction!r})"
+
+
+@compiles(percentile, "postgresql")
+def _percentile_postgresql(element: percentile, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(next(iter(element.clauses)), **kw)
+    return f"percentile_cont({element.fraction!r}) WITHIN GROUP (ORDER BY {column})"

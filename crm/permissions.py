@@ -31,6 +31,13 @@ class Permission(StrEnum):
     LAUNCH_CAMPAIGNS = "launch_campaigns"
     # Set alert thresholds and who receives them (crm.notifications.alerts); managers and admins.
     MANAGE_ALERTS = "manage_alerts"
+    # Edit the service desk's SLA targets (managers; agents work within them).
+    MANAGE_SERVICE_SETTINGS = "manage_service_settings"
+    # Knowledge base: every role reads published articles and the FAQ; agents write drafts;
+    # managers publish them and edit the FAQ (crm.service.knowledge).
+    READ_KNOWLEDGE_BASE = "read_knowledge_base"
+    WRITE_ARTICLES = "write_articles"
+    PUBLISH_ARTICLES = "publish_articles"
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
 
@@ -45,6 +52,7 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.EXPORT_PERSONAL_DATA,
             Permission.EXPORT_AGGREGATES,
             Permission.MANAGE_SEGMENTS,
+            Permission.READ_KNOWLEDGE_BASE,
         }
     ),
     "agent": frozenset(
@@ -53,6 +61,8 @@ ROLE_PERMISSIONS: dict[str, frozenset[Permission]] = {
             Permission.EDIT_RECORDS,
             Permission.MANAGE_TICKETS,
             Permission.EXPORT_AGGREGATES,
+            Permission.READ_KNOWLEDGE_BASE,
+            Permission.WRITE_ARTICLES,
         }
     ),
 }

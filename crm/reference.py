@@ -1,16 +1,16 @@
-"""Fixed reference rows every database needs (loyalty tier thresholds)."""
+"""Fixed reference rows every database needs (loyalty tier thresholds, default SLA targets)."""
 
 from __future__ import annotations
 
 from sqlalchemy import Engine, select
 
-from crm.schema import LOYALTY_TIERS, loyalty_tiers
+from crm.schema import DEFAULT_SLA_HOURS, LOYALTY_TIERS, loyalty_tiers, sla_policies, utc_now
 
 __all__ = ["ensure_reference_data", "loyalty_tier_for"]
 
 
 def ensure_reference_data(engine: Engine) -> None:
-    """Insert the loyalty tiers if they are missing; existing rows are left as configured."""
+    """Insert the loyalty tiers and SLA targets that are missing; existing rows are left as configured."""
     with engine.begin() as connection:
         present = set(connection.execute(select(loyalty_tiers.c.name)).scalars())
         missing = [
@@ -18,6 +18,21 @@ def ensure_reference_data(engine: Engine) -> None:
         ]
         if missing:
             connection.execute(loyalty_tiers.insert(), missing)
+        configured = set(connection.execute(select(sla_policies.c.priority)).scalars())
+        now = utc_now()
+        targets = [
+            {
+                "priority": priority,
+                "first_response_hours": first_response,
+                "resolution_hours": resolution,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for priority, first_response, resolution in DEFAULT_SLA_HOURS
+            if priority not in configured
+        ]
+        if targets:
+            connection.execute(sla_policies.insert(), targets)
 
 
 def loyalty_tier_for(points: int) -> str:

@@ -36,6 +36,7 @@ from sqlalchemy import (
 __all__ = [
     "CUSTOMER_STATUSES",
     "CUSTOMER_TYPES",
+    "DEFAULT_SLA_HOURS",
     "GENDERS",
     "LOYALTY_TIERS",
     "ORDER_STATUSES",
@@ -81,8 +82,21 @@ INTERACTION_TYPES = ("call", "email", "meeting", "support", "sale", "follow_up",
 PRIORITIES = ("low", "medium", "high", "urgent")
 INTERACTION_STATUSES = ("planned", "completed", "cancelled")
 TICKET_STATUSES = ("open", "in_progress", "waiting", "resolved", "closed")
-TICKET_CATEGORIES = ("order", "product", "shipping", "billing", "account", "other")
-TICKET_NOTE_TYPES = ("internal", "customer_reply", "system", "resolution")
+# Shown as words ("feature request"); 0006 mapped the former codes (order, product, account) onto these.
+TICKET_CATEGORIES = (
+    "general",
+    "technical",
+    "billing",
+    "shipping",
+    "returns",
+    "complaint",
+    "feature_request",
+    "other",
+)
+# customer_reply: a customer-facing reply written by staff (the first one stamps first_response_at);
+# customer_message: what the customer wrote (logged by staff); internal: staff only, never shown to the
+# customer; system: written by the app for every status/priority/assignee/category change; resolution.
+TICKET_NOTE_TYPES = ("internal", "customer_reply", "customer_message", "system", "resolution")
 MOVEMENT_TYPES = ("in", "out", "adjust", "count", "reserve", "release")
 # draft → launched (recipients frozen) → sending → sent: the app's campaigns; scheduled/running/finished are
 # planned-only campaigns (demo) whose status follows their dates.
@@ -95,6 +109,8 @@ RECIPIENT_STATUSES = ("pending", "sending", "sent", "failed", "exported", "holdo
 AUDIT_ACTIONS = ("create", "update", "delete", "import", "merge", "export", "login", "logout")
 # Loyalty tiers by lifetime points: bronze < 1000 <= silver < 5000 <= gold < 10000 <= platinum.
 LOYALTY_TIERS = (("bronze", 0), ("silver", 1000), ("gold", 5000), ("platinum", 10000))
+# Default SLA targets (priority, first response hours, resolution hours), seeded once; managers edit them.
+DEFAULT_SLA_HOURS = (("urgent", 1, 24), ("high", 4, 48), ("medium", 8, 96), ("low", 24, 168))
 
 
 def _in(column: str, values: Sequence[str], *, nullable: bool = False) -> CheckConstraint:
@@ -494,7 +510,7 @@ tickets = Table(
     Column("order_id", Integer, ForeignKey("orders.id", ondelete="SET NULL")),
     Column("subject", String(200), nullable=False),
     Column("description", Text),
-    Column("category", String(12), nullable=False, server_default="other"),
+    Column("category", String(20), nullable=False, server_default="general"),
     Column("priority", String(8), nullable=False, server_default="medium"),
     Column("status", String(12), nullable=False, server_default="open"),
     Column("assignee_id", Integer, ForeignKey("users.id", ondelete="SET NULL"), index=True),
@@ -516,6 +532,32 @@ tickets = Table(
         name="ticket_number_format",
     ),
     Index("ix_tickets_created_at", "created_at"),
+    Index("ix_tickets_status", "status"),
+)
+
+# The last sequence handed out per local day (YYYYMMDD): creating a ticket updates its day's row first,
+# so concurrent creators (several app servers) queue on that row lock and never share a number.
+ticket_number_days = Table(
+    "ticket_number_days",
+    metadata,
+    Column("day", String(8), primary_key=True),
+    Column("last_sequence", Integer, nullable=False),
+    CheckConstraint("last_sequence BETWEEN 0 AND 9999", name="last_sequence_range"),
+)
+
+# Service-level targets per priority, in whole hours from the ticket's creation (reference rows seeded by
+# crm.reference.ensure_reference_data, edited by managers on the Service desk page).
+sla_policies = Table(
+    "sla_policies",
+    metadata,
+    Column("priority", String(8), primary_key=True),
+    Column("first_response_hours", Integer, nullable=False),
+    Column("resolution_hours", Integer, nullable=False),
+    *_timestamps(),
+    _version(),
+    _in("priority", PRIORITIES),
+    CheckConstraint("first_response_hours > 0", name="first_response_hours_positive"),
+    CheckConstraint("resolution_hours >= first_response_hours", name="resolution_after_first_response"),
 )
 
 ticket_notes = Table(
@@ -551,9 +593,24 @@ kb_articles = Table(
     Column("body", Text, nullable=False),
     Column("is_published", Boolean, nullable=False, server_default="0"),
     Column("view_count", Integer, nullable=False, server_default="0"),
+    # Who wrote the article and when a manager published it (NULL while a draft).
+    Column("author_id", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    Column("published_at", DateTime),
     *_timestamps(),
     _version(),
     CheckConstraint("view_count >= 0", name="view_count_non_negative"),
+)
+
+kb_article_votes = Table(
+    # "Was this helpful?": one vote per user and article (a second vote changes the first).
+    "kb_article_votes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("article_id", Integer, ForeignKey("kb_articles.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False),
+    Column("helpful", Boolean, nullable=False),
+    Column("voted_at", DateTime, nullable=False, default=utc_now),
+    UniqueConstraint("article_id", "user_id", name="uq_kb_article_votes_article_user"),
 )
 
 faqs = Table(
@@ -564,6 +621,8 @@ faqs = Table(
     Column("question", String(300), nullable=False),
     Column("answer", Text, nullable=False),
     Column("sort_order", Integer, nullable=False, server_default="0"),
+    # Pinned entries come first, before the sort order.
+    Column("is_pinned", Boolean, nullable=False, server_default="0"),
     *_timestamps(),
     _version(),
 )

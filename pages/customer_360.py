@@ -13,6 +13,7 @@ from crm.ui.clv_view import page_analysis, shop_filters
 from crm.ui.customer_view import activity_tabs, customer_header, value_cards
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
+from crm.ui.ticket_view import customer_360_ticket_entry
 from crm.ui.widgets import empty_state
 
 engine = get_engine()
@@ -37,3 +38,4 @@ customer_header(view)
 analysis = page_analysis(shop_filters())
 value_cards(view, customer_value(analysis, customer_id))
 activity_tabs(view)
+customer_360_ticket_entry(engine, actor, customer_id)

@@ -14,7 +14,10 @@ from crm.analytics.benchmarks import AnalyticsCase
 
 __all__ = ["DOMAIN_CASE_MODULES", "all_cases"]
 
-DOMAIN_CASE_MODULES: tuple[str, ...] = ("crm.analytics.benchmarks_segments",)
+DOMAIN_CASE_MODULES: tuple[str, ...] = (
+    "crm.analytics.benchmarks_segments",
+    "crm.analytics.benchmarks_service",
+)
 
 
 def all_cases() -> list[AnalyticsCase]:

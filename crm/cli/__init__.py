@@ -121,6 +121,8 @@ FEATURE_MODULES = (
     "crm.cli.segments",
     "crm.cli.campaigns",
     "crm.cli.notifications",
+    "crm.cli.tickets",
+    "crm.cli.service",
     "crm.bench",
 )
 

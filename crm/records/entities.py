@@ -625,6 +625,8 @@ VISIT_PAYMENTS = EntitySpec(
     date_column="paid_at",
 )
 
+WORKFLOW_HELP = "Changed on the Service desk page, which records who changed it in the ticket's conversation."
+
 TICKETS = EntitySpec(
     name="tickets",
     title="Tickets",
@@ -635,13 +637,17 @@ TICKETS = EntitySpec(
         Field("customer_id", "Customer id", "ref", required=True, target=customers),
         Field("order_id", "Order id", "ref", target=orders),
         Field("subject", "Subject", required=True),
-        Field("category", "Category", "enum", required=True, choices=TICKET_CATEGORIES, default="other"),
-        Field("priority", "Priority", "enum", required=True, choices=PRIORITIES, default="medium"),
-        Field("status", "Status", "enum", required=True, choices=TICKET_STATUSES, default="open"),
-        Field("assignee", "Assignee", "lookup", target=users, label_column="username"),
-        Field("first_response_at", "First response", "datetime"),
-        Field("resolved_at", "Resolved", "datetime", help="Set automatically when the status becomes resolved."),
-        Field("satisfaction", "Satisfaction (1–5)", "int"),
+        # The workflow fields change on the Service desk page only (crm.service.tickets): there every
+        # change is checked against the status machine and writes a system note with its audit row.
+        Field("category", "Category", "enum", editable=False, choices=TICKET_CATEGORIES, help=WORKFLOW_HELP),
+        Field("priority", "Priority", "enum", editable=False, choices=PRIORITIES, help=WORKFLOW_HELP),
+        Field("status", "Status", "enum", editable=False, choices=TICKET_STATUSES, help=WORKFLOW_HELP),
+        Field(
+            "assignee", "Assignee", "lookup", editable=False, target=users, label_column="username", help=WORKFLOW_HELP
+        ),
+        Field("first_response_at", "First response", "datetime", editable=False, help=WORKFLOW_HELP),
+        Field("resolved_at", "Resolved", "datetime", editable=False, help=WORKFLOW_HELP),
+        Field("satisfaction", "Satisfaction (1–5)", "int", editable=False, help=WORKFLOW_HELP),
         Field("description", "Description"),
     ),
     derived=(*_customer_columns(), _stamp("created_at", "Opened")),

@@ -9,11 +9,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, select
 
 from crm.permissions import Actor
 from crm.records.orders import resync_orders, stock_positions
@@ -26,12 +25,11 @@ from crm.schema import (
     product_variants,
     products,
     stock_movements,
-    tickets,
     transactions,
     utc_now,
     visit_payments,
 )
-from crm.settings import get_settings
+from crm.service.numbering import next_ticket_number
 
 __all__ = ["EntityHooks", "Plan", "hooks_for"]
 
@@ -331,37 +329,19 @@ class VisitHooks(EntityHooks):
 
 
 class TicketHooks(EntityHooks):
-    """Ticket numbers CS + YYYYMMDD + the day's 4-digit sequence; resolution time stamped on resolve."""
+    """Ticket numbers CS + local YYYYMMDD + the day's 4-digit sequence (crm.service.numbering).
+
+    Status, priority, category, assignee, stamps and satisfaction are not editable in the grid: they
+    change on the Service desk page (crm.service.tickets), which keeps the conversation's record.
+    """
 
     def normalize(
         self, connection: Connection, values: dict[str, Any], before: dict[str, Any] | None, actor: Actor
     ) -> dict[str, Any]:
-        now = utc_now()
-        extra: dict[str, Any] = {}
-        if before is None:
-            # The day of the number is the app's local day ("today" in DESIGN.md); storage stays UTC.
-            prefix = f"CS{datetime.now(get_settings().timezone):%Y%m%d}"
-            last = connection.execute(
-                select(func.max(tickets.c.ticket_number)).where(tickets.c.ticket_number.like(f"{prefix}%"))
-            ).scalar()
-            sequence = int(last[len(prefix) :]) + 1 if last else 1
-            extra["ticket_number"] = f"{prefix}{sequence:04d}"
-        status = values.get("status")
-        resolved_at = values.get("resolved_at", None if before is None else before.get("resolved_at"))
-        if status in ("resolved", "closed") and resolved_at is None:
-            extra["resolved_at"] = now
-        return extra
-
-    def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
-        problems = []
-        satisfaction = merged.get("satisfaction")
-        if satisfaction is not None and not 1 <= int(satisfaction) <= 5:
-            problems.append(f"satisfaction must be between 1 and 5, not {satisfaction}.")
-        created = merged.get("created_at")
-        for column, label in (("first_response_at", "first response"), ("resolved_at", "resolution")):
-            if created is not None and merged.get(column) is not None and merged[column] < created:
-                problems.append(f"the {label} cannot be before the ticket was opened ({created:%Y-%m-%d %H:%M}).")
-        return problems
+        if before is not None:
+            return {}
+        # The app's local day and the day's sequence, race-free across app servers.
+        return {"ticket_number": next_ticket_number(connection, utc_now())}
 
 
 def _current_price(connection: Connection, product_id: int, variant_id: int | None) -> Decimal:

@@ -73,6 +73,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/clv.py", "Lifetime value", ":material/savings:", "Analytics", Permission.VIEW_ANALYTICS, True),
     PageSpec("pages/segments.py", "Segments", ":material/filter_alt:", "Marketing", Permission.MANAGE_SEGMENTS),
     PageSpec("pages/campaigns.py", "Campaigns", ":material/campaign:", "Marketing", Permission.VIEW_ANALYTICS),
+    PageSpec("pages/service.py", "Service", ":material/support:", "Analytics", Permission.VIEW_ANALYTICS, True),
     PageSpec("pages/customers.py", "Customers", ":material/groups:", "Records", Permission.VIEW_RECORDS),
     PageSpec("pages/customer_360.py", "Customer 360", ":material/person_search:", "Records", Permission.VIEW_RECORDS),
     PageSpec("pages/orders.py", "Orders", ":material/receipt_long:", "Records", Permission.VIEW_RECORDS),
@@ -81,6 +82,10 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/inventory.py", "Inventory", ":material/warehouse:", "Records", Permission.VIEW_RECORDS),
     PageSpec("pages/catalog.py", "Catalogue", ":material/category:", "Records", Permission.VIEW_RECORDS),
     PageSpec("pages/activities.py", "Activities", ":material/event_note:", "Records", Permission.VIEW_RECORDS),
+    PageSpec("pages/service_desk.py", "Service desk", ":material/support_agent:", "Service", Permission.MANAGE_TICKETS),
+    PageSpec(
+        "pages/knowledge_base.py", "Knowledge base", ":material/menu_book:", "Service", Permission.READ_KNOWLEDGE_BASE
+    ),
     PageSpec("pages/import.py", "Import data", ":material/upload_file:", "Data", Permission.IMPORT_DATA),
     PageSpec("pages/users.py", "Users", ":material/group:", "Admin", Permission.MANAGE_USERS),
     PageSpec("pages/audit.py", "Audit log", ":material/history:", "Admin", Permission.VIEW_AUDIT),

@@ -293,7 +293,9 @@ def test_a_loyalty_points_edit_is_booked_in_the_ledger(tiny_shop: TinyShop) -> N
     assert [tuple(row) for row in booked] == [(1, 300, "Manual adjustment by sam")]
 
 
-def test_new_tickets_get_the_days_number_and_resolving_stamps_the_time(tiny_shop: TinyShop) -> None:
+def test_new_tickets_get_the_days_number_and_the_workflow_fields_stay_with_the_service_desk(
+    tiny_shop: TinyShop,
+) -> None:
     engine = tiny_shop.engine
     added = apply_edits(
         engine,
@@ -301,7 +303,7 @@ def test_new_tickets_get_the_days_number_and_resolving_stamps_the_time(tiny_shop
         _page(engine, "tickets"),
         _changes(
             added=[
-                {"customer_id": 3, "subject": "Mug arrived chipped", "category": "product"},
+                {"customer_id": 3, "subject": "Mug arrived chipped"},
                 {"customer_id": 3, "subject": "And the lid too"},
             ]
         ),
@@ -310,27 +312,19 @@ def test_new_tickets_get_the_days_number_and_resolving_stamps_the_time(tiny_shop
     assert added.ok, added.problems
     today = datetime.now(get_settings().timezone).strftime("%Y%m%d")
     with engine.connect() as connection:
-        numbers = (
-            connection.execute(
-                select(tickets.c.ticket_number).where(tickets.c.id.in_(added.created)).order_by(tickets.c.id)
-            )
-            .scalars()
-            .all()
-        )
-    assert numbers == [f"CS{today}0001", f"CS{today}0002"]
+        rows = connection.execute(
+            select(tickets.c.ticket_number, tickets.c.status, tickets.c.priority, tickets.c.category)
+            .where(tickets.c.id.in_(added.created))
+            .order_by(tickets.c.id)
+        ).all()
+    assert [tuple(row) for row in rows] == [
+        (f"CS{today}0001", "open", "medium", "general"),
+        (f"CS{today}0002", "open", "medium", "general"),
+    ]
+    # Status changes go through the Service desk (transitions, resolution note, system note).
     shown = list_records(engine, "tickets", RecordQuery(equals=(("id", added.created[0]),))).rows
-    resolved = apply_edits(
-        engine, "tickets", shown, _changes(edited={0: {"status": "resolved", "satisfaction": 4}}), SAM
-    )
-    assert resolved.ok, resolved.problems
-    with engine.connect() as connection:
-        resolved_at = connection.execute(
-            select(tickets.c.resolved_at).where(tickets.c.id == added.created[0])
-        ).scalar_one()
-    assert resolved_at is not None
-    shown = list_records(engine, "tickets", RecordQuery(equals=(("id", added.created[0]),))).rows
-    refused = apply_edits(engine, "tickets", shown, _changes(edited={0: {"satisfaction": 7}}), SAM)
-    assert refused.problems == ("Row 1 (id 3): satisfaction must be between 1 and 5, not 7.",)
+    refused = apply_edits(engine, "tickets", shown, _changes(edited={0: {"status": "resolved"}}), SAM)
+    assert refused.problems == (f"Row 1 (id {added.created[0]}), status: this column cannot be edited.",)
 
 
 def test_a_visit_with_payments_is_not_deleted_and_the_message_names_them(tiny_shop: TinyShop) -> None:

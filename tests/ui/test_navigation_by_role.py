@@ -61,7 +61,16 @@ def _sign_in(app: FrameAppTest, username: str, password: str) -> FrameAppTest:
 # --- navigation -------------------------------------------------------------------------
 
 
-ANALYTICS_MENU = ["Overview", "Revenue", "Demographics", "Behaviour", "Segmentation", "Cohorts", "Lifetime value"]
+ANALYTICS_MENU = [
+    "Overview",
+    "Revenue",
+    "Demographics",
+    "Behaviour",
+    "Segmentation",
+    "Cohorts",
+    "Lifetime value",
+    "Service",
+]
 MARKETING_MENU = ["Segments", "Campaigns"]
 RECORDS_MENU = [
     "Customers",
@@ -77,10 +86,29 @@ RECORDS_MENU = [
 # permission table fails here): admin everything; manager all data and analytics, no user
 # admin; analyst analytics and exports, read-only records; agent records and tickets.
 EXPECTED_MENUS = {
-    "admin": [*ANALYTICS_MENU, *MARKETING_MENU, *RECORDS_MENU, "Import data", "Users", "Audit log"],
-    "manager": [*ANALYTICS_MENU, *MARKETING_MENU, *RECORDS_MENU, "Import data"],
-    "analyst": [*ANALYTICS_MENU, *MARKETING_MENU, *RECORDS_MENU],
-    "agent": RECORDS_MENU,
+    "admin": [
+        *ANALYTICS_MENU,
+        *MARKETING_MENU,
+        *RECORDS_MENU,
+        "Service desk",
+        "Knowledge base",
+        "Import data",
+        "Users",
+        "Audit log",
+        "Notifications",
+    ],
+    "manager": [
+        *ANALYTICS_MENU,
+        *MARKETING_MENU,
+        *RECORDS_MENU,
+        "Service desk",
+        "Knowledge base",
+        "Import data",
+        "Notifications",
+    ],
+    # Everyone reads the knowledge base; agents write drafts, managers publish.
+    "analyst": [*ANALYTICS_MENU, *MARKETING_MENU, *RECORDS_MENU, "Knowledge base", "Notifications"],
+    "agent": [*RECORDS_MENU, "Service desk", "Knowledge base", "Notifications"],
 }
 EXPECTED_PERMISSIONS = {
     "admin": set(Permission),
@@ -92,6 +120,7 @@ EXPECTED_PERMISSIONS = {
         Permission.EXPORT_AGGREGATES,
         # The issue: "analysts and managers build segments".
         Permission.MANAGE_SEGMENTS,
+        Permission.READ_KNOWLEDGE_BASE,
     },
     # No deletes, no exports of personal data (aggregates only), no imports, no analytics.
     "agent": {
@@ -99,6 +128,8 @@ EXPECTED_PERMISSIONS = {
         Permission.EDIT_RECORDS,
         Permission.MANAGE_TICKETS,
         Permission.EXPORT_AGGREGATES,
+        Permission.READ_KNOWLEDGE_BASE,
+        Permission.WRITE_ARTICLES,
     },
 }
 
@@ -118,7 +149,7 @@ def test_each_role_holds_exactly_the_permissions_of_the_role_matrix(role: str) -
 
 def _one_ticket_edit(engine: Engine, actor: Actor) -> object:
     shown = list_records(engine, "tickets", RecordQuery(sort_by="id", page_size=1)).rows
-    changes = {"edited_rows": {0: {"priority": "urgent"}}, "added_rows": [], "deleted_rows": []}
+    changes = {"edited_rows": {0: {"subject": "Urgent: parcel lost"}}, "added_rows": [], "deleted_rows": []}
     return apply_edits(engine, "tickets", shown, changes, actor)
 
 
