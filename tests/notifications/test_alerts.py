@@ -16,7 +16,7 @@ from sqlalchemy import func, insert, select, update
 from crm.marketing.mail import parse_smtp_url
 from crm.notifications.alerts import AlertError, alert_rules_frame, check_alerts, open_alerts, set_alert
 from crm.permissions import Actor, PermissionDeniedError
-from crm.schema import alert_episodes, audit_log, inventory, notification_deliveries, orders
+from crm.schema import alert_episodes, audit_log, inventory, notification_deliveries, orders, tickets
 from tests.fixtures.tiny_shop import TinyShop
 from tests.mail_server import LocalSmtpServer
 from tests.notifications.conftest import APP_URL
@@ -165,3 +165,42 @@ def test_alert_settings_are_for_managers_audited_and_checked(shop_with_mail: Tin
         episodes = connection.execute(select(func.count()).select_from(alert_episodes)).scalar_one()
     assert len(logged) == 1 and '"recipients": ["sam"]' in logged[0]
     assert episodes == 0
+
+
+def test_tickets_past_their_priority_targets_fire_per_target(shop_with_mail: TinyShop) -> None:
+    # Targets (first response / resolution): urgent 1 h / 24 h, high 4 h / 48 h, low 24 h / 168 h.
+    # Ticket 2 (high, open, answered) was due resolved on 6 Mar 12:00; ticket 4 (low, waiting) on 1 Apr 10:00.
+    # A new urgent ticket 5 opened 30 Mar 10:00 with no answer: first response due at 11:00.
+    with shop_with_mail.engine.begin() as connection:
+        connection.execute(
+            insert(tickets),
+            [
+                {
+                    "id": 5,
+                    "ticket_number": "CS202503300001",
+                    "customer_id": 3,
+                    "subject": "Broken mug",
+                    "category": "returns",
+                    "priority": "urgent",
+                    "status": "open",
+                    "created_at": datetime(2025, 3, 30, 10),
+                    "updated_at": datetime(2025, 3, 30, 10),
+                }
+            ],
+        )
+    set_alert(shop_with_mail.engine, MANAGER, "sla_breaches")
+    assert _check(shop_with_mail, None, datetime(2025, 3, 30, 12, tzinfo=UTC)).opened == [
+        "Tickets past their service targets: CS202503040001 (high) “Cancel my order”: not resolved within 48 h",
+        "Tickets past their service targets: CS202503300001 (urgent) “Broken mug”: no first response within 1 h",
+    ]
+    # An hour's grace: at 1 Apr 10:30 ticket 4 is only half an hour past its target.
+    set_alert(shop_with_mail.engine, MANAGER, "sla_breaches", threshold=1)
+    later = _check(shop_with_mail, None, datetime(2025, 4, 1, 10, 30, tzinfo=UTC))
+    assert [line.split(": ", 1)[1].split(" ", 1)[0] for line in later.opened] == [
+        "CS202503300001"
+    ]  # now unresolved too
+    assert open_alerts(shop_with_mail.engine)["summary"].str.split(" ").str[0].tolist() == [
+        "CS202503040001",
+        "CS202503300001",
+        "CS202503300001",
+    ]
