@@ -233,7 +233,7 @@ def _value_widget(node: dict[str, Any], key: str) -> Any:
 
 def _condition_row(node: dict[str, Any], parent: dict[str, Any]) -> None:
     node_id = node["id"]
-    columns = st.columns([0.8, 2.2, 1.6, 3, 0.6], vertical_alignment="bottom")
+    columns = st.columns([0.9, 2.2, 1.6, 3, 0.5], vertical_alignment="bottom")
     with columns[0]:
         node["negated"] = st.checkbox("NOT", value=node["negated"], key=f"seg_{node_id}_not")
     with columns[1]:
@@ -261,7 +261,7 @@ def _condition_row(node: dict[str, Any], parent: dict[str, Any]) -> None:
 def _group(node: dict[str, Any], parent: dict[str, Any] | None, depth: int) -> None:
     node_id = node["id"]
     with st.container(border=True):
-        header = st.columns([1, 3, 3, 1], vertical_alignment="center")
+        header = st.columns([0.9, 4.5, 2, 0.5], vertical_alignment="center")
         with header[0]:
             node["negated"] = st.checkbox("NOT", value=node["negated"], key=f"seg_{node_id}_not")
         with header[1]:
@@ -282,13 +282,15 @@ def _group(node: dict[str, Any], parent: dict[str, Any] | None, depth: int) -> N
                 _condition_row(child, node)
         buttons = st.columns(3)
         with buttons[0]:
-            st.button("Add condition", icon=":material/add:", key=f"seg_{node_id}_add_condition",
-                      on_click=_add_condition, args=(node,))  # fmt: skip
+            st.button("Condition", icon=":material/add:", key=f"seg_{node_id}_add_condition",
+                      help="Add a condition to this group", on_click=_add_condition, args=(node,))  # fmt: skip
         with buttons[1]:
-            st.button("Add AND group", icon=":material/add_box:", key=f"seg_{node_id}_add_all",
+            st.button("AND group", icon=":material/add_box:", key=f"seg_{node_id}_add_all",
+                      help="Add a nested group whose conditions must all hold",
                       on_click=_add_group, args=(node, "all"))  # fmt: skip
         with buttons[2]:
-            st.button("Add OR group", icon=":material/library_add:", key=f"seg_{node_id}_add_any",
+            st.button("OR group", icon=":material/library_add:", key=f"seg_{node_id}_add_any",
+                      help="Add a nested group of which one condition must hold",
                       on_click=_add_group, args=(node, "any"))  # fmt: skip
 
 
@@ -322,10 +324,15 @@ def rules_json_panel(rules: dict[str, Any] | None) -> None:
                 st.rerun()
 
 
-def segment_preview(engine: Engine, actor: Actor, rules: dict[str, Any], *, file_name: str) -> None:
-    """Live count, a sample of members, and CSV/XLSX downloads of all members (personal data)."""
+def segment_preview(
+    engine: Engine, actor: Actor, rules: dict[str, Any] | None, *, file_name: str, count_slot: Any
+) -> None:
+    """Live count (drawn into ``count_slot``, above the builder), a sample of members, CSV/XLSX of all members."""
+    if rules is None:
+        count_slot.metric("Customers in this segment", "—")
+        return
     count = segment_count(engine, rules)
-    st.metric("Customers in this segment", f"{count:,}")
+    count_slot.metric("Customers in this segment", f"{count:,}")
     if count == 0:
         st.caption("No customer matches these rules today.")
         return
