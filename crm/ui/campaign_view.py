@@ -5,6 +5,7 @@ Stored text (campaign, segment and customer names, rendered messages) is shown t
 
 from __future__ import annotations
 
+import json
 import math
 
 import pandas as pd
@@ -30,11 +31,12 @@ from crm.marketing.campaigns import (
 from crm.marketing.engagement import EngagementError, import_engagement
 from crm.marketing.mail import MailConfigError, MailSettings, mail_settings
 from crm.marketing.segments import Segment, SegmentError, list_segments, segment_members
-from crm.marketing.suggestions import Suggestion, suggestions_for_segment
+from crm.marketing.suggestions import Suggestion, suggestions_for_rules
 from crm.marketing.templates import PLACEHOLDERS, Template, TemplateError
 from crm.marketing.unsubscribe import unsubscribe
 from crm.permissions import Actor
 from crm.settings import get_settings
+from crm.ui.cache import cached, invalidate
 from crm.ui.plain import escape_markdown, plain_caption, plain_heading, plain_text
 from crm.ui.session import cookie_key
 from crm.ui.widgets import data_table, format_money, kpi_card
@@ -114,7 +116,8 @@ def _use_suggestion(suggestion: Suggestion) -> None:
 
 def _suggestions(engine: Engine, segment: Segment) -> None:
     try:
-        suggestions = suggestions_for_segment(engine, segment.id)
+        # Cached by the rule itself (members are counted over all orders: costly at 100k customers).
+        suggestions = cached(suggestions_for_rules, segment.name, json.dumps(segment.rules, sort_keys=True))
     except (SegmentError, ValueError) as error:
         st.warning(f"No suggestions: {error}")
         return
@@ -196,6 +199,7 @@ def create_form(engine: Engine, actor: Actor) -> None:
         except ValueError as error:  # CampaignError, TemplateError, a seed that is not a number
             st.error(str(error))
             return
+        invalidate()
         st.session_state["campaign_selected"] = campaign_id
         st.session_state[FLASH_KEY] = f"Campaign #{campaign_id} created as a draft: launch it below."
         st.rerun()
@@ -257,6 +261,7 @@ def _send(engine: Engine, actor: Actor, campaign: Campaign, mail: MailSettings) 
         message += f" {summary.interrupted} left by an interrupted run marked failed (delivery unknown, not resent)."
     if not summary.finished:
         message += " Some messages are still in flight in another run; send again later to finish."
+    invalidate()
     # Rerun so the header, counts and results above and below show the campaign as it now is.
     st.session_state[FLASH_KEY] = message
     st.rerun()
@@ -295,6 +300,7 @@ def campaign_actions(engine: Engine, actor: Actor, campaign: Campaign) -> None:
             except (CampaignError, SegmentError) as error:
                 st.error(str(error))
                 return
+            invalidate()
             reasons = ", ".join(f"{count} {reason}" for reason, count in summary.not_contactable.items()) or "none"
             st.session_state[FLASH_KEY] = (
                 f"Launched: {summary.to_contact} to contact, {summary.holdout} in the holdout, "
