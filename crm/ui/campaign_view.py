@@ -6,13 +6,13 @@ Stored text (campaign, segment and customer names, rendered messages) is shown t
 from __future__ import annotations
 
 import json
-import math
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from sqlalchemy import Engine
 
-from crm.analytics.campaigns import CampaignResults, campaign_results
+from crm.analytics.campaigns import Z_95, CampaignResults, campaign_results
 from crm.marketing.campaigns import (
     APP_CHANNELS,
     DEFAULT_HOLDOUT_PERCENT,
@@ -37,6 +37,7 @@ from crm.marketing.unsubscribe import unsubscribe
 from crm.permissions import Actor
 from crm.settings import get_settings
 from crm.ui.cache import cached, invalidate
+from crm.ui.charts import show_chart
 from crm.ui.plain import escape_markdown, plain_caption, plain_heading, plain_text
 from crm.ui.session import cookie_key
 from crm.ui.widgets import data_table, format_money, kpi_card
@@ -46,6 +47,7 @@ __all__ = [
     "campaign_header",
     "campaign_picker",
     "campaigns_table",
+    "conversion_figure",
     "create_form",
     "message_preview",
     "results_section",
@@ -343,8 +345,24 @@ def _engagement_import(engine: Engine, actor: Actor, campaign: Campaign) -> None
 
 
 # --- results ------------------------------------------------------------------------------------
-def _rate(value: float) -> str:
-    return "—" if math.isnan(value) else f"{value:.1%}"
+def conversion_figure(groups: pd.DataFrame, window_days: int) -> go.Figure:
+    """Conversion rate per group with each rate's 95 % interval (normal approximation), as error bars."""
+    shown = groups[groups["customers"] > 0]
+    rates = shown["conversion_rate"].astype(float)
+    half = Z_95 * (rates * (1 - rates) / shown["customers"]).pow(0.5)
+    figure = go.Figure(
+        go.Bar(
+            x=[str(group).capitalize() for group in shown["group"]],
+            y=rates * 100,
+            error_y={"type": "data", "array": half * 100, "visible": True},
+            text=[f"{rate:.1%} of {count:,}" for rate, count in zip(rates, shown["customers"], strict=True)],
+            hovertemplate="%{x}: %{y:.1f} %<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title=f"Converted within {window_days} days (bars: 95 % interval)", yaxis_title="Conversion rate (%)"
+    )
+    return figure
 
 
 def results_section(engine: Engine, campaign: Campaign) -> CampaignResults:
@@ -390,6 +408,8 @@ def results_section(engine: Engine, campaign: Campaign) -> CampaignResults:
             "(normal approximation to the difference of two proportions)."
         )
     (st.success if results.uplift is not None and results.uplift.distinguishable else st.info)(results.sentence)
+    if results.send_time is not None and (results.groups["customers"] > 0).any():
+        show_chart(conversion_figure(results.groups, results.window_days), name=f"campaign_{campaign.id}_conversion")
     revenue = groups.set_index("group")["revenue"]
     st.caption(
         f"Revenue in the window: contacted {format_money(revenue.get('contacted', 0))}, "
