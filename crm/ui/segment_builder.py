@@ -367,8 +367,14 @@ def saved_segments_panel(engine: Engine, actor: Actor, rules: dict[str, Any] | N
             format_func=lambda segment_id: "— choose —" if segment_id is None else by_id[segment_id].name,
         )  # fmt: skip
         if st.button("Open in the builder", key="segment_open", disabled=choice is None):
-            load_rules(by_id[choice].rules, choice)
-            st.rerun()
+            try:
+                # A row written outside the app may hold rules the builder cannot draw: say what is wrong.
+                opened = to_json_dict(parse_rules(by_id[choice].rules))
+            except RuleError as error:
+                st.error(f"This segment's stored rules are not valid: {escape_markdown(str(error))}")
+            else:
+                load_rules(opened, choice)
+                st.rerun()
     else:
         st.caption("No saved segment yet.")
     if loaded is not None:
