@@ -672,6 +672,8 @@ class _Builder:
                 "notes": None,
                 "brand_id": rng.integers(1, len(BRAND_NAMES) + 1, n),
                 "loyalty_points": 0,
+                # Newsletter subscribers and 3 in 5 others agreed to marketing (no random draw: the rest is unchanged).
+                "marketing_consent": self.customer_newsletter | (ids % 5 < 3),
                 "last_contact_at": pd.NaT,
                 "created_at": created,
                 "updated_at": created,

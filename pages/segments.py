@@ -16,14 +16,13 @@ st.caption(
     "Customers who match a rule today. Behaviour fields count orders that are not cancelled or refunded; "
     "days and ages are measured on today in the app's time zone."
 )
-rules_column, preview_column = st.columns([3, 2], gap="large")
-with rules_column:
-    st.subheader("Rule")
-    rules = builder.rule_builder()
-    builder.rules_json_panel(rules)
-with preview_column:
+count_slot = st.empty()  # the live count stays above the builder; filled once the rule is read
+rules = builder.rule_builder()
+builder.rules_json_panel(rules)
+members_column, saved_column = st.columns([3, 2], gap="large")
+with members_column:
     st.subheader("Members now")
-    if rules is not None:
-        builder.segment_preview(engine, actor, rules, file_name="segment_members")
+    builder.segment_preview(engine, actor, rules, file_name="segment_members", count_slot=count_slot)
+with saved_column:
     st.subheader("Saved segments")
     builder.saved_segments_panel(engine, actor, rules)

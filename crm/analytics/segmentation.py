@@ -20,9 +20,9 @@ from sqlalchemy import ColumnElement, Engine, Select, and_, case, exists, func, 
 from sqlalchemy.sql import Subquery
 
 from crm.analytics.scope import counted, order_source, order_where
-from crm.dialect import days_between
+from crm.dialect import days_between, unindexed
 from crm.filters import Filters
-from crm.schema import LOYALTY_TIERS, customers, loyalty_tiers, orders
+from crm.schema import LOYALTY_TIERS, REVENUE_ORDER_STATUSES, customers, loyalty_tiers, orders
 
 __all__ = [
     "SEGMENTS",
@@ -156,8 +156,11 @@ def rfm_as_of(filters: Filters) -> datetime:
     return local_midnight.astimezone(ZoneInfo("UTC")).replace(tzinfo=None)
 
 
-def _scored(filters: Filters) -> Subquery:
-    """One row per buying customer: recency/frequency/monetary, R/F/M scores, FM and segment."""
+def _scored(filters: Filters, *, counted_clause: ColumnElement[bool] | None = None) -> Subquery:
+    """One row per buying customer: recency/frequency/monetary, R/F/M scores, FM and segment.
+
+    ``counted_clause`` replaces ``counted()`` (same orders, another spelling for the planner).
+    """
     per_customer = (
         select(
             orders.c.customer_id,
@@ -166,7 +169,7 @@ def _scored(filters: Filters) -> Subquery:
             func.sum(orders.c.total).label("monetary"),
         )
         .select_from(order_source(filters))
-        .where(counted(), *order_where(filters))
+        .where(counted() if counted_clause is None else counted_clause, *order_where(filters))
         .group_by(orders.c.customer_id)
         .subquery("per_customer")
     )
@@ -209,8 +212,12 @@ def _scored(filters: Filters) -> Subquery:
 
 def rfm_scored_subquery(filters: Filters) -> Subquery:
     """The scored customers as a subquery (customer_id, recency_days, frequency, monetary, r/f/m_score,
-    segment), for queries built elsewhere (segment rules on ``rfm_segment``)."""
-    return _scored(filters)
+    segment), for queries built elsewhere (segment rules on ``rfm_segment``, over all customers).
+
+    Counted orders are read through the covering index ``ix_orders_customer_behaviour`` in customer
+    order (``crm.dialect.unindexed``: on SQLite about 2× faster than searching the status index).
+    """
+    return _scored(filters, counted_clause=unindexed(orders.c.status).in_(REVENUE_ORDER_STATUSES))
 
 
 def _frame(engine: Engine, query: Select, columns: list[str]) -> pd.DataFrame:

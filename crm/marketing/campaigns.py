@@ -74,6 +74,8 @@ __all__ = [
 APP_CHANNELS = ("email", "sms", "export")
 NO_CONSENT = "no marketing consent"
 NO_EMAIL = "no email address"
+# Not even user@domain: the server would refuse it, so it is not tried.
+BAD_EMAIL = "invalid email address"
 NO_PHONE = "no phone number"
 NO_ADDRESS = "no email address or phone number"
 DEFAULT_HOLDOUT_PERCENT = 10
@@ -216,6 +218,8 @@ def contact_reason(channel: str, consent: bool, email: str | None, phone: str | 
         return NO_CONSENT
     if channel == "email" and not _present(email):
         return NO_EMAIL
+    if channel == "email" and "@" not in str(email).strip()[1:-1]:
+        return BAD_EMAIL
     if channel == "sms" and not _present(phone):
         return NO_PHONE
     if channel == "export" and not (_present(email) or _present(phone)):

@@ -9,6 +9,7 @@ a plain-text part first, an HTML part second, so any mail client shows something
 from __future__ import annotations
 
 import html
+import re
 import smtplib
 import ssl
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -115,16 +116,15 @@ class SendOutcome:
         return self.error is None
 
 
+_URL = re.compile(r"https?://[^\s<>\"']+")
+
+
 def text_to_html(text: str) -> str:
     """A minimal HTML rendering of plain text: escaped, paragraphs and line breaks kept, URLs clickable."""
     paragraphs = []
     for block in text.replace("\r\n", "\n").split("\n\n"):
-        words = []
-        for word in html.escape(block).split(" "):
-            if word.startswith(("http://", "https://")):
-                word = f'<a href="{word}">{word}</a>'
-            words.append(word)
-        paragraphs.append("<p>" + " ".join(words).replace("\n", "<br>\n") + "</p>")
+        escaped = _URL.sub(lambda match: f'<a href="{match.group(0)}">{match.group(0)}</a>', html.escape(block))
+        paragraphs.append("<p>" + escaped.replace("\n", "<br>\n") + "</p>")
     return "<!DOCTYPE html>\n<html><body>\n" + "\n".join(paragraphs) + "\n</body></html>\n"
 
 

@@ -11,6 +11,7 @@ average points) shape the wording and the offer, and are quoted in ``why``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,7 +25,14 @@ from crm.marketing.templates import Template
 from crm.schema import LOYALTY_TIERS, REVENUE_ORDER_STATUSES, customers, orders
 from crm.settings import get_settings
 
-__all__ = ["SegmentNumbers", "Suggestion", "segment_numbers", "suggest_messages", "suggestions_for_segment"]
+__all__ = [
+    "SegmentNumbers",
+    "Suggestion",
+    "segment_numbers",
+    "suggest_messages",
+    "suggestions_for_rules",
+    "suggestions_for_segment",
+]
 
 WIN_BACK_SEGMENTS = {"at risk", "can't lose them", "hibernating", "about to sleep", "lost"}
 THANK_YOU_SEGMENTS = {"champions", "loyal customers"}
@@ -229,5 +237,11 @@ def suggest_messages(segment_name: str, rules: Any, numbers: SegmentNumbers) -> 
 def suggestions_for_segment(engine: Engine, segment: int | str) -> list[Suggestion]:
     """Suggestions for a saved segment from its current members."""
     saved = get_segment(engine, segment)
-    members = segment_members(engine, saved.rules)
-    return suggest_messages(saved.name, saved.rules, segment_numbers(engine, members))
+    return suggestions_for_rules(engine, saved.name, json.dumps(saved.rules, sort_keys=True))
+
+
+def suggestions_for_rules(engine: Engine, segment_name: str, rules_json: str) -> list[Suggestion]:
+    """Suggestions for a named rule given as JSON text (hashable, so the UI can cache by the rule itself)."""
+    rules = json.loads(rules_json)
+    members = segment_members(engine, rules)
+    return suggest_messages(segment_name, rules, segment_numbers(engine, members))

@@ -5,13 +5,14 @@ Stored text (campaign, segment and customer names, rendered messages) is shown t
 
 from __future__ import annotations
 
-import math
+import json
 
 import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 from sqlalchemy import Engine
 
-from crm.analytics.campaigns import CampaignResults, campaign_results
+from crm.analytics.campaigns import Z_95, CampaignResults, campaign_results
 from crm.marketing.campaigns import (
     APP_CHANNELS,
     DEFAULT_HOLDOUT_PERCENT,
@@ -30,11 +31,13 @@ from crm.marketing.campaigns import (
 from crm.marketing.engagement import EngagementError, import_engagement
 from crm.marketing.mail import MailConfigError, MailSettings, mail_settings
 from crm.marketing.segments import Segment, SegmentError, list_segments, segment_members
-from crm.marketing.suggestions import Suggestion, suggestions_for_segment
+from crm.marketing.suggestions import Suggestion, suggestions_for_rules
 from crm.marketing.templates import PLACEHOLDERS, Template, TemplateError
 from crm.marketing.unsubscribe import unsubscribe
 from crm.permissions import Actor
 from crm.settings import get_settings
+from crm.ui.cache import cached, invalidate
+from crm.ui.charts import show_chart
 from crm.ui.plain import escape_markdown, plain_caption, plain_heading, plain_text
 from crm.ui.session import cookie_key
 from crm.ui.widgets import data_table, format_money, kpi_card
@@ -44,6 +47,7 @@ __all__ = [
     "campaign_header",
     "campaign_picker",
     "campaigns_table",
+    "conversion_figure",
     "create_form",
     "message_preview",
     "results_section",
@@ -114,7 +118,8 @@ def _use_suggestion(suggestion: Suggestion) -> None:
 
 def _suggestions(engine: Engine, segment: Segment) -> None:
     try:
-        suggestions = suggestions_for_segment(engine, segment.id)
+        # Cached by the rule itself (members are counted over all orders: costly at 100k customers).
+        suggestions = cached(suggestions_for_rules, segment.name, json.dumps(segment.rules, sort_keys=True))
     except (SegmentError, ValueError) as error:
         st.warning(f"No suggestions: {error}")
         return
@@ -196,6 +201,7 @@ def create_form(engine: Engine, actor: Actor) -> None:
         except ValueError as error:  # CampaignError, TemplateError, a seed that is not a number
             st.error(str(error))
             return
+        invalidate()
         st.session_state["campaign_selected"] = campaign_id
         st.session_state[FLASH_KEY] = f"Campaign #{campaign_id} created as a draft: launch it below."
         st.rerun()
@@ -257,6 +263,7 @@ def _send(engine: Engine, actor: Actor, campaign: Campaign, mail: MailSettings) 
         message += f" {summary.interrupted} left by an interrupted run marked failed (delivery unknown, not resent)."
     if not summary.finished:
         message += " Some messages are still in flight in another run; send again later to finish."
+    invalidate()
     # Rerun so the header, counts and results above and below show the campaign as it now is.
     st.session_state[FLASH_KEY] = message
     st.rerun()
@@ -295,6 +302,7 @@ def campaign_actions(engine: Engine, actor: Actor, campaign: Campaign) -> None:
             except (CampaignError, SegmentError) as error:
                 st.error(str(error))
                 return
+            invalidate()
             reasons = ", ".join(f"{count} {reason}" for reason, count in summary.not_contactable.items()) or "none"
             st.session_state[FLASH_KEY] = (
                 f"Launched: {summary.to_contact} to contact, {summary.holdout} in the holdout, "
@@ -337,8 +345,24 @@ def _engagement_import(engine: Engine, actor: Actor, campaign: Campaign) -> None
 
 
 # --- results ------------------------------------------------------------------------------------
-def _rate(value: float) -> str:
-    return "—" if math.isnan(value) else f"{value:.1%}"
+def conversion_figure(groups: pd.DataFrame, window_days: int) -> go.Figure:
+    """Conversion rate per group with each rate's 95 % interval (normal approximation), as error bars."""
+    shown = groups[groups["customers"] > 0]
+    rates = shown["conversion_rate"].astype(float)
+    half = Z_95 * (rates * (1 - rates) / shown["customers"]).pow(0.5)
+    figure = go.Figure(
+        go.Bar(
+            x=[str(group).capitalize() for group in shown["group"]],
+            y=rates * 100,
+            error_y={"type": "data", "array": half * 100, "visible": True},
+            text=[f"{rate:.1%} of {count:,}" for rate, count in zip(rates, shown["customers"], strict=True)],
+            hovertemplate="%{x}: %{y:.1f} %<extra></extra>",
+        )
+    )
+    figure.update_layout(
+        title=f"Converted within {window_days} days (bars: 95 % interval)", yaxis_title="Conversion rate (%)"
+    )
+    return figure
 
 
 def results_section(engine: Engine, campaign: Campaign) -> CampaignResults:
@@ -384,6 +408,8 @@ def results_section(engine: Engine, campaign: Campaign) -> CampaignResults:
             "(normal approximation to the difference of two proportions)."
         )
     (st.success if results.uplift is not None and results.uplift.distinguishable else st.info)(results.sentence)
+    if results.send_time is not None and (results.groups["customers"] > 0).any():
+        show_chart(conversion_figure(results.groups, results.window_days), name=f"campaign_{campaign.id}_conversion")
     revenue = groups.set_index("group")["revenue"]
     st.caption(
         f"Revenue in the window: contacted {format_money(revenue.get('contacted', 0))}, "

@@ -45,6 +45,7 @@ from crm.marketing.segments import (
     update_segment,
 )
 from crm.permissions import Actor, Permission, PermissionDeniedError, allowed
+from crm.ui.cache import cached
 from crm.ui.charts import table_downloads
 from crm.ui.plain import escape_markdown, plain_caption
 from crm.ui.widgets import data_table
@@ -233,7 +234,7 @@ def _value_widget(node: dict[str, Any], key: str) -> Any:
 
 def _condition_row(node: dict[str, Any], parent: dict[str, Any]) -> None:
     node_id = node["id"]
-    columns = st.columns([0.8, 2.2, 1.6, 3, 0.6], vertical_alignment="bottom")
+    columns = st.columns([0.9, 2.2, 1.6, 3, 0.5], vertical_alignment="bottom")
     with columns[0]:
         node["negated"] = st.checkbox("NOT", value=node["negated"], key=f"seg_{node_id}_not")
     with columns[1]:
@@ -261,7 +262,7 @@ def _condition_row(node: dict[str, Any], parent: dict[str, Any]) -> None:
 def _group(node: dict[str, Any], parent: dict[str, Any] | None, depth: int) -> None:
     node_id = node["id"]
     with st.container(border=True):
-        header = st.columns([1, 3, 3, 1], vertical_alignment="center")
+        header = st.columns([0.9, 4.5, 2, 0.5], vertical_alignment="center")
         with header[0]:
             node["negated"] = st.checkbox("NOT", value=node["negated"], key=f"seg_{node_id}_not")
         with header[1]:
@@ -282,13 +283,15 @@ def _group(node: dict[str, Any], parent: dict[str, Any] | None, depth: int) -> N
                 _condition_row(child, node)
         buttons = st.columns(3)
         with buttons[0]:
-            st.button("Add condition", icon=":material/add:", key=f"seg_{node_id}_add_condition",
-                      on_click=_add_condition, args=(node,))  # fmt: skip
+            st.button("Condition", icon=":material/add:", key=f"seg_{node_id}_add_condition",
+                      help="Add a condition to this group", on_click=_add_condition, args=(node,))  # fmt: skip
         with buttons[1]:
-            st.button("Add AND group", icon=":material/add_box:", key=f"seg_{node_id}_add_all",
+            st.button("AND group", icon=":material/add_box:", key=f"seg_{node_id}_add_all",
+                      help="Add a nested group whose conditions must all hold",
                       on_click=_add_group, args=(node, "all"))  # fmt: skip
         with buttons[2]:
-            st.button("Add OR group", icon=":material/library_add:", key=f"seg_{node_id}_add_any",
+            st.button("OR group", icon=":material/library_add:", key=f"seg_{node_id}_add_any",
+                      help="Add a nested group of which one condition must hold",
                       on_click=_add_group, args=(node, "any"))  # fmt: skip
 
 
@@ -322,14 +325,20 @@ def rules_json_panel(rules: dict[str, Any] | None) -> None:
                 st.rerun()
 
 
-def segment_preview(engine: Engine, actor: Actor, rules: dict[str, Any], *, file_name: str) -> None:
-    """Live count, a sample of members, and CSV/XLSX downloads of all members (personal data)."""
-    count = segment_count(engine, rules)
-    st.metric("Customers in this segment", f"{count:,}")
+def segment_preview(
+    engine: Engine, actor: Actor, rules: dict[str, Any] | None, *, file_name: str, count_slot: Any
+) -> None:
+    """Live count (drawn into ``count_slot``, above the builder), a sample of members, CSV/XLSX of all members."""
+    if rules is None:
+        count_slot.metric("Customers in this segment", "—")
+        return
+    # Cached by the rule: clicking through the builder back to an earlier rule costs no query.
+    count = cached(segment_count, rules)
+    count_slot.metric("Customers in this segment", f"{count:,}")
     if count == 0:
         st.caption("No customer matches these rules today.")
         return
-    sample = segment_sample(engine, rules, limit=SAMPLE_ROWS)
+    sample = cached(segment_sample, rules, limit=SAMPLE_ROWS)
     st.caption(f"The first {len(sample)} members by customer id:" if count > len(sample) else "All members:")
     data_table(sample)
     table_downloads(lambda: segment_sample(engine, rules, limit=None), name=file_name, personal=True, actor=actor)
@@ -358,8 +367,14 @@ def saved_segments_panel(engine: Engine, actor: Actor, rules: dict[str, Any] | N
             format_func=lambda segment_id: "— choose —" if segment_id is None else by_id[segment_id].name,
         )  # fmt: skip
         if st.button("Open in the builder", key="segment_open", disabled=choice is None):
-            load_rules(by_id[choice].rules, choice)
-            st.rerun()
+            try:
+                # A row written outside the app may hold rules the builder cannot draw: say what is wrong.
+                opened = to_json_dict(parse_rules(by_id[choice].rules))
+            except RuleError as error:
+                st.error(f"This segment's stored rules are not valid: {escape_markdown(str(error))}")
+            else:
+                load_rules(opened, choice)
+                st.rerun()
     else:
         st.caption("No saved segment yet.")
     if loaded is not None:

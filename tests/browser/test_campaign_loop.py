@@ -54,6 +54,7 @@ def test_a_rule_becomes_a_sent_campaign_and_the_unsubscribe_link_works(
     page.get_by_role("button", name="Use these rules").click()
     wait_until_idle(page)
     page.get_by_label("Name", exact=True).fill(SEGMENT)
+    page.get_by_label("Name", exact=True).press("Enter")  # commit the text before clicking (no lost click)
     wait_until_idle(page)
     page.get_by_role("button", name="Save as new segment").click()
     expect(page.get_by_text("Saved.")).to_be_visible()
@@ -64,6 +65,8 @@ def test_a_rule_becomes_a_sent_campaign_and_the_unsubscribe_link_works(
     expect(page.get_by_role("heading", name="Campaigns", exact=True)).to_be_visible()
     page.get_by_text("New campaign").click()
     page.get_by_label("Name").fill("Loop campaign")
+    page.get_by_label("Name").press("Enter")
+    wait_until_idle(page)
     page.get_by_label("Segment").click()
     page.get_by_role("option", name=SEGMENT).click()
     wait_until_idle(page)
@@ -101,6 +104,10 @@ def test_a_rule_becomes_a_sent_campaign_and_the_unsubscribe_link_works(
     visitor = page.context.browser.new_context()  # type: ignore[union-attr]
     try:
         outside = visitor.new_page()
+        # A token whose signature was tampered with is refused and changes nothing.
+        outside.goto(f"{app.url}/unsubscribe{token_path[:-4]}0000")
+        outside.get_by_role("button", name="Unsubscribe me").click()
+        expect(outside.get_by_text("This unsubscribe link is not valid")).to_be_visible()
         outside.goto(f"{app.url}/unsubscribe{token_path}")
         expect(outside.get_by_role("heading", name="Unsubscribe")).to_be_visible()
         outside.get_by_role("button", name="Unsubscribe me").click()

@@ -16,6 +16,7 @@ import crm.marketing.campaigns as campaigns_module
 from crm.marketing.campaigns import (
     INTERRUPTED_ERROR,
     CampaignError,
+    contact_reason,
     create_campaign,
     export_campaign_messages,
     get_campaign,
@@ -289,3 +290,13 @@ def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])  # released on return: nothing listens there
+
+
+def test_contact_reasons_check_consent_first_then_the_channels_address() -> None:
+    assert contact_reason("email", False, "a@b.test", "1") == "no marketing consent"
+    assert contact_reason("email", True, "  ", "1") == "no email address"
+    assert contact_reason("email", True, "not-an-address", "1") == "invalid email address"
+    assert contact_reason("email", True, "a@b.test", None) is None
+    assert contact_reason("sms", True, "a@b.test", "") == "no phone number"
+    assert contact_reason("export", True, None, None) == "no email address or phone number"
+    assert contact_reason("export", True, None, "010") is None

@@ -7,7 +7,7 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import Engine, select
 
-from crm.marketing.mail import MailConfigError, parse_smtp_url, text_to_html
+from crm.marketing.mail import MailConfigError, OutgoingMessage, parse_smtp_url, send_messages, text_to_html
 from crm.marketing.suggestions import SegmentNumbers, segment_numbers, suggest_messages
 from crm.marketing.templates import (
     PLACEHOLDERS,
@@ -23,6 +23,7 @@ from crm.marketing.templates import (
 from crm.marketing.unsubscribe import unsubscribe, unsubscribe_token, verify_unsubscribe_token
 from crm.schema import audit_log, customers
 from tests.fixtures.tiny_shop import TinyShop
+from tests.mail_server import LocalSmtpServer
 from tests.marketing.campaign_support import SECRET, prepare_consent
 
 
@@ -176,3 +177,26 @@ def test_only_a_template_made_of_placeholders_alone_may_render_empty() -> None:
     assert may_render_empty(Template("Hi", " {first_name} {last_name} "))
     assert not may_render_empty(Template("Hi {first_name}", "Dear {first_name|friend}"))
     assert not may_render_empty(Template("{first_name|Hello}", "{{offer}}"))
+
+
+def test_send_messages_reports_each_outcome_and_sends_plain_text_with_an_html_alternative(
+    smtp_server: LocalSmtpServer,
+) -> None:
+    smtp_server.refuse("nobody@shop.test")
+    settings = parse_smtp_url(smtp_server.url, "digest@shop.test")
+    outcomes = send_messages(
+        settings,
+        [
+            OutgoingMessage("ann@shop.test", "Daily digest", "Revenue 5 < 6\nhttps://crm.test/overview"),
+            OutgoingMessage("nobody@shop.test", "Daily digest", "x"),
+        ],
+    )
+    assert [(outcome.message.to, outcome.sent) for outcome in outcomes] == [
+        ("ann@shop.test", True),
+        ("nobody@shop.test", False),
+    ]
+    assert "550" in (outcomes[1].error or "")
+    [mail] = smtp_server.messages
+    assert (mail.sender, mail.recipients, mail.subject) == ("digest@shop.test", ["ann@shop.test"], "Daily digest")
+    assert mail.part("text/plain").strip() == "Revenue 5 < 6\nhttps://crm.test/overview"
+    assert '<a href="https://crm.test/overview">' in mail.part("text/html") and "5 &lt; 6" in mail.part("text/html")

@@ -11,14 +11,14 @@ tiny_shop on 2025-03-31 (UTC), counted orders only (O4 cancelled and O6 refunded
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pytest
 from sqlalchemy import Engine, update
 
 from crm.marketing.segments import segment_count, segment_members
-from crm.schema import customers
+from crm.schema import customers, orders
 from tests.fixtures.tiny_shop import TinyShop
 
 TODAY = date(2025, 3, 31)
@@ -162,11 +162,22 @@ def test_as_of_moves_today_for_relative_fields_and_hides_no_order(tiny_shop: Tin
 
 
 def test_local_days_follow_the_app_time_zone(tiny_shop: TinyShop) -> None:
-    # Orders are at noon UTC: 21:00 in Seoul, the same day; 07:00 in New York, also the same day,
-    # but a customer created at noon UTC on 03-01 is on 03-01 in both zones.
-    for zone in ("Asia/Seoul", "America/New_York"):
-        rules = {"all": [{"field": "last_order_date", "op": "=", "value": "2025-03-28"}]}
-        assert segment_members(tiny_shop.engine, rules, as_of=TODAY, timezone_name=zone) == [1]
+    # Bob orders at 20:00 UTC on 31 March: already 1 April, 05:00, in Seoul.
+    with tiny_shop.engine.begin() as connection:
+        connection.execute(
+            orders.insert().values(
+                id=9, order_number="O9", customer_id=2, order_date=datetime(2025, 3, 31, 20), status="delivered",
+                subtotal=10, tax=0, shipping=0, discount=0, total=10, created_at=datetime(2025, 3, 31, 20),
+                updated_at=datetime(2025, 3, 31, 20),
+            )
+        )  # fmt: skip
+    april_first = {"all": [{"field": "last_order_date", "op": "=", "value": "2025-04-01"}]}
+    today_bought = {"all": [{"field": "days_since_last_order", "op": "=", "value": 0}]}
+    engine = tiny_shop.engine
+    assert segment_members(engine, april_first, timezone_name="Asia/Seoul") == [2]
+    assert segment_members(engine, april_first, timezone_name="UTC") == []
+    assert segment_members(engine, today_bought, as_of=date(2025, 4, 1), timezone_name="Asia/Seoul") == [2]
+    assert segment_members(engine, today_bought, as_of=date(2025, 4, 1), timezone_name="UTC") == []
 
 
 def test_joined_and_correlated_order_aggregates_select_the_same_customers(tiny_shop: TinyShop) -> None:

@@ -1,4 +1,4 @@
-""" "Save as segment" where analyses list people: RFM segments, CLV tiers/churn, Demographics and Customers filters."""
+"""Save as segment where analyses list people: RFM segments, CLV tiers/churn, Demographics and Customers filters."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ import pytest
 
 from crm.db import init_database, make_engine
 from crm.marketing.segments import get_segment, list_segments
+from crm.schema import segments
 from crm.ui.segment_builder import TREE_STATE, tree_to_rules
 from tests.fixtures.tiny_shop import load_tiny_shop
 from tests.ui.apptest_support import app_as
@@ -126,3 +127,18 @@ def test_pasted_json_fills_the_builder_with_typed_widgets_and_saved_segments_ope
     assert not app.exception, app.exception
     assert tree_to_rules(app.session_state[TREE_STATE]) == rules
     assert _count(app) == "2"
+
+
+def test_a_stored_rule_the_builder_cannot_use_is_reported_not_opened(tiny_url: str) -> None:
+    engine = make_engine(tiny_url)
+    with engine.begin() as connection:
+        connection.execute(
+            segments.insert().values(
+                id=7, name="Hand-made", rules_json='{"all": [{"field": "shoe_size", "op": ">", "value": 40}]}'
+            )
+        )
+    app = _open(tiny_url, "ada")
+    app.selectbox(key="segment_open_choice").set_value(7).run()
+    app.button(key="segment_open").click().run()
+    assert not app.exception, app.exception
+    assert any("stored rules are not valid" in error.value and "shoe" in error.value for error in app.error)

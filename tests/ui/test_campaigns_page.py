@@ -65,6 +65,11 @@ def test_the_demo_campaigns_are_listed_with_results(database_url: str) -> None:
     names = set(app.dataframe[0].value["name"])
     assert {"Spring refresh", "Weekend flash sale"} <= names
     assert "Results" in [header.value for header in app.subheader]
+    assert not app.get("plotly_chart")  # the newest demo campaign is still planned: nothing sent, no chart
+    sent = app.dataframe[0].value.query("name == 'Weekend flash sale'")["id"].iloc[0]
+    app = app.selectbox(key="campaign_selected").set_value(int(sent)).run()
+    assert not app.exception
+    assert app.get("plotly_chart")  # conversion per group with each rate's interval
 
 
 def test_a_campaign_is_created_from_a_suggestion_launched_and_exported_without_smtp(database_url: str) -> None:
