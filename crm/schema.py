@@ -437,6 +437,8 @@ interactions = Table(
     Column("duration_minutes", Integer),
     Column("occurred_at", DateTime, nullable=False),
     Column("follow_up_at", DateTime, index=True),
+    # What came of it ("agreed to a trial", "no answer"); the owner is user_id, the signed-in user who logged it.
+    Column("outcome", String(200)),
     *_timestamps(),
     _version(),
     _in("interaction_type", INTERACTION_TYPES),
@@ -466,6 +468,9 @@ visit_payments = Table(
     _money("amount", default=None),
     Column("method", String(20), nullable=False),
     Column("paid_at", DateTime, nullable=False),
+    # The order this payment settles, if any: such a payment is already in order revenue, so the
+    # Overview's total takings leaves it out (one sale is never counted twice).
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="SET NULL"), index=True),
     *_timestamps(),
     _version(),
     _in("method", PAYMENT_METHODS),
