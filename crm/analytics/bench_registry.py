@@ -14,7 +14,7 @@ from crm.analytics.benchmarks import AnalyticsCase
 
 __all__ = ["DOMAIN_CASE_MODULES", "all_cases"]
 
-DOMAIN_CASE_MODULES: tuple[str, ...] = ()
+DOMAIN_CASE_MODULES: tuple[str, ...] = ("crm.analytics.benchmarks_visits",)
 
 
 def all_cases() -> list[AnalyticsCase]:

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, func, select
 
 from crm.permissions import Actor
 from crm.records.orders import resync_orders, stock_positions
+from crm.records.relationships import InteractionHooksMixin
 from crm.schema import (
     inventory,
     loyalty_ledger,
@@ -364,6 +365,10 @@ class TicketHooks(EntityHooks):
         return problems
 
 
+class InteractionHooks(InteractionHooksMixin, EntityHooks):
+    """New interactions are owned by the user saving them; completed ones move the customer's last contact."""
+
+
 def _current_price(connection: Connection, product_id: int, variant_id: int | None) -> Decimal:
     if variant_id is not None:
         price = connection.execute(select(product_variants.c.price).where(product_variants.c.id == variant_id)).scalar()
@@ -381,6 +386,7 @@ _HOOKS: dict[str, EntityHooks] = {
     "transactions": TransactionHooks(),
     "tickets": TicketHooks(),
     "visits": VisitHooks(),
+    "interactions": InteractionHooks(),
 }
 _NONE = EntityHooks()
 

@@ -13,7 +13,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from crm.analytics import behavior, cohorts, demographics, options, overview, revenue, segmentation
+from crm.analytics import behavior, cohorts, demographics, options, overview, revenue, segmentation, visits
 from crm.analytics.bench_registry import all_cases
 from crm.analytics.benchmarks import AnalyticsCase, bench_filter_passes
 from crm.filters import Filters
@@ -37,7 +37,7 @@ FILTER_SETS = {
     "brand and gender": Filters(brands=("Aurora",), genders=("female",), today=TODAY),
 }
 # Modules whose public functions the pages call; clv has its own bench phase.
-ANALYTICS_MODULES = (overview, revenue, demographics, behavior, segmentation, cohorts, options)
+ANALYTICS_MODULES = (overview, revenue, demographics, behavior, segmentation, cohorts, options, visits)
 
 
 def _rows(frame: pd.DataFrame) -> list[tuple[object, ...]]:
