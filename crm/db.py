@@ -54,7 +54,7 @@ SQLITE_BUSY_TIMEOUT_MS = 15_000
 # reference rows every database gets (loyalty tiers), the log of what happened and saved import settings.
 # Everything else is business data that demo loading must not mix with (DESIGN.md "Database").
 NON_BUSINESS_TABLES = frozenset(
-    {"users", "user_sessions", "login_attempts", "loyalty_tiers", "audit_log", "import_mappings"}
+    {"users", "user_sessions", "login_attempts", "loyalty_tiers", "loyalty_settings", "audit_log", "import_mappings"}
 )
 
 # `postgresql://` alone means psycopg (3) to SQLAlchemy 2.1, which is not installed; Heroku-style

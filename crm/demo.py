@@ -43,6 +43,7 @@ from sqlalchemy import Connection, Engine, Table, select
 
 from crm.bulk import bulk_insert, checks_deferred, indexes_deferred, money, truncate_all
 from crm.db import holds_business_data, reset_sequences
+from crm.loyalty.history import replay_tier_changes
 from crm.reference import ensure_reference_data
 from crm.schema import (
     ORDER_STATUSES,
@@ -1019,6 +1020,7 @@ class _Builder:
                 "order_id": self.ledger_order[start:stop] + 1,
                 "points": self.ledger_points[start:stop],
                 "reason": _labels(LEDGER_REASONS, self.ledger_reason[start:stop]),
+                "kind": _labels(("earn", "reversal"), self.ledger_reason[start:stop]),
                 "created_at": _datetimes(self.ledger_time[start:stop]),
             }
         )
@@ -1589,6 +1591,7 @@ def generate_demo(
             for table in LOAD_ORDER:
                 rows[table.name] = _load(connection, table, frames.pop(table.name))
         rows["users"] = len(accounts_created)
+        rows |= replay_tier_changes(connection)  # the tier history the loaded ledger implies
     reset_sequences(engine)
     ensure_reference_data(engine)
     if engine.dialect.name == "postgresql":

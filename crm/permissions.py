@@ -28,6 +28,8 @@ class Permission(StrEnum):
     # Create, change or close tickets; checked on top of EDIT_RECORDS (crm.records.edits.apply_edits).
     MANAGE_TICKETS = "manage_tickets"
     MANAGE_USERS = "manage_users"
+    # Loyalty earning rule, tier thresholds, manual point adjustments and balance rebuilds (crm.loyalty).
+    MANAGE_LOYALTY = "manage_loyalty"
     VIEW_AUDIT = "view_audit"
 
 

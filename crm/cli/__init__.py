@@ -115,6 +115,7 @@ FEATURE_MODULES = (
     "crm.cli.users",
     "crm.cli.data",
     "crm.cli.clv",
+    "crm.cli.loyalty",
     "crm.bench",
 )
 

@@ -15,12 +15,12 @@ from typing import Any
 
 from sqlalchemy import Connection, func, select
 
+from crm.loyalty.ledger import Entry, OrderStatusChange, apply_order_status_changes, book
 from crm.permissions import Actor
 from crm.records.orders import resync_orders, stock_positions
 from crm.records.relationships import InteractionHooksMixin
 from crm.schema import (
     inventory,
-    loyalty_ledger,
     order_items,
     orders,
     price_history,
@@ -98,7 +98,8 @@ class CustomerHooks(EntityHooks):
     # loyalty_points is the running sum of loyalty_ledger: a typed-in balance is booked as an adjustment.
     def after_insert(self, connection: Connection, new_id: int, values: dict[str, Any], actor: Actor) -> None:
         if values.get("loyalty_points"):
-            _book_points(connection, new_id, int(values["loyalty_points"]), f"Opening balance set by {actor.username}")
+            entry = Entry(new_id, int(values["loyalty_points"]), "opening", f"Opening balance set by {actor.username}")
+            book(connection, [entry], actor, balances_written=True, audit=False)
 
     def after_update(
         self, connection: Connection, record_id: int, before: dict[str, Any], values: dict[str, Any], actor: Actor
@@ -106,13 +107,8 @@ class CustomerHooks(EntityHooks):
         if "loyalty_points" in values:
             change = int(values["loyalty_points"]) - int(before["loyalty_points"] or 0)
             if change:
-                _book_points(connection, record_id, change, f"Manual adjustment by {actor.username}")
-
-
-def _book_points(connection: Connection, customer_id: int, points: int, reason: str) -> None:
-    connection.execute(
-        loyalty_ledger.insert().values(customer_id=customer_id, points=points, reason=reason, created_at=utc_now())
-    )
+                entry = Entry(record_id, change, "adjustment", f"Manual adjustment by {actor.username}")
+                book(connection, [entry], actor, balances_written=True, audit=False)
 
 
 class ProductHooks(EntityHooks):
@@ -202,7 +198,11 @@ class OrderHooks(EntityHooks):
     """Orders edited in the grid: totals recomputed, stock moved when status or warehouse changes."""
 
     def prepare(self, connection: Connection, plan: Plan) -> Any:
-        return stock_positions(connection, [record_id for record_id, _values in plan.updates])
+        order_ids = [record_id for record_id, _values in plan.updates]
+        statuses = dict(
+            connection.execute(select(orders.c.id, orders.c.status).where(orders.c.id.in_(order_ids))).all()
+        )
+        return stock_positions(connection, order_ids), statuses
 
     def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
         problems = []
@@ -223,7 +223,21 @@ class OrderHooks(EntityHooks):
         return []
 
     def finish(self, connection: Connection, context: Any, actor: Actor) -> None:
-        resync_orders(connection, context, actor, items_changed=False)
+        positions, statuses_before = context
+        resync_orders(connection, positions, actor, items_changed=False)
+        # Points follow the status once totals are final: delivered earns, cancelled/refunded reverses.
+        statuses_after = dict(
+            connection.execute(select(orders.c.id, orders.c.status).where(orders.c.id.in_(list(statuses_before)))).all()
+        )
+        apply_order_status_changes(
+            connection,
+            [
+                OrderStatusChange(order_id, before, statuses_after[order_id])
+                for order_id, before in statuses_before.items()
+                if order_id in statuses_after and statuses_after[order_id] != before
+            ],
+            actor,
+        )
 
 
 # Transactions named in a refusal at most (enough to find them in the Transactions grid).
