@@ -77,7 +77,9 @@ def test_a_new_order_entered_as_delivered_in_the_order_form_earns_at_once(loyal_
     # 2 x T-shirt 20.00 = 40.00 + 10 % tax 4.00 + shipping 5.00 = 49.00 -> 49 points for Eve.
     order_id = create_order(
         loyal_shop,
-        NewOrder(customer_id=5, lines=(OrderLine(product_id=1, quantity=2),), shipping=Decimal("5"), status="delivered"),
+        NewOrder(
+            customer_id=5, lines=(OrderLine(product_id=1, quantity=2),), shipping=Decimal("5"), status="delivered"
+        ),
         SAM,
     )
     assert ledger_rows(loyal_shop, 5) == [("earn", 49, order_id)]

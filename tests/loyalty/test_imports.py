@@ -1,4 +1,4 @@
-"""Imports: delivered orders earn, a status update to cancelled reverses, --no-points earns nothing, balances are booked."""
+"""Imports: delivered orders earn, cancelling reverses, --no-points earns nothing, balances are booked."""
 
 from __future__ import annotations
 
@@ -15,7 +15,9 @@ ORDERS = (
     b"IMP-2,ann@example.com,2025-02-01,30.00,shipped\n"
     b"IMP-3,bob@example.com,2025-02-03,12.00,delivered\n"
 )
-STATUS_UPDATE = b"order_number,customer_email,order_date,total,status\nIMP-1,ann@example.com,2025-01-10,55.90,cancelled\n"
+STATUS_UPDATE = (
+    b"order_number,customer_email,order_date,total,status\nIMP-1,ann@example.com,2025-01-10,55.90,cancelled\n"
+)
 CUSTOMERS = b"email,first_name,loyalty_points\ncleo@example.com,Cleo,1500\ndora@example.com,Dora,0\n"
 
 
