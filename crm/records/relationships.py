@@ -43,6 +43,7 @@ __all__ = [
     "RelationshipError",
     "TicketInput",
     "complete_follow_up",
+    "customer_label",
     "log_interaction",
     "my_work",
     "next_ticket_number",
@@ -407,3 +408,22 @@ def my_work(engine: Engine, user_id: int | None, zone: ZoneInfo, *, now: datetim
         birthdays=birthdays_between(engine, today, today),
         today=today,
     )
+
+
+def customer_label(engine: Engine, customer_id: int) -> str | None:
+    """A customer's label for pickers ("Alice Kim · alice@example.com · 010-…"), None when there is none."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            select(
+                customers.c.id,
+                customers.c.first_name,
+                customers.c.last_name,
+                customers.c.company,
+                customers.c.email,
+                customers.c.phone,
+            ).where(customers.c.id == customer_id)
+        ).first()
+    if row is None:
+        return None
+    name = " ".join(part for part in (row.first_name, row.last_name) if part) or row.company or ""
+    return " · ".join(part for part in (name, row.email, row.phone) if part) or f"customer {row.id}"

@@ -61,7 +61,16 @@ def _sign_in(app: FrameAppTest, username: str, password: str) -> FrameAppTest:
 # --- navigation -------------------------------------------------------------------------
 
 
-ANALYTICS_MENU = ["Overview", "Revenue", "Demographics", "Behaviour", "Segmentation", "Cohorts", "Lifetime value"]
+ANALYTICS_MENU = [
+    "Overview",
+    "Revenue",
+    "Visits",
+    "Demographics",
+    "Behaviour",
+    "Segmentation",
+    "Cohorts",
+    "Lifetime value",
+]
 RECORDS_MENU = [
     "Customers",
     "Customer 360",
@@ -76,10 +85,11 @@ RECORDS_MENU = [
 # permission table fails here): admin everything; manager all data and analytics, no user
 # admin; analyst analytics and exports, read-only records; agent records and tickets.
 EXPECTED_MENUS = {
-    "admin": [*ANALYTICS_MENU, *RECORDS_MENU, "Import data", "Users", "Audit log"],
-    "manager": [*ANALYTICS_MENU, *RECORDS_MENU, "Import data"],
+    "admin": [*ANALYTICS_MENU, "My work", *RECORDS_MENU, "Import data", "Users", "Audit log"],
+    "manager": [*ANALYTICS_MENU, "My work", *RECORDS_MENU, "Import data"],
+    # Analysts edit nothing, so they have no work list.
     "analyst": [*ANALYTICS_MENU, *RECORDS_MENU],
-    "agent": RECORDS_MENU,
+    "agent": ["My work", *RECORDS_MENU],
 }
 EXPECTED_PERMISSIONS = {
     "admin": set(Permission),
@@ -138,7 +148,7 @@ def test_ticket_edits_need_manage_tickets_beyond_editing_records(
 
 @pytest.mark.parametrize(
     ("role", "first_page", "title"),
-    [("admin", "overview", "Overview"), ("analyst", "overview", "Overview"), ("agent", "customers", "Customers")],
+    [("admin", "overview", "Overview"), ("analyst", "overview", "Overview"), ("agent", "my_work", "My work")],
 )
 def test_the_root_address_forwards_to_the_roles_first_page_at_its_own_address(
     database_url: str, role: str, first_page: str, title: str
