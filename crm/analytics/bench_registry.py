@@ -14,7 +14,10 @@ from crm.analytics.benchmarks import AnalyticsCase
 
 __all__ = ["DOMAIN_CASE_MODULES", "all_cases"]
 
-DOMAIN_CASE_MODULES: tuple[str, ...] = ("crm.analytics.benchmarks_visits",)
+DOMAIN_CASE_MODULES: tuple[str, ...] = (
+    "crm.analytics.benchmarks_visits",
+    "crm.analytics.benchmarks_loyalty",
+)
 
 
 def all_cases() -> list[AnalyticsCase]:

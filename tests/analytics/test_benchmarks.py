@@ -13,7 +13,17 @@ import pandas as pd
 import pytest
 from sqlalchemy import Engine
 
-from crm.analytics import behavior, cohorts, demographics, options, overview, revenue, segmentation, visits
+from crm.analytics import (
+    behavior,
+    cohorts,
+    demographics,
+    loyalty,
+    options,
+    overview,
+    revenue,
+    segmentation,
+    visits,
+)
 from crm.analytics.bench_registry import all_cases
 from crm.analytics.benchmarks import AnalyticsCase, bench_filter_passes
 from crm.filters import Filters
@@ -35,9 +45,11 @@ FILTER_SETS = {
     ),
     # Brand on orders and on counted customers (nobody in tiny_shop has a brand: no customer counts).
     "brand and gender": Filters(brands=("Aurora",), genders=("female",), today=TODAY),
+    # The loyalty tier filter through the shared customer clauses: Alice (silver, 1200) and Dan (gold, 6000).
+    "loyalty tiers": Filters(loyalty_tiers=("silver", "gold"), today=TODAY),
 }
 # Modules whose public functions the pages call; clv has its own bench phase.
-ANALYTICS_MODULES = (overview, revenue, demographics, behavior, segmentation, cohorts, options, visits)
+ANALYTICS_MODULES = (overview, revenue, demographics, behavior, segmentation, cohorts, options, visits, loyalty)
 
 
 def _rows(frame: pd.DataFrame) -> list[tuple[object, ...]]:

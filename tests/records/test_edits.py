@@ -288,7 +288,9 @@ def test_a_loyalty_points_edit_is_booked_in_the_ledger(tiny_shop: TinyShop) -> N
     assert outcome.ok, outcome.problems
     with engine.connect() as connection:
         booked = connection.execute(
-            select(loyalty_ledger.c.customer_id, loyalty_ledger.c.points, loyalty_ledger.c.reason)
+            select(loyalty_ledger.c.customer_id, loyalty_ledger.c.points, loyalty_ledger.c.reason).where(
+                loyalty_ledger.c.customer_id == 1
+            )
         ).all()
     assert [tuple(row) for row in booked] == [(1, 300, "Manual adjustment by sam")]
 
