@@ -169,3 +169,26 @@ def test_a_manager_merges_a_suggested_pair_from_the_customers_page(shop_url: str
     assert not app.exception, app.exception
     assert app.success[0].value.startswith("Merged customer 6 into 1.")
     assert _count(sqlite_engine, customers) == 5
+
+
+def test_grid_columns_show_customers_by_name_and_a_picked_label_is_saved_as_the_id(
+    shop_url: str, sqlite_engine: Engine
+) -> None:
+    app = _open(shop_url, "sam", "pages/activities.py")
+    shown = app.dataframe[0].value
+    # The interactions grid: Dan's meeting and Alice's call, newest first, customers as labels.
+    assert list(shown["customer_id"]) == ["Dan Moss · dan@example.com (#4)", "Alice Kim · alice@example.com (#1)"]
+    # The picker above the grid adds Chloe to the column's list; choosing her label saves her id.
+    app.text_input(key="interactions_find_customer_id").input("chloe").run()
+    assert "1 match(es) in the Customer list." in [caption.value for caption in app.caption]
+    app.session_state["interactions__edits0"] = {
+        "edited_rows": {1: {"customer_id": "Chloe Park · chloe@example.com (#3)"}},
+        "added_rows": [],
+        "deleted_rows": [],
+    }
+    app.run()
+    app.button(key="interactions__save").click().run()
+    assert not app.exception, app.exception
+    with sqlite_engine.connect() as connection:
+        owner = connection.execute(select(interactions.c.customer_id).where(interactions.c.id == 1)).scalar_one()
+    assert owner == 3
