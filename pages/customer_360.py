@@ -12,6 +12,7 @@ from crm.ui.clv_view import page_analysis, shop_filters
 from crm.ui.customer_actions import relationship_actions
 from crm.ui.customer_picker import customer_from_address, pick_customer
 from crm.ui.customer_view import activity_tabs, customer_header, value_cards
+from crm.ui.loyalty_view import customer_loyalty
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
 from crm.ui.widgets import empty_state
@@ -36,3 +37,4 @@ analysis = page_analysis(shop_filters())
 value_cards(view, customer_value(analysis, customer_id))
 relationship_actions(engine, actor, customer_id)
 activity_tabs(view)
+customer_loyalty(engine, actor, customer_id)

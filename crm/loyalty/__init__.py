@@ -18,6 +18,7 @@ from crm.loyalty.ledger import (
     rebuild_balances,
     redeem_for_order,
     redeem_points,
+    redeemable_orders,
 )
 from crm.loyalty.rules import DEFAULT_RULE, EarningRule, LoyaltyError, points_for_total, read_rule, update_rule
 from crm.loyalty.tiers import read_tiers, tier_for, tier_history, update_tiers
@@ -41,6 +42,7 @@ __all__ = [
     "rebuild_balances",
     "redeem_for_order",
     "redeem_points",
+    "redeemable_orders",
     "tier_for",
     "tier_history",
     "update_rule",

@@ -42,6 +42,7 @@ __all__ = [
     "rebuild_balances",
     "redeem_for_order",
     "redeem_points",
+    "redeemable_orders",
 ]
 
 # Ids per IN (...) list: well under SQLite's and PostgreSQL's parameter limits.
@@ -482,3 +483,15 @@ def customer_ledger(engine: Engine, customer_id: int) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=["id", *LEDGER_COLUMNS[:3], *LEDGER_COLUMNS[4:]])
     frame["balance"] = frame["points"].astype("int64").cumsum()
     return frame[LEDGER_COLUMNS].iloc[::-1].reset_index(drop=True)
+
+
+def redeemable_orders(engine: Engine, customer_id: int) -> pd.DataFrame:
+    """The customer's open orders that points can discount, newest first: columns id, order_number, status, total."""
+    statement = (
+        select(orders.c.id, orders.c.order_number, orders.c.status, orders.c.total)
+        .where(orders.c.customer_id == customer_id, orders.c.status.in_(REDEEMABLE_ORDER_STATUSES))
+        .order_by(orders.c.order_date.desc(), orders.c.id.desc())
+        .limit(50)
+    )
+    with engine.connect() as connection:
+        return pd.DataFrame(connection.execute(statement).all(), columns=["id", "order_number", "status", "total"])

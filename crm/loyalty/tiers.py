@@ -21,7 +21,7 @@ from crm.loyalty.rules import LoyaltyError
 from crm.permissions import Actor, Permission, require
 from crm.schema import LOYALTY_TIERS, loyalty_tier_changes, loyalty_tiers, utc_now
 
-__all__ = ["read_tiers", "record_tier_changes", "tier_for", "tier_history", "update_tiers"]
+__all__ = ["read_tiers", "record_tier_changes", "tier_for", "tier_history", "tier_names", "update_tiers"]
 
 Tiers = tuple[tuple[str, int], ...]
 
@@ -32,6 +32,12 @@ def read_tiers(connection: Connection) -> Tiers:
     if not rows:
         return LOYALTY_TIERS
     return tuple(sorted(((row.name, int(row.min_points)) for row in rows), key=lambda tier: tier[1]))
+
+
+def tier_names(engine: Engine) -> tuple[str, ...]:
+    """Tier names from lowest to highest (the sidebar's loyalty tier choices)."""
+    with engine.connect() as connection:
+        return tuple(name for name, _minimum in read_tiers(connection))
 
 
 def tier_for(points: int, tiers: Sequence[tuple[str, int]]) -> str:
