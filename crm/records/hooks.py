@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 
 from crm.loyalty.ledger import Entry, OrderStatusChange, apply_order_status_changes, book
-from crm.permissions import Actor
+from crm.permissions import Actor, Permission, allowed
 from crm.records.orders import resync_orders, stock_positions
 from crm.records.relationships import InteractionHooksMixin
 from crm.schema import (
@@ -95,9 +95,11 @@ class CustomerHooks(EntityHooks):
             return ["a customer needs at least a name, company, email or phone."]
         return []
 
-    # loyalty_points is the running sum of loyalty_ledger: a typed-in balance is booked as an adjustment.
+    # loyalty_points is the running sum of loyalty_ledger: a typed-in balance is booked as an adjustment,
+    # which only managers make (crm.loyalty: Permission.MANAGE_LOYALTY).
     def after_insert(self, connection: Connection, new_id: int, values: dict[str, Any], actor: Actor) -> None:
         if values.get("loyalty_points"):
+            _may_adjust_points(actor)
             entry = Entry(new_id, int(values["loyalty_points"]), "opening", f"Opening balance set by {actor.username}")
             book(connection, [entry], actor, balances_written=True, audit=False)
 
@@ -107,8 +109,17 @@ class CustomerHooks(EntityHooks):
         if "loyalty_points" in values:
             change = int(values["loyalty_points"]) - int(before["loyalty_points"] or 0)
             if change:
+                _may_adjust_points(actor)
                 entry = Entry(record_id, change, "adjustment", f"Manual adjustment by {actor.username}")
                 book(connection, [entry], actor, balances_written=True, audit=False)
+
+
+def _may_adjust_points(actor: Actor) -> None:
+    if not allowed(actor.role, Permission.MANAGE_LOYALTY):
+        raise ValueError(
+            f"Loyalty points: your role ({actor.role}) may not adjust points; redeem them in Customer 360's "
+            "Loyalty section, or ask a manager."
+        )
 
 
 class ProductHooks(EntityHooks):
