@@ -23,9 +23,13 @@ KEY = "merge"
 
 
 def _pair_from_suggestions(engine: Engine) -> tuple[int, int] | None:
+    # Grouping every customer by name takes seconds on 100k customers: only on request (an expander's
+    # body runs even while it is closed).
+    if not st.toggle("Suggest likely duplicates (same email, phone or name)", key=f"{KEY}_suggest"):
+        return None
     pairs = cached(suggest_pairs)
     if pairs.empty:
-        st.caption("No likely duplicates found (same email, phone or name). Pick the two customers below.")
+        st.caption("No likely duplicates found. Pick the two customers below.")
         return None
     labels = {index: f"{row.survivor} ⟷ {row.duplicate} ({row.reason})" for index, row in enumerate(pairs.itertuples())}
     choice = st.selectbox(

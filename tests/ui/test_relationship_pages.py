@@ -163,6 +163,7 @@ def test_a_manager_merges_a_suggested_pair_from_the_customers_page(shop_url: str
     agent = _open(shop_url, "sam", "pages/customers.py")
     assert "Merge duplicate customers" not in [expander.label for expander in agent.expander]
     app = _open(shop_url, "max", "pages/customers.py")
+    app.toggle(key="merge_suggest").set_value(True).run()
     app.selectbox(key="merge_suggestion").set_value(0).run()
     app.checkbox(key="merge_confirm_1_6").check().run()
     app.button(key="merge_apply").click().run()
