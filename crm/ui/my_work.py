@@ -58,7 +58,9 @@ def _follow_ups(engine: Engine, actor: Actor, frame: pd.DataFrame, *, title: str
                 st.error(str(error))
                 continue
             invalidate()
-            st.session_state["my_work__flash"] = f"Follow-up done: {row.subject}. The contact is logged."
+            # The subject is stored text: shown plain inside the markdown-rendering success box.
+            subject = escape_markdown(row.subject)
+            st.session_state["my_work__flash"] = f"Follow-up done: {subject}. The contact is logged."
             st.rerun()
 
 
