@@ -68,9 +68,10 @@ class Customer360:
     transactions: pd.DataFrame
     # Columns: visit id, visited_at, location, purpose, paid (sum of its payments)
     visits: pd.DataFrame
-    # Columns: visit_id, paid_at, amount, method
+    # Columns: visit_id, paid_at, amount, method, order_number (the order it settles)
     visit_payments: pd.DataFrame
-    # Columns: occurred_at, interaction_type, subject, priority, status, duration_minutes, follow_up_at, agent
+    # Columns: occurred_at, interaction_type, subject, priority, status, duration_minutes, follow_up_at, outcome,
+    # agent (the owner)
     interactions: pd.DataFrame
     # Interactions with a follow-up date, soonest first, with ``due`` (follow-up time has come).
     follow_ups: pd.DataFrame
@@ -183,9 +184,18 @@ def customer_360(engine: Engine, customer_id: int, *, now: datetime | None = Non
         _frame(
             engine,
             select(
-                visit_payments.c.visit_id, visit_payments.c.paid_at, visit_payments.c.amount, visit_payments.c.method
+                visit_payments.c.visit_id,
+                visit_payments.c.paid_at,
+                visit_payments.c.amount,
+                visit_payments.c.method,
+                # The order a payment settles (already in revenue), if any.
+                orders.c.order_number,
             )
-            .select_from(visit_payments.join(visits, visits.c.id == visit_payments.c.visit_id))
+            .select_from(
+                visit_payments.join(visits, visits.c.id == visit_payments.c.visit_id).outerjoin(
+                    orders, orders.c.id == visit_payments.c.order_id
+                )
+            )
             .where(visits.c.customer_id == customer_id)
             .order_by(visit_payments.c.paid_at.desc())
             .limit(ACTIVITY_LIMIT),
@@ -202,6 +212,7 @@ def customer_360(engine: Engine, customer_id: int, *, now: datetime | None = Non
             interactions.c.status,
             interactions.c.duration_minutes,
             interactions.c.follow_up_at,
+            interactions.c.outcome,
             users.c.full_name.label("agent"),
         )
         .select_from(interactions.outerjoin(users, users.c.id == interactions.c.user_id))

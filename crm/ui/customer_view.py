@@ -42,6 +42,7 @@ LABELS = {
     "priority": "Priority",
     "duration_minutes": "Minutes",
     "follow_up_at": "Follow up",
+    "outcome": "Outcome",
     "agent": "Agent",
     "due": "Due",
     "ticket_number": "Ticket",

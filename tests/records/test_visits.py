@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from crm.permissions import Actor, PermissionDeniedError
+from crm.records.customer360 import customer_360
 from crm.records.visits import PaymentInput, VisitError, VisitInput, customer_orders, record_visit
 from crm.schema import audit_log, visit_payments, visits
 from tests.fixtures.tiny_shop import TinyShop
@@ -108,3 +109,16 @@ def test_the_audit_row_of_a_payment_holds_its_amount_as_exact_text(tiny_shop: Ti
             select(audit_log.c.after_json).where(audit_log.c.entity == "visit_payments")
         ).scalar_one()
     assert json.loads(after)["amount"] == "19.99"
+
+
+def test_customer_360_shows_which_order_a_visit_payment_settles(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    record_visit(
+        engine,
+        SAM,
+        VisitInput(customer_id=3, visited_at=MORNING, payments=(PaymentInput("38.00", "cash", order_id=5),)),
+    )
+    payments = customer_360(engine, 3).visit_payments  # type: ignore[union-attr]
+    order_number = customer_orders(engine, 3)["label"].iloc[0].split(" · ")[0]
+    assert list(payments["order_number"]) == [order_number]
+    assert list(payments["amount"]) == [38.0]
