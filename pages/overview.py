@@ -36,10 +36,14 @@ birthday_section(engine, actor, filters, kpis.as_of)
 st.subheader("Selected period")
 filter_caption(filters)
 # Orders and visits side by side: a shop that only records visits sees its takings here.
-takings_cards(cached(takings, filters))
+money = cached(takings, filters)
+takings_cards(money)
 comparison = cached(period_comparison, filters)
 if comparison.current.orders == 0 and comparison.current.new_customers == 0:
-    empty_state()
+    if money.visit_takings:
+        empty_state("No orders or new customers in this selection; the visit takings are above.")
+    else:
+        empty_state()
     st.stop()
 view.period_cards(comparison, kpis.pending)
 

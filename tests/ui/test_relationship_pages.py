@@ -193,3 +193,27 @@ def test_grid_columns_show_customers_by_name_and_a_picked_label_is_saved_as_the_
     with sqlite_engine.connect() as connection:
         owner = connection.execute(select(interactions.c.customer_id).where(interactions.c.id == 1)).scalar_one()
     assert owner == 3
+
+
+def test_a_shop_with_only_visits_sees_its_takings_on_the_overview(sqlite_engine: Engine) -> None:
+    now = utc_now()
+    with sqlite_engine.begin() as connection:
+        connection.execute(
+            users.insert().values(
+                username="ada", full_name="Ada", role="admin", password_hash="x", created_at=now, updated_at=now
+            )
+        )
+        # A customer from long ago (not new in the period) who came in today and paid 60.00.
+        connection.execute(
+            customers.insert().values(id=1, first_name="Mina", created_at=datetime(2020, 1, 1), updated_at=now)
+        )
+        connection.execute(visits.insert().values(id=1, customer_id=1, visited_at=now, created_at=now, updated_at=now))
+        connection.execute(
+            visit_payments.insert().values(
+                visit_id=1, amount=60, method="cash", paid_at=now, created_at=now, updated_at=now
+            )
+        )
+    app = _open(sqlite_engine.url.render_as_string(hide_password=False), "ada", "pages/overview.py")
+    cards = {metric.label: metric.value for metric in app.metric}
+    assert (cards["Order revenue"], cards["Visit takings"], cards["Total takings"]) == ("$0.00", "$60.00", "$60.00")
+    assert "the visit takings are above" in app.info[-1].value
