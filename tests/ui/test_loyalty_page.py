@@ -88,3 +88,31 @@ def test_an_admin_saves_the_earning_rule_and_an_analyst_only_reads_it(tiny_datab
     analyst = _segmentation(url, "ann")
     assert all(widget.disabled for widget in analyst.number_input)
     assert not any(button.label == "Save the loyalty settings" for button in analyst.button)
+
+
+def _customer_360(url: str, username: str, customer_id: int) -> AppTest:
+    app = app_as(url, username)
+    app.run()
+    app.switch_page("pages/customer_360.py")
+    app.query_params["customer"] = str(customer_id)
+    app.run()
+    assert not app.exception, app.exception
+    return app
+
+
+def test_customer_360_redeems_points_with_a_reason_and_refuses_more_than_the_balance(
+    tiny_database: Path, tmp_path: Path
+) -> None:
+    url = copy_database(tiny_database, tmp_path)
+    app = _customer_360(url, "sam", 2)  # Bob: 300 points
+    app.number_input(key="loyalty_2_redeem_0_points").set_value(301)
+    app.text_input(key="loyalty_2_redeem_0_reason").input("Too much")
+    app.button(key="loyalty_2_redeem_0_save").click().run()
+    assert "301 cannot be redeemed" in app.error[0].value  # the message, shown as plain text
+    app.number_input(key="loyalty_2_redeem_0_points").set_value(120)
+    app.button(key="loyalty_2_redeem_0_save").click().run()
+    assert not app.exception, app.exception
+    assert "Redeemed 120 points." in app.success[0].value
+    assert _metrics(app)["Loyalty points"] == "180"
+    # Agents redeem; adjustments are for managers.
+    assert any("Managers adjust points by hand." in caption.value for caption in app.caption)
