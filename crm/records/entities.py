@@ -619,6 +619,13 @@ VISIT_PAYMENTS = EntitySpec(
         Field("amount", "Amount", "money", required=True, non_negative=True),
         Field("method", "Method", "enum", required=True, choices=PAYMENT_METHODS),
         Field("paid_at", "Paid at", "datetime", required=True),
+        Field(
+            "order_id",
+            "Order id",
+            "ref",
+            target=orders,
+            help="The order this payment settles (already in revenue, so total takings count it once).",
+        ),
     ),
     default_sort="paid_at",
     type_column="method",

@@ -19,6 +19,7 @@ from crm.loyalty.ledger import Entry, OrderStatusChange, apply_order_status_chan
 from crm.permissions import Actor, Permission, allowed
 from crm.records.orders import resync_orders, stock_positions
 from crm.records.relationships import InteractionHooksMixin
+from crm.records.visits import payment_order_problems
 from crm.schema import (
     inventory,
     order_items,
@@ -390,6 +391,13 @@ class TicketHooks(EntityHooks):
         return problems
 
 
+class VisitPaymentHooks(EntityHooks):
+    """A payment settles only an order of the visiting customer (else total takings would drop another's sale)."""
+
+    def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
+        return payment_order_problems(connection, merged)
+
+
 class InteractionHooks(InteractionHooksMixin, EntityHooks):
     """New interactions are owned by the user saving them; completed ones move the customer's last contact."""
 
@@ -412,6 +420,7 @@ _HOOKS: dict[str, EntityHooks] = {
     "tickets": TicketHooks(),
     "visits": VisitHooks(),
     "interactions": InteractionHooks(),
+    "visit_payments": VisitPaymentHooks(),
 }
 _NONE = EntityHooks()
 

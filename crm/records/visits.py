@@ -19,7 +19,7 @@ from crm.audit import record_audit
 from crm.permissions import Actor, Permission, require
 from crm.schema import PAYMENT_METHODS, customers, orders, utc_now, visit_payments, visits
 
-__all__ = ["PaymentInput", "VisitError", "VisitInput", "customer_orders", "record_visit"]
+__all__ = ["PaymentInput", "VisitError", "VisitInput", "customer_orders", "payment_order_problems", "record_visit"]
 
 # Numeric(12, 2): ten digits before the decimal point.
 MONEY_LIMIT = Decimal("10000000000")
@@ -148,3 +148,15 @@ def customer_orders(engine: Engine, customer_id: int, *, limit: int = 50) -> pd.
         f"{row.order_number} · {row.order_date:%Y-%m-%d} · {Decimal(row.total):.2f} · {row.status}" for row in rows
     ]
     return pd.DataFrame({"id": [row.id for row in rows], "label": labels})
+
+
+def payment_order_problems(connection: Connection, merged: dict[str, object]) -> list[str]:
+    """A visit payment edited in the grid may only settle an order of the visiting customer."""
+    order_id, visit_id = merged.get("order_id"), merged.get("visit_id")
+    if order_id is None or visit_id is None:
+        return []
+    visitor = connection.execute(select(visits.c.customer_id).where(visits.c.id == visit_id)).scalar()
+    owner = connection.execute(select(orders.c.customer_id).where(orders.c.id == order_id)).scalar()
+    if owner is not None and visitor is not None and owner != visitor:
+        return [f"order {order_id} belongs to customer {owner}, not to the visiting customer {visitor}."]
+    return []

@@ -10,12 +10,14 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from crm.permissions import Actor, PermissionDeniedError
+from crm.records import RecordQuery, apply_edits, list_records
 from crm.records.customer360 import customer_360
 from crm.records.visits import PaymentInput, VisitError, VisitInput, customer_orders, record_visit
 from crm.schema import audit_log, visit_payments, visits
 from tests.fixtures.tiny_shop import TinyShop
 
 SAM = Actor(user_id=2, username="sam", role="agent")
+ADA = Actor(user_id=1, username="ada", role="admin")
 ANALYST = Actor(user_id=None, username="ann", role="analyst")
 MORNING = datetime(2025, 3, 29, 10, 15)
 
@@ -122,3 +124,18 @@ def test_customer_360_shows_which_order_a_visit_payment_settles(tiny_shop: TinyS
     order_number = customer_orders(engine, 3)["label"].iloc[0].split(" · ")[0]
     assert list(payments["order_number"]) == [order_number]
     assert list(payments["amount"]) == [38.0]
+
+
+def test_a_payment_edited_in_the_grid_may_only_settle_an_order_of_the_visitor(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    shown = list_records(engine, "visit_payments", RecordQuery(sort_by="id", descending=False)).rows
+    # Payment 1 belongs to Alice's visit: Bob's order O3 is refused, her own O2 is accepted.
+    refused = apply_edits(engine, "visit_payments", shown, _edit({"order_id": 3}), ADA)
+    assert refused.problems == ("Row 1 (id 1): order 3 belongs to customer 2, not to the visiting customer 1.",)
+    assert apply_edits(engine, "visit_payments", shown, _edit({"order_id": 2}), ADA).ok
+    with engine.connect() as connection:
+        assert connection.execute(select(visit_payments.c.order_id)).scalar_one() == 2
+
+
+def _edit(values: dict[str, object]) -> dict[str, object]:
+    return {"edited_rows": {0: values}, "added_rows": [], "deleted_rows": []}
