@@ -279,6 +279,8 @@ def loyalty_settings(engine: Engine, actor: Actor) -> None:
         if not st.button("Save the loyalty settings", type="primary", key=f"{form}_save"):
             return
         try:
+            # Tiers first: their checks (rising thresholds) are the likelier refusal, and nothing is saved then.
+            update_tiers(engine, actor, thresholds)
             update_rule(
                 engine,
                 actor,
@@ -286,7 +288,6 @@ def loyalty_settings(engine: Engine, actor: Actor) -> None:
                 points_per_discount_unit=int(value),
                 seen_version=rule.version,
             )
-            update_tiers(engine, actor, thresholds)
         except (LoyaltyError, PermissionDeniedError) as error:
             st.error(escape_markdown(error))
             return
