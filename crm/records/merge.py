@@ -14,7 +14,8 @@ Rules:
   the two, and the duplicate's is deleted (its id is in the audit row);
 * loyalty points: the survivor's balance becomes the sum of both balances; its ledger then
   holds both ledgers, and if the balances did not equal their ledgers before, one adjustment
-  row makes ``customers.loyalty_points`` equal the ledger sum again (so nothing is lost);
+  row makes ``customers.loyalty_points`` equal the ledger sum again (so nothing is lost); a
+  tier crossed by the new balance is recorded in the tier history;
 * created_at becomes the earlier of the two (the customer has been known since then),
   last_contact_at the later; email/phone keys are recomputed from the kept values.
 """
@@ -30,6 +31,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Table, func, literal, select
 
 from crm.audit import record_audit
+from crm.loyalty.tiers import read_tiers, record_tier_changes
 from crm.permissions import Actor, Permission, require
 from crm.schema import campaign_recipients, customers, loyalty_ledger, metadata, utc_now
 
@@ -322,11 +324,16 @@ def merge_customers(
                 loyalty_ledger.insert().values(
                     customer_id=survivor_id,
                     points=difference,
+                    kind="adjustment",
                     reason=f"Merge of customer {duplicate_id}: balance not in the ledger",
+                    created_by=actor.user_id,
                     created_at=now,
                 )
             ).inserted_primary_key[0]
             moved.setdefault("loyalty_ledger_added", []).append(int(adjustment))
+        # The survivor's tier follows its new balance (a change is recorded like any ledger write's).
+        before_points = int(survivor["loyalty_points"] or 0)
+        record_tier_changes(connection, [(survivor_id, before_points, points)], read_tiers(connection), at=now)
         values: dict[str, Any] = {name: duplicate[name] for name in chosen}
         values |= _keys({**survivor, **values})
         values["loyalty_points"] = points

@@ -19,6 +19,7 @@ from crm.schema import (
     customers,
     interactions,
     loyalty_ledger,
+    loyalty_tier_changes,
     orders,
     tickets,
     transactions,
@@ -233,3 +234,27 @@ def test_only_managers_merge_and_a_stale_view_or_unknown_field_changes_nothing(t
     with engine.connect() as connection:
         assert connection.execute(select(func.count()).select_from(customers)).scalar_one() == 6
         assert connection.execute(select(orders.c.customer_id).where(orders.c.id == 9)).scalar_one() == 6
+
+
+def test_a_merged_balance_that_crosses_a_threshold_records_the_tier_change(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    with engine.begin() as connection:
+        # Bob has 300 points (bronze, no ledger rows in tiny_shop); his duplicate 800 with a +800 row.
+        connection.execute(customers.insert().values(id=6, first_name="Bob", loyalty_points=800, **STAMPS))
+        connection.execute(loyalty_ledger.insert().values(customer_id=6, points=800, reason="earned", created_at=NOON))
+    merge_customers(engine, MANAGER, 2, 6)
+    with engine.connect() as connection:
+        changes = connection.execute(
+            select(
+                loyalty_tier_changes.c.from_tier, loyalty_tier_changes.c.to_tier, loyalty_tier_changes.c.balance
+            ).where(loyalty_tier_changes.c.customer_id == 2)
+        ).all()
+        balance, ledger = connection.execute(
+            select(
+                customers.c.loyalty_points,
+                select(func.sum(loyalty_ledger.c.points)).where(loyalty_ledger.c.customer_id == 2).scalar_subquery(),
+            ).where(customers.c.id == 2)
+        ).one()
+    # 300 + 800 = 1,100 reaches silver (1,000).
+    assert tuple(changes[-1]) == ("bronze", "silver", 1100)
+    assert balance == ledger == 1100
