@@ -217,15 +217,15 @@ def apply_order_status_changes(
 
     Call it in the transaction that changed the statuses, after the order totals are final.
     """
-    earning = [change.order_id for change in changes if change.after == COUNTED_STATUS != change.before]
-    reversing = [
+    earning = {change.order_id for change in changes if change.after == COUNTED_STATUS != change.before}
+    reversing = {
         change.order_id
         for change in changes
         if change.after in REVERSING_STATUSES and change.before not in REVERSING_STATUSES
-    ]
+    }
     if not earning and not reversing:
         return []
-    wanted = sorted(set(earning) | set(reversing))
+    wanted = sorted(earning | reversing)
     order_rows: dict[int, Any] = {}
     for chunk in _chunks(wanted):
         statement = select(orders.c.id, orders.c.order_number, orders.c.customer_id, orders.c.total).where(
