@@ -99,7 +99,7 @@ def _set_status(page: Page, number: str, status: str) -> None:
 
 def _points_shown(page: Page, base_url: str, customer_id: int) -> None:
     page.goto(f"{base_url}/customer_360?customer={customer_id}")
-    expect(page.get_by_role("heading", name="Loyalty")).to_be_visible(timeout=EXPECT_TIMEOUT_MILLISECONDS)
+    expect(page.get_by_role("heading", name="Loyalty", exact=True)).to_be_visible(timeout=EXPECT_TIMEOUT_MILLISECONDS)
 
 
 def test_a_delivered_order_earns_points_shown_in_customer_360_and_a_refund_reverses_them(
@@ -108,7 +108,7 @@ def test_a_delivered_order_earns_points_shown_in_customer_360_and_a_refund_rever
     customer_id, order_id, number = _shipped_order(running_app.database_url)
     page.set_viewport_size({"width": 1500, "height": 1200})
     sign_in(page, "manager", path="/orders")
-    expect(page.get_by_role("heading", name="Orders")).to_be_visible()
+    expect(page.get_by_role("heading", name="Orders", exact=True)).to_be_visible()
     wait_until_idle(page)
 
     _set_status(page, number, "delivered")
@@ -120,7 +120,7 @@ def test_a_delivered_order_earns_points_shown_in_customer_360_and_a_refund_rever
     page.screenshot(path=str(SHOTS / "loyalty_earned.png"), full_page=True)
 
     page.goto(f"{running_app.url}/orders")
-    expect(page.get_by_role("heading", name="Orders")).to_be_visible(timeout=EXPECT_TIMEOUT_MILLISECONDS)
+    expect(page.get_by_role("heading", name="Orders", exact=True)).to_be_visible(timeout=EXPECT_TIMEOUT_MILLISECONDS)
     wait_until_idle(page)
     _set_status(page, number, "refunded")
     assert _ledger(running_app.database_url, order_id) == [("earn", 123), ("reversal", -123)]
