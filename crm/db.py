@@ -64,6 +64,7 @@ NON_BUSINESS_TABLES = frozenset(
         "user_sessions",
         "login_attempts",
         "loyalty_tiers",
+        "loyalty_settings",
         "audit_log",
         "import_mappings",
         # Who gets which mail, and what was sent: settings and logs of the app, not shop data.

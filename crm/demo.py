@@ -43,8 +43,10 @@ from sqlalchemy import Connection, Engine, Table, select
 
 from crm.bulk import bulk_insert, checks_deferred, indexes_deferred, money, truncate_all
 from crm.db import advance_sequences, holds_business_data
+from crm.loyalty.history import tier_changes_frame
 from crm.reference import ensure_reference_data
 from crm.schema import (
+    LOYALTY_TIERS,
     ORDER_STATUSES,
     REVENUE_ORDER_STATUSES,
     ROLES,
@@ -64,6 +66,8 @@ from crm.schema import (
     kb_articles,
     kb_categories,
     loyalty_ledger,
+    loyalty_settings,
+    loyalty_tier_changes,
     order_items,
     orders,
     price_history,
@@ -1014,6 +1018,11 @@ class _Builder:
         quiet = ordered & (self.end_s - last_order > 548 * DAY) & (self.rng.uniform(size=n) < 0.5)
         customers_frame["status"] = np.where(~ordered, "prospect", np.where(quiet, "inactive", "active"))
         self.frames["loyalty_ledger"] = _Chunks(self.ledger_order.size, self._ledger_chunk)
+        times = _datetimes(self.ledger_time)  # the tier history these rows imply (default thresholds)
+        self.frames["loyalty_tier_changes"] = tier_changes_frame(
+            self.ledger_customer + 1, self.ledger_points, times, LOYALTY_TIERS
+        )
+        self.frames["loyalty_settings"] = pd.DataFrame([{"id": 1, "created_at": self.now, "updated_at": self.now}])
 
     def _ledger_chunk(self, start: int, stop: int) -> pd.DataFrame:
         return pd.DataFrame(
@@ -1022,6 +1031,7 @@ class _Builder:
                 "order_id": self.ledger_order[start:stop] + 1,
                 "points": self.ledger_points[start:stop],
                 "reason": _labels(LEDGER_REASONS, self.ledger_reason[start:stop]),
+                "kind": _labels(("earn", "reversal"), self.ledger_reason[start:stop]),
                 "created_at": _datetimes(self.ledger_time[start:stop]),
             }
         )
@@ -1469,6 +1479,8 @@ LOAD_ORDER = [
     order_items,
     transactions,
     loyalty_ledger,
+    loyalty_tier_changes,
+    loyalty_settings,
     inventory,
     stock_movements,
     tickets,

@@ -14,10 +14,10 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.sql import FromClause
 
-from crm.schema import brands
+from crm.schema import brands, loyalty_tiers
 
 __all__ = ["Filters"]
 
@@ -38,6 +38,17 @@ def _words(codes: tuple[str, ...]) -> str:
 
 def _format_day(day: date, *, with_year: bool = True) -> str:
     return f"{day.day} {day.strftime('%b')}" + (f" {day.year}" if with_year else "")
+
+
+def _in_tier(points: ColumnElement[Any], tier: str) -> ColumnElement[bool]:
+    """``points`` reach the tier's threshold and stay below the next one (thresholds read from loyalty_tiers).
+
+    Uncorrelated scalar subqueries: the database works out the two thresholds once per query.
+    """
+    lower = select(loyalty_tiers.c.min_points).where(loyalty_tiers.c.name == tier).scalar_subquery()
+    higher = loyalty_tiers.alias("higher_tier")
+    upper = select(func.min(higher.c.min_points)).where(higher.c.min_points > lower).scalar_subquery()
+    return and_(points >= lower, or_(upper.is_(None), points < upper))
 
 
 @dataclass(frozen=True)
@@ -67,11 +78,13 @@ class Filters:
     brands: tuple[str, ...] = ()
     customer_types: tuple[str, ...] = ()
     customer_statuses: tuple[str, ...] = ()
+    # Loyalty tier names (loyalty_tiers); a customer's tier is that of their points balance now.
+    loyalty_tiers: tuple[str, ...] = ()
     timezone_name: str = "UTC"
     today: date | None = field(default=None, compare=True)
 
     def __post_init__(self) -> None:
-        for name in ("sources", "genders", "brands", "customer_types", "customer_statuses"):
+        for name in ("sources", "genders", "brands", "customer_types", "customer_statuses", "loyalty_tiers"):
             value = getattr(self, name)
             if not isinstance(value, tuple):
                 object.__setattr__(self, name, tuple(value))
@@ -124,7 +137,7 @@ class Filters:
         return clauses
 
     def customer_clauses(self, customers: FromClause) -> list[ColumnElement[bool]]:
-        """Conditions on customer attributes (source, gender, age, type, status)."""
+        """Conditions on customer attributes (source, gender, age, type, status, loyalty tier)."""
         c = customers.c
         clauses: list[ColumnElement[bool]] = []
         if self.sources:
@@ -135,6 +148,8 @@ class Filters:
             clauses.append(c.customer_type.in_(self.customer_types))
         if self.customer_statuses:
             clauses.append(c.status.in_(self.customer_statuses))
+        if self.loyalty_tiers:
+            clauses.append(or_(*(_in_tier(c.loyalty_points, tier) for tier in self.loyalty_tiers)))
         today = self.reference_day()
         if self.age_min is not None:
             # Aged at least N ⇔ born on or before today minus N years.
@@ -164,6 +179,7 @@ class Filters:
             or self.genders
             or self.customer_types
             or self.customer_statuses
+            or self.loyalty_tiers
             or self.age_min is not None
             or self.age_max is not None
         )
@@ -211,6 +227,8 @@ class Filters:
             parts.append(f"type: {_words(self.customer_types)}")
         if self.customer_statuses:
             parts.append(f"status: {_words(self.customer_statuses)}")
+        if self.loyalty_tiers:
+            parts.append(f"tier: {_words(self.loyalty_tiers)}")
         people = " and ".join(_GENDER_WORDS.get(gender, gender) for gender in self.genders)
         if self.age_min is not None and self.age_max is not None:
             ages = f"{self.age_min}–{self.age_max}"

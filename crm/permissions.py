@@ -18,6 +18,8 @@ class Permission(StrEnum):
     VIEW_RECORDS = "view_records"
     EDIT_RECORDS = "edit_records"
     DELETE_RECORDS = "delete_records"
+    # Merge two customer records into one (moves every order, visit, ticket… to the survivor; crm.records.merge).
+    MERGE_CUSTOMERS = "merge_customers"
     IMPORT_DATA = "import_data"
     # Tables that hold names, emails, phones or addresses.
     EXPORT_PERSONAL_DATA = "export_personal_data"
@@ -39,6 +41,8 @@ class Permission(StrEnum):
     WRITE_ARTICLES = "write_articles"
     PUBLISH_ARTICLES = "publish_articles"
     MANAGE_USERS = "manage_users"
+    # Loyalty earning rule, tier thresholds, manual point adjustments and balance rebuilds (crm.loyalty).
+    MANAGE_LOYALTY = "manage_loyalty"
     VIEW_AUDIT = "view_audit"
 
 

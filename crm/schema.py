@@ -38,6 +38,7 @@ __all__ = [
     "CUSTOMER_TYPES",
     "DEFAULT_SLA_HOURS",
     "GENDERS",
+    "LOYALTY_LEDGER_KINDS",
     "LOYALTY_TIERS",
     "ORDER_STATUSES",
     "PAYMENT_METHODS",
@@ -111,6 +112,8 @@ AUDIT_ACTIONS = ("create", "update", "delete", "import", "merge", "export", "log
 LOYALTY_TIERS = (("bronze", 0), ("silver", 1000), ("gold", 5000), ("platinum", 10000))
 # Default SLA targets (priority, first response hours, resolution hours), seeded once; managers edit them.
 DEFAULT_SLA_HOURS = (("urgent", 1, 24), ("high", 4, 48), ("medium", 8, 96), ("low", 24, 168))
+# earn/reversal: an order's points (crm.loyalty.ledger); redeem: points spent; adjustment: by hand; opening: imported.
+LOYALTY_LEDGER_KINDS = ("earn", "reversal", "redeem", "adjustment", "opening")
 
 
 def _in(column: str, values: Sequence[str], *, nullable: bool = False) -> CheckConstraint:
@@ -464,6 +467,8 @@ interactions = Table(
     Column("duration_minutes", Integer),
     Column("occurred_at", DateTime, nullable=False),
     Column("follow_up_at", DateTime, index=True),
+    # What came of it ("agreed to a trial", "no answer"); the owner is user_id, the signed-in user who logged it.
+    Column("outcome", String(200)),
     *_timestamps(),
     _version(),
     _in("interaction_type", INTERACTION_TYPES),
@@ -493,6 +498,9 @@ visit_payments = Table(
     _money("amount", default=None),
     Column("method", String(20), nullable=False),
     Column("paid_at", DateTime, nullable=False),
+    # The order this payment settles, if any: such a payment is already in order revenue, so the
+    # Overview's total takings leaves it out (one sale is never counted twice).
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="SET NULL"), index=True),
     *_timestamps(),
     _version(),
     _in("method", PAYMENT_METHODS),
@@ -637,16 +645,51 @@ loyalty_tiers = Table(
 )
 
 loyalty_ledger = Table(
-    # Signed point movements; customers.loyalty_points is their running sum.
+    # Signed point movements; customers.loyalty_points is their running sum (crm.loyalty.ledger).
     "loyalty_ledger",
     metadata,
     Column("id", Integer, primary_key=True),
     Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True),
-    Column("order_id", Integer, ForeignKey("orders.id", ondelete="SET NULL")),
+    Column("order_id", Integer, ForeignKey("orders.id", ondelete="SET NULL"), index=True),
     Column("points", Integer, nullable=False),
     Column("reason", String(200), nullable=False),
+    # earn/reversal rows are keyed by order (an order earns once until reversed); see crm.loyalty.ledger.
+    Column("kind", String(12), nullable=False, server_default="adjustment"),
+    Column("created_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
     Column("created_at", DateTime, nullable=False, default=utc_now),
     CheckConstraint("points <> 0", name="points_not_zero"),
+    _in("kind", LOYALTY_LEDGER_KINDS),
+    Index("ix_loyalty_ledger_created_at", "created_at"),
+)
+
+loyalty_settings = Table(
+    # One row (id 1): the earning rule and the value of a point when redeemed, editable by managers.
+    "loyalty_settings",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # Points per whole unit of currency of a counted order's total (floor of total x rate).
+    Column("points_per_currency_unit", Numeric(10, 4), nullable=False, server_default="1"),
+    # Points that buy 1.00 of discount on an order.
+    Column("points_per_discount_unit", Integer, nullable=False, server_default="100"),
+    Column("updated_by", Integer, ForeignKey("users.id", ondelete="SET NULL")),
+    *_timestamps(),
+    _version(),
+    CheckConstraint("points_per_currency_unit >= 0", name="points_per_currency_unit_non_negative"),
+    CheckConstraint("points_per_discount_unit > 0", name="points_per_discount_unit_positive"),
+)
+
+loyalty_tier_changes = Table(
+    # Written whenever a ledger row moves a balance across a tier threshold.
+    "loyalty_tier_changes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("customer_id", Integer, ForeignKey("customers.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("from_tier", String(20), nullable=False),
+    Column("to_tier", String(20), nullable=False),
+    Column("balance", Integer, nullable=False),
+    Column("changed_at", DateTime, nullable=False, default=utc_now),
+    CheckConstraint("from_tier <> to_tier", name="tier_changed"),
+    Index("ix_loyalty_tier_changes_changed_at", "changed_at"),
 )
 
 segments = Table(

@@ -7,10 +7,12 @@ import streamlit as st
 from crm.analytics.clv import customer_value
 from crm.permissions import Permission
 from crm.records.customer360 import customer_360
-from crm.records.orders import customer_choices
 from crm.ui.cache import cached
 from crm.ui.clv_view import page_analysis, shop_filters
+from crm.ui.customer_actions import relationship_actions
+from crm.ui.customer_picker import customer_from_address, pick_customer
 from crm.ui.customer_view import activity_tabs, customer_header, value_cards
+from crm.ui.loyalty_view import customer_loyalty
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
 from crm.ui.ticket_view import customer_360_ticket_entry
@@ -20,13 +22,10 @@ engine = get_engine()
 actor = require_page_permission(engine, Permission.VIEW_RECORDS)
 st.title("Customer 360")
 
-search = st.text_input("Find a customer", key="c360_search", placeholder="Name, email, phone or company")
-choices = cached(customer_choices, search)
-if choices.empty:
-    empty_state("No customer matches that search.")
+# A link from My work or the Overview's birthdays (?customer=ID) opens that customer directly.
+customer_id = pick_customer(engine, key="c360", preselected=customer_from_address())
+if customer_id is None:
     st.stop()
-labels = dict(zip(choices["id"], choices["label"], strict=True))
-customer_id = int(st.selectbox("Customer", list(labels), format_func=labels.get, key="c360_customer"))
 view = cached(customer_360, customer_id)
 if view is None:
     empty_state("That customer no longer exists.")
@@ -37,5 +36,7 @@ customer_header(view)
 # fit shared with that page); this only picks the customer's row.
 analysis = page_analysis(shop_filters())
 value_cards(view, customer_value(analysis, customer_id))
+relationship_actions(engine, actor, customer_id)
 activity_tabs(view)
 customer_360_ticket_entry(engine, actor, customer_id)
+customer_loyalty(engine, actor, customer_id)

@@ -8,6 +8,7 @@ from crm.permissions import Permission
 from crm.records import list_records
 from crm.ui.cache import cached
 from crm.ui.grid import record_grid, record_query
+from crm.ui.merge_view import merge_section
 from crm.ui.resources import get_engine
 from crm.ui.segment_builder import save_grid_as_segment
 from crm.ui.session import require_page_permission
@@ -22,3 +23,4 @@ page = cached(list_records, "customers", query)
 record_grid(engine, actor, "customers", page, key="customers")
 save_grid_as_segment(engine, actor, query, key="customers_grid")
 st.page_link("pages/customer_360.py", label="Open a customer's 360° view", icon=":material/person_search:")
+merge_section(engine, actor)

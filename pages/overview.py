@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm.analytics.overview import growth_trends, overview_kpis, period_comparison
+from crm.analytics.overview import growth_trends, overview_kpis, period_comparison, takings
 from crm.permissions import Permission
+from crm.ui.birthdays import birthday_section
 from crm.ui.cache import cached
 from crm.ui.charts import show_chart, table_downloads
 from crm.ui.first_run import offer_demo_data
@@ -13,6 +14,7 @@ from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
 from crm.ui.sidebar import current_filters
 from crm.ui.views import overview as view
+from crm.ui.views.takings import takings_cards
 from crm.ui.widgets import empty_state, filter_caption
 
 engine = get_engine()
@@ -29,11 +31,19 @@ view.day_cards(kpis.today, with_customer_value=False)
 st.subheader("This month")
 view.day_cards(kpis.this_month, with_customer_value=True)
 
+birthday_section(engine, actor, filters, kpis.as_of)
+
 st.subheader("Selected period")
 filter_caption(filters)
+# Orders and visits side by side: a shop that only records visits sees its takings here.
+money = cached(takings, filters)
+takings_cards(money)
 comparison = cached(period_comparison, filters)
 if comparison.current.orders == 0 and comparison.current.new_customers == 0:
-    empty_state()
+    if money.visit_takings:
+        empty_state("No orders or new customers in this selection; the visit takings are above.")
+    else:
+        empty_state()
     st.stop()
 view.period_cards(comparison, kpis.pending)
 

@@ -1,11 +1,10 @@
-"""Segmentation: source effectiveness, loyalty tiers, RFM segments, segment × source, segment export."""
+"""Segmentation: source effectiveness, RFM segments, segment × source, loyalty, segment export."""
 
 from __future__ import annotations
 
 import streamlit as st
 
 from crm.analytics.segmentation import (
-    loyalty_tier_distribution,
     rfm_segments,
     segment_customers,
     segment_source_matrix,
@@ -14,6 +13,7 @@ from crm.analytics.segmentation import (
 from crm.permissions import Permission
 from crm.ui.cache import cached
 from crm.ui.charts import show_chart, table_downloads
+from crm.ui.loyalty_view import loyalty_analytics, loyalty_settings
 from crm.ui.resources import get_engine
 from crm.ui.segment_builder import save_filters_as_segment
 from crm.ui.session import require_page_permission
@@ -50,10 +50,8 @@ else:
     table_downloads(segments, name="segmentation_rfm_segments")
     show_chart(view.segment_source_figure(cached(segment_source_matrix, filters)), name="segmentation_segment_source")
 
-st.subheader("Loyalty tiers")
-filter_caption(filters, "Revenue orders")
-st.caption("Customer counts ignore the date range: a tier is today's points balance.")
-show_chart(view.loyalty_figure(cached(loyalty_tier_distribution, filters)), name="segmentation_loyalty")
+loyalty_analytics(engine, filters)
+loyalty_settings(engine, actor)
 
 if not scored.empty:
     st.subheader("Customers of a segment")

@@ -116,3 +116,13 @@ def test_the_brand_rule_counts_the_brands_customers_but_leaves_order_scopes_to_t
     assert any(clause.startswith("orders.brand_id IN (SELECT brands.id") for clause in order_scope)
     assert not any("customers.brand_id" in clause for clause in order_scope)
     assert Filters().customer_count_clauses(customers) == []
+
+
+def test_a_loyalty_tier_filter_is_a_customer_filter_named_in_the_sentence_with_bound_tier_names() -> None:
+    gold = Filters(loyalty_tiers=["gold", "platinum"])
+    assert gold.loyalty_tiers == ("gold", "platinum")
+    assert gold.has_customer_filters()
+    assert gold.describe() == "All orders, tier: gold, platinum"
+    compiled = select(customers.c.id).where(*gold.customer_clauses(customers)).compile(dialect=postgresql.dialect())
+    assert "loyalty_points" in str(compiled) and "gold" not in str(compiled)
+    assert {"gold", "platinum"} <= set(compiled.params.values())

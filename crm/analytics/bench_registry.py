@@ -17,6 +17,8 @@ __all__ = ["DOMAIN_CASE_MODULES", "all_cases"]
 DOMAIN_CASE_MODULES: tuple[str, ...] = (
     "crm.analytics.benchmarks_segments",
     "crm.analytics.benchmarks_service",
+    "crm.analytics.benchmarks_visits",
+    "crm.analytics.benchmarks_loyalty",
 )
 
 

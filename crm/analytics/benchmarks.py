@@ -29,6 +29,7 @@ from sqlalchemy import Connection, Engine, Table, select, text
 from crm.analytics import behavior, cohorts, demographics, options, overview, revenue, segmentation
 from crm.analytics.scope import AGE_BUCKETS, UNKNOWN_AGE
 from crm.filters import Filters
+from crm.loyalty.tiers import tier_for
 from crm.schema import (
     LOYALTY_TIERS,
     REVENUE_ORDER_STATUSES,
@@ -153,6 +154,9 @@ class _Spelling:
         ):
             if values:
                 sql += f" AND {alias}.{column} IN {self.among(values)}"
+        if filters.loyalty_tiers:  # the tier whose threshold the balance last reached
+            tier = f"SELECT t.name FROM loyalty_tiers t WHERE t.min_points <= {alias}.loyalty_points"
+            sql += f" AND ({tier} ORDER BY t.min_points DESC LIMIT 1) IN {self.among(filters.loyalty_tiers)}"
         today = filters.reference_day()
         if filters.age_min is not None:
             sql += f" AND {alias}.birth_date <= {self.bind(_years_ago(today, filters.age_min))}"
@@ -310,6 +314,8 @@ def _attribute_mask(people: pd.DataFrame, filters: Filters) -> pd.Series:
     ):
         if values:
             mask &= people[column].isin(values)
+    if filters.loyalty_tiers:  # default thresholds: the baseline reads no table for them
+        mask &= people["loyalty_points"].map(lambda points: tier_for(points, LOYALTY_TIERS)).isin(filters.loyalty_tiers)
     births = pd.to_datetime(people["birth_date"])
     today = filters.reference_day()
     if filters.age_min is not None:

@@ -22,7 +22,7 @@ from crm.analytics.scope import (
 )
 from crm.dialect import Grain, period_start
 from crm.filters import Filters
-from crm.schema import customers, orders, transactions
+from crm.schema import customers, orders, transactions, visit_payments, visits
 
 __all__ = [
     "CASH_IN_TYPES",
@@ -32,11 +32,13 @@ __all__ = [
     "PendingOrders",
     "PeriodComparison",
     "PeriodTotals",
+    "Takings",
     "growth_trends",
     "overview_kpis",
     "pending_orders",
     "period_comparison",
     "period_totals",
+    "takings",
 ]
 
 # KPI help texts: the metric definitions of DESIGN.md, shown on every page that shows the number.
@@ -67,6 +69,13 @@ DEFINITIONS: dict[str, str] = {
     ),
     "pending_orders": "Orders whose status is pending now, whatever their order date; value = their totals.",
     "change": "Change = (this period − the equally long previous period) ÷ previous period.",
+    "visit_takings": (
+        "Visit takings = payments taken at visits, by paid date (a shop that records visits sees its money here)."
+    ),
+    "total_takings": (
+        "Total takings = revenue + visit takings not settling an order (a visit payment that names its order "
+        "is already in that order's revenue, so one sale is never counted twice)."
+    ),
 }
 
 # Net cash = completed money in (sales, payments) − completed money out (refunds, chargebacks).
@@ -295,4 +304,55 @@ def overview_kpis(engine: Engine, filters: Filters, *, now: datetime | None = No
         total_customers=int(total_customers),
         as_of=today,
         pending=pending_orders(engine, filters),
+    )
+
+
+@dataclass(frozen=True)
+class Takings:
+    """Money of the period from orders and from visits, each sale once.
+
+    * order_revenue: revenue (totals of orders not cancelled/refunded, by order date);
+    * visit_takings: payments taken at visits, by paid date;
+    * visit_takings_for_orders: the part of them that names the order it settles (already in revenue);
+    * total: order_revenue + visit_takings − visit_takings_for_orders.
+    """
+
+    order_revenue: Decimal
+    visit_takings: Decimal
+    visit_takings_for_orders: Decimal
+
+    @property
+    def total(self) -> Decimal:
+        return self.order_revenue + self.visit_takings - self.visit_takings_for_orders
+
+
+def takings(engine: Engine, filters: Filters) -> Takings:
+    """Order revenue, visit takings and total takings of the filters' period (see ``Takings``).
+
+    Visit payments count by ``paid_at``; customer filters apply to the visiting customer and a
+    brand filter keeps customers of that brand (visits have no brand; orders keep their own rule).
+    """
+    revenue_query = (
+        select(func.coalesce(func.sum(orders.c.total).filter(counted()), 0))
+        .select_from(order_source(filters))
+        .where(*order_where(filters))
+    )
+    needs_customers = filters.has_customer_filters() or bool(filters.brands)
+    source = visit_payments.join(visits, visits.c.id == visit_payments.c.visit_id)
+    if needs_customers:
+        source = source.join(customers, customers.c.id == visits.c.customer_id)
+    people = filters.customer_count_clauses(customers) if needs_customers else []
+    visit_query = (
+        select(
+            func.coalesce(func.sum(visit_payments.c.amount), 0),
+            func.coalesce(func.sum(visit_payments.c.amount).filter(visit_payments.c.order_id.is_not(None)), 0),
+        )
+        .select_from(source)
+        .where(*filters.period_clauses(visit_payments.c.paid_at), *people)
+    )
+    with engine.connect() as connection:
+        revenue = connection.execute(revenue_query).scalar_one()
+        visit_total, for_orders = connection.execute(visit_query).one()
+    return Takings(
+        order_revenue=money(revenue), visit_takings=money(visit_total), visit_takings_for_orders=money(for_orders)
     )

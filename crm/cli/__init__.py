@@ -123,6 +123,7 @@ FEATURE_MODULES = (
     "crm.cli.notifications",
     "crm.cli.tickets",
     "crm.cli.service",
+    "crm.cli.loyalty",
     "crm.bench",
 )
 

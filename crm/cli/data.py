@@ -93,6 +93,7 @@ def _import(args: argparse.Namespace, engine: Engine) -> int:
             sheet=args.sheet,
             header_row=args.header_row,
             delimiter=args.delimiter,
+            award_points=not args.no_points,
         )
     except ImportError_ as error:
         print(f"error: {error}", file=sys.stderr)
@@ -173,6 +174,11 @@ def register(commands: Any, handlers: dict[str, Any]) -> None:
         "on a tie, the one with the most filled cells)",
     )
     importer.add_argument("--header-row", type=int, help="1-based row of the header, 0 for none (default: detected)")
+    importer.add_argument(
+        "--no-points",
+        action="store_true",
+        help="delivered orders earn no loyalty points (a history whose points are already in the imported balances)",
+    )
     handlers["import"] = _import
 
     exporter = commands.add_parser("export", help="export a table as CSV or XLSX (formula-safe)")

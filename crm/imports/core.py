@@ -34,6 +34,7 @@ from crm.imports.fields import IGNORE, FieldSpec, fields_for
 from crm.imports.mapping import check_mapping, suggest_mapping
 from crm.imports.reading import ParsedFile, read_source
 from crm.imports.validation import NOT_PROVIDED, parse_column
+from crm.loyalty.ledger import Entry, OrderStatusChange, apply_order_status_changes, book
 from crm.permissions import Actor, Permission, require
 from crm.schema import audit_log, utc_now
 
@@ -138,6 +139,12 @@ class TypedRows:
     # Audit rows of the changes written so far (action, entity, entity_id, before_json,
     # after_json), bulk-inserted by ``run_import`` with the actor in the import's transaction.
     changes: list[pd.DataFrame] = field(default_factory=list)
+    # Loyalty (crm.loyalty.ledger, applied by ``run_import`` with the actor): orders whose status the
+    # import set or changed (id, before or None when new, after), and customers whose balance it
+    # wrote (id, before, after). ``award_points`` False: the file's balances already hold the points.
+    order_status_changes: list[tuple[int, str | None, str]] = field(default_factory=list)
+    balance_changes: list[tuple[int, int, int]] = field(default_factory=list)
+    award_points: bool = True
 
     def __len__(self) -> int:
         return len(self.row_numbers)
@@ -399,6 +406,19 @@ def _handler(entity: str) -> Handler:
     return import_products
 
 
+def _book_loyalty(connection: Connection, rows: TypedRows, actor: Actor) -> None:
+    """Ledger rows for imported balances (opening/adjustment) and for orders delivered or cancelled."""
+    entries = [
+        Entry(customer_id, after - before, "opening" if before == 0 else "adjustment", "Balance imported from a file")
+        for customer_id, before, after in rows.balance_changes
+        if after != before
+    ]
+    book(connection, entries, actor, balances_written=True)
+    if rows.award_points and rows.order_status_changes:
+        changes = [OrderStatusChange(*change) for change in rows.order_status_changes]
+        apply_order_status_changes(connection, changes, actor)
+
+
 def run_import(
     engine: Engine,
     source: Path | bytes,
@@ -413,6 +433,7 @@ def run_import(
     header_row: int | None = None,
     file_name: str | None = None,
     delimiter: str | None = None,
+    award_points: bool = True,
 ) -> ImportReport:
     """Import ``source`` (a CSV/XLSX path or its bytes) as ``entity`` rows; return what happened.
 
@@ -420,6 +441,8 @@ def run_import(
     suggested mapping is used. ``on_duplicate`` decides what happens to a row whose key is
     already in the file or the database: ``skip`` it, ``update`` the existing row with the
     file's non-blank values, or ``merge`` (fill only the existing row's blanks).
+    ``award_points`` False (``import --no-points``): imported delivered orders earn no loyalty
+    points, for a history whose points are already in the imported customers' balances.
     Raises ``ImportError_`` when nothing can be imported, and ``crm.db.DatabaseUnavailable`` (one
     line) when the database goes away during the import; nothing is written then.
     """
@@ -467,6 +490,7 @@ def run_import(
     rows = _typed_rows(parsed, mapping, entity)
     report.warning_rows = [*_ignored_duplicates(parsed, mapping), *rows.warnings]
     report.warnings += [_warning_sentence(entry) for entry in report.warning_rows]
+    rows.award_points = award_points
     handler = _handler(entity)
     connection: Connection | None = None
     transaction = None
@@ -478,6 +502,7 @@ def run_import(
         rows.already_imported_at = _previous_import(connection, entity, parsed.sha256)
         report.already_imported_at = rows.already_imported_at
         imported = handler(connection, rows, report, on_duplicate)
+        _book_loyalty(connection, rows, actor)
         report.rejected = sorted(rows.errors, key=lambda rejection: rejection["row"])
         decisions = {decision["row"]: decision for decision in report.decisions}
         _count_not_provided(report, rows, imported)

@@ -185,7 +185,13 @@ def _apply_updates(
         columns.append("email_normalized")
     if "phone" in columns:
         columns.append("phone_normalized")
-    update_rows(connection, rows, customers, columns, frame, targets, policy)
+    changed = update_rows(connection, rows, customers, columns, frame, targets, policy)
+    # A balance the file changed is booked in the loyalty ledger by run_import.
+    rows.balance_changes += [
+        (customer_id, int(change["loyalty_points"][0] or 0), int(change["loyalty_points"][1] or 0))
+        for customer_id, change in changed.items()
+        if "loyalty_points" in change
+    ]
 
 
 def import_customers(connection: Connection, rows: TypedRows, report: ImportReport, policy: str) -> np.ndarray:
@@ -255,5 +261,11 @@ def import_customers(connection: Connection, rows: TypedRows, report: ImportRepo
     before = max_id(connection, customers)
     insert = _insert_frame(new, rows)
     report.inserted += bulk_insert(connection, customers, insert)
-    queue_creates(rows, customers, inserted_ids(connection, customers, before, len(insert)), insert)
+    new_ids = inserted_ids(connection, customers, before, len(insert))
+    queue_creates(rows, customers, new_ids, insert)
+    rows.balance_changes += [
+        (int(customer_id), 0, int(points))
+        for customer_id, points in zip(new_ids, insert["loyalty_points"], strict=True)
+        if int(points)
+    ]
     return finish_decisions(report, rows, new.index.to_numpy(), matched_positions, policy)

@@ -227,6 +227,10 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
         report.inserted += bulk_insert(connection, orders, insert)
         new_ids = dict(connection.execute(select(orders.c.order_number, orders.c.id).where(orders.c.id > before)).all())
         queue_creates(rows, orders, [new_ids[number] for number in insert["order_number"]], insert)
+        rows.order_status_changes += [
+            (new_ids[number], None, status)
+            for number, status in zip(insert["order_number"], insert["status"], strict=True)
+        ]
     else:
         new_ids = {}
     updated_orders = order_level[is_existing]
@@ -240,7 +244,12 @@ def import_orders(connection: Connection, rows: TypedRows, report: ImportReport,
         targets = pd.Series([existing[number] for number in updated_orders.index], index=updated_orders.index)
         frame_update = updated_orders.copy()
         frame_update["order_date"] = pd.to_datetime(frame_update["order_date"])
-        update_rows(connection, rows, orders, columns, frame_update, targets, policy)
+        changed = update_rows(connection, rows, orders, columns, frame_update, targets, policy)
+        rows.order_status_changes += [
+            (order_id, change["status"][0], change["status"][1])
+            for order_id, change in changed.items()
+            if "status" in change
+        ]
         if policy == "update":
             report.updated += len(updated_orders)
         else:

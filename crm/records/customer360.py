@@ -3,7 +3,7 @@
 Metrics follow DESIGN.md: total spent = sum of totals of the customer's orders that are not
 cancelled or refunded (historic CLV); order count counts those orders; AOV = total spent ÷
 order count; first/last purchase are the first/last of those orders. Loyalty tier from the
-points balance (``crm.reference.loyalty_tier_for``). Predicted CLV, expected purchases, P(alive)
+points balance (thresholds of ``loyalty_tiers``, ``crm.loyalty.tiers``). Predicted CLV, expected purchases, P(alive)
 and churn risk come from ``crm.analytics.clv.customer_value`` of the CLV page's cached fit.
 """
 
@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Engine, Select, func, select
 
-from crm.reference import loyalty_tier_for
+from crm.loyalty.tiers import read_tiers, tier_for
 from crm.schema import (
     REVENUE_ORDER_STATUSES,
     brands,
@@ -36,6 +36,12 @@ __all__ = ["Customer360", "CustomerSummary", "customer_360"]
 
 # Rows per activity table; older activity is one click away in the record grids.
 ACTIVITY_LIMIT = 200
+
+
+def _tier_now(engine: Engine, points: int) -> str:
+    """The tier of a balance by the loyalty_tiers thresholds (editable by managers)."""
+    with engine.connect() as connection:
+        return tier_for(points, read_tiers(connection))
 
 
 @dataclass(frozen=True)
@@ -62,9 +68,10 @@ class Customer360:
     transactions: pd.DataFrame
     # Columns: visit id, visited_at, location, purpose, paid (sum of its payments)
     visits: pd.DataFrame
-    # Columns: visit_id, paid_at, amount, method
+    # Columns: visit_id, paid_at, amount, method, order_number (the order it settles)
     visit_payments: pd.DataFrame
-    # Columns: occurred_at, interaction_type, subject, priority, status, duration_minutes, follow_up_at, agent
+    # Columns: occurred_at, interaction_type, subject, priority, status, duration_minutes, follow_up_at, outcome,
+    # agent (the owner)
     interactions: pd.DataFrame
     # Interactions with a follow-up date, soonest first, with ``due`` (follow-up time has come).
     follow_ups: pd.DataFrame
@@ -177,9 +184,18 @@ def customer_360(engine: Engine, customer_id: int, *, now: datetime | None = Non
         _frame(
             engine,
             select(
-                visit_payments.c.visit_id, visit_payments.c.paid_at, visit_payments.c.amount, visit_payments.c.method
+                visit_payments.c.visit_id,
+                visit_payments.c.paid_at,
+                visit_payments.c.amount,
+                visit_payments.c.method,
+                # The order a payment settles (already in revenue), if any.
+                orders.c.order_number,
             )
-            .select_from(visit_payments.join(visits, visits.c.id == visit_payments.c.visit_id))
+            .select_from(
+                visit_payments.join(visits, visits.c.id == visit_payments.c.visit_id).outerjoin(
+                    orders, orders.c.id == visit_payments.c.order_id
+                )
+            )
             .where(visits.c.customer_id == customer_id)
             .order_by(visit_payments.c.paid_at.desc())
             .limit(ACTIVITY_LIMIT),
@@ -196,6 +212,7 @@ def customer_360(engine: Engine, customer_id: int, *, now: datetime | None = Non
             interactions.c.status,
             interactions.c.duration_minutes,
             interactions.c.follow_up_at,
+            interactions.c.outcome,
             users.c.full_name.label("agent"),
         )
         .select_from(interactions.outerjoin(users, users.c.id == interactions.c.user_id))
@@ -229,7 +246,7 @@ def customer_360(engine: Engine, customer_id: int, *, now: datetime | None = Non
         first_purchase=first,
         last_purchase=last,
         loyalty_points=points,
-        loyalty_tier=loyalty_tier_for(points),
+        loyalty_tier=_tier_now(engine, points),
         open_tickets=int(open_tickets),
         follow_ups_due=int(follow_ups["due"].sum()),
     )

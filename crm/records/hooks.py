@@ -14,11 +14,13 @@ from typing import Any
 
 from sqlalchemy import Connection, select
 
-from crm.permissions import Actor
+from crm.loyalty.ledger import Entry, OrderStatusChange, apply_order_status_changes, book
+from crm.permissions import Actor, Permission, allowed
 from crm.records.orders import resync_orders, stock_positions
+from crm.records.relationships import InteractionHooksMixin
+from crm.records.visits import payment_order_problems
 from crm.schema import (
     inventory,
-    loyalty_ledger,
     order_items,
     orders,
     price_history,
@@ -92,10 +94,13 @@ class CustomerHooks(EntityHooks):
             return ["a customer needs at least a name, company, email or phone."]
         return []
 
-    # loyalty_points is the running sum of loyalty_ledger: a typed-in balance is booked as an adjustment.
+    # loyalty_points is the running sum of loyalty_ledger: a typed-in balance is booked as an adjustment,
+    # which only managers make (crm.loyalty: Permission.MANAGE_LOYALTY).
     def after_insert(self, connection: Connection, new_id: int, values: dict[str, Any], actor: Actor) -> None:
         if values.get("loyalty_points"):
-            _book_points(connection, new_id, int(values["loyalty_points"]), f"Opening balance set by {actor.username}")
+            _may_adjust_points(actor)
+            entry = Entry(new_id, int(values["loyalty_points"]), "opening", f"Opening balance set by {actor.username}")
+            book(connection, [entry], actor, balances_written=True, audit=False)
 
     def after_update(
         self, connection: Connection, record_id: int, before: dict[str, Any], values: dict[str, Any], actor: Actor
@@ -103,13 +108,17 @@ class CustomerHooks(EntityHooks):
         if "loyalty_points" in values:
             change = int(values["loyalty_points"]) - int(before["loyalty_points"] or 0)
             if change:
-                _book_points(connection, record_id, change, f"Manual adjustment by {actor.username}")
+                _may_adjust_points(actor)
+                entry = Entry(record_id, change, "adjustment", f"Manual adjustment by {actor.username}")
+                book(connection, [entry], actor, balances_written=True, audit=False)
 
 
-def _book_points(connection: Connection, customer_id: int, points: int, reason: str) -> None:
-    connection.execute(
-        loyalty_ledger.insert().values(customer_id=customer_id, points=points, reason=reason, created_at=utc_now())
-    )
+def _may_adjust_points(actor: Actor) -> None:
+    if not allowed(actor.role, Permission.MANAGE_LOYALTY):
+        raise ValueError(
+            f"Loyalty points: your role ({actor.role}) may not adjust points; redeem them in Customer 360's "
+            "Loyalty section, or ask a manager."
+        )
 
 
 class ProductHooks(EntityHooks):
@@ -199,7 +208,11 @@ class OrderHooks(EntityHooks):
     """Orders edited in the grid: totals recomputed, stock moved when status or warehouse changes."""
 
     def prepare(self, connection: Connection, plan: Plan) -> Any:
-        return stock_positions(connection, [record_id for record_id, _values in plan.updates])
+        order_ids = [record_id for record_id, _values in plan.updates]
+        statuses = dict(
+            connection.execute(select(orders.c.id, orders.c.status).where(orders.c.id.in_(order_ids))).all()
+        )
+        return stock_positions(connection, order_ids), statuses
 
     def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
         problems = []
@@ -220,7 +233,21 @@ class OrderHooks(EntityHooks):
         return []
 
     def finish(self, connection: Connection, context: Any, actor: Actor) -> None:
-        resync_orders(connection, context, actor, items_changed=False)
+        positions, statuses_before = context
+        resync_orders(connection, positions, actor, items_changed=False)
+        # Points follow the status once totals are final: delivered earns, cancelled/refunded reverses.
+        statuses_after = dict(
+            connection.execute(select(orders.c.id, orders.c.status).where(orders.c.id.in_(list(statuses_before)))).all()
+        )
+        apply_order_status_changes(
+            connection,
+            [
+                OrderStatusChange(order_id, before, statuses_after[order_id])
+                for order_id, before in statuses_before.items()
+                if order_id in statuses_after and statuses_after[order_id] != before
+            ],
+            actor,
+        )
 
 
 # Transactions named in a refusal at most (enough to find them in the Transactions grid).
@@ -344,6 +371,17 @@ class TicketHooks(EntityHooks):
         return {"ticket_number": next_ticket_number(connection, utc_now())}
 
 
+class VisitPaymentHooks(EntityHooks):
+    """A payment settles only an order of the visiting customer (else total takings would drop another's sale)."""
+
+    def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:
+        return payment_order_problems(connection, merged)
+
+
+class InteractionHooks(InteractionHooksMixin, EntityHooks):
+    """New interactions are owned by the user saving them; completed ones move the customer's last contact."""
+
+
 def _current_price(connection: Connection, product_id: int, variant_id: int | None) -> Decimal:
     if variant_id is not None:
         price = connection.execute(select(product_variants.c.price).where(product_variants.c.id == variant_id)).scalar()
@@ -361,6 +399,8 @@ _HOOKS: dict[str, EntityHooks] = {
     "transactions": TransactionHooks(),
     "tickets": TicketHooks(),
     "visits": VisitHooks(),
+    "interactions": InteractionHooks(),
+    "visit_payments": VisitPaymentHooks(),
 }
 _NONE = EntityHooks()
 

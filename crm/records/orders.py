@@ -32,6 +32,7 @@ from sqlalchemy import Connection, Engine, func, select
 
 from crm.audit import record_audit
 from crm.dialect import folded_like
+from crm.loyalty.ledger import OrderStatusChange, apply_order_status_changes
 from crm.permissions import Actor, Permission, require
 from crm.records.inventory import StockError, record_movement
 from crm.records.listing import search_pattern
@@ -284,6 +285,8 @@ def _create_order(connection: Connection, new_order: NewOrder, actor: Actor) -> 
     )
     # A new order holds nothing yet: reserve (or ship) what its status says.
     _sync_stock(connection, order_id, {}, actor)
+    # An order entered as delivered earns its points at once (crm.loyalty.ledger).
+    apply_order_status_changes(connection, [OrderStatusChange(order_id, None, new_order.status)], actor)
     record_audit(
         connection,
         actor,
@@ -600,6 +603,11 @@ def update_order_status(
                     after={"status": status},
                 )
             resync_orders(connection, positions, actor, items_changed=False)
+            apply_order_status_changes(
+                connection,
+                [OrderStatusChange(order_id, rows[order_id].status, status) for order_id in changing],
+                actor,
+            )
     except StockError as error:
         raise OrderError(str(error)) from None
     return StatusChange(updated=tuple(changing), unchanged=tuple(i for i in ids if i not in changing))

@@ -43,6 +43,7 @@ LABELS = {
     "priority": "Priority",
     "duration_minutes": "Minutes",
     "follow_up_at": "Follow up",
+    "outcome": "Outcome",
     "agent": "Agent",
     "due": "Due",
     "ticket_number": "Ticket",
@@ -96,7 +97,7 @@ def value_cards(view: Customer360, lifetime_value: CustomerClv) -> None:
         ("Total spent", format_money(summary.total_spent), "Sum of order totals, excluding cancelled/refunded."),
         ("Orders", f"{summary.order_count:,}", f"Counted orders (of {summary.all_orders:,} in any status)."),
         ("Average order value", format_money(summary.average_order_value), "Total spent ÷ counted orders."),
-        ("Loyalty points", f"{summary.loyalty_points:,}", "bronze < 1000 ≤ silver < 5000 ≤ gold < 10000 ≤ platinum."),
+        ("Loyalty points", f"{summary.loyalty_points:,}", "The points balance; its tier is in the header."),
         ("First purchase", _local_day(summary.first_purchase), f"First counted order, day in {_zone_name()}."),
         ("Last purchase", _local_day(summary.last_purchase), f"Last counted order, day in {_zone_name()}."),
     ]

@@ -27,6 +27,7 @@ from crm.permissions import Actor, Permission, PermissionDeniedError, allowed
 from crm.records import RecordPage, RecordQuery, apply_edits, entity_spec, has_changes, lookup_options
 from crm.records.entities import EntitySpec, Field
 from crm.records.listing import EXPORT_ROW_LIMIT, distinct_values, export_records
+from crm.records.refs import LABELLED_TABLES, id_of_label, ref_labels, ref_search
 from crm.settings import get_settings
 from crm.ui.cache import cached, invalidate
 from crm.ui.charts import table_downloads
@@ -164,6 +165,100 @@ def record_query(
     return query
 
 
+# Joined name columns that a labelled id column already shows (the customer's name next to its id).
+NAME_COLUMNS = frozenset({"customer", "product", "order_number"})
+# What the picker above the grid calls each labelled table.
+REF_NOUNS = {
+    "customers": "customer",
+    "orders": "order",
+    "products": "product",
+    "product_variants": "variant",
+    "visits": "visit",
+}
+
+
+def _labelled_fields(spec: EntitySpec) -> list[Field]:
+    """Id columns of customers, orders, products, variants and visits: shown and picked by label, never typed."""
+    return [
+        field
+        for field in spec.fields
+        if field.kind == "ref" and field.target is not None and field.target.name in LABELLED_TABLES
+    ]
+
+
+def _header(field: Field) -> str:
+    return field.label.removesuffix(" id")
+
+
+def _picked_key(key: str, field: Field) -> str:
+    return f"{key}__picked_{field.name}"
+
+
+def _ref_pickers(engine: Engine, spec: EntitySpec, key: str) -> None:
+    """Search boxes whose matches join the pick lists of the grid's labelled columns."""
+    fields = _labelled_fields(spec)
+    if not fields:
+        return
+    columns = st.columns(len(fields) + 1)
+    for column, field in zip(columns, fields, strict=False):
+        assert field.target is not None
+        noun = REF_NOUNS[field.target.name]
+        text = column.text_input(
+            f"Find a {noun} to pick in the grid",
+            key=f"{key}_find_{field.name}",
+            max_chars=200,
+            help=f"Matches are added to the {_header(field)} column's list; pick one there.",
+        )
+        found = cached(ref_search, field.target.name, text) if text.strip() else {}
+        st.session_state[_picked_key(key, field)] = found
+        if text.strip():
+            column.caption(f"{len(found)} match(es) in the {_header(field)} list." if found else "No match.")
+
+
+def _ref_options(engine: Engine, spec: EntitySpec, shown: pd.DataFrame, key: str) -> dict[str, dict[int, str]]:
+    """Per labelled field: id → label of the rows on the page plus the picker's matches."""
+    options: dict[str, dict[int, str]] = {}
+    for field in _labelled_fields(spec):
+        assert field.target is not None
+        ids = tuple(sorted({int(value) for value in shown[field.name].dropna()})) if field.name in shown else ()
+        labels = dict(cached(ref_labels, field.target.name, ids)) if ids else {}
+        labels |= st.session_state.get(_picked_key(key, field)) or {}
+        options[field.name] = labels
+    return options
+
+
+def _labelled(shown: pd.DataFrame, options: dict[str, dict[int, str]]) -> pd.DataFrame:
+    """The page with labelled id columns as their labels (an id without a row shows as "(#id)")."""
+    display = shown.copy()
+    for name, labels in options.items():
+        if name in display:
+            display[name] = display[name].map(
+                lambda value, labels=labels: None if pd.isna(value) else labels.get(int(value), f"(#{int(value)})")
+            )
+    return display
+
+
+def _ids_from_labels(state: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """The editor's changes with labels of labelled columns turned back into ids for ``apply_edits``."""
+
+    def convert(row: dict[str, Any]) -> dict[str, Any]:
+        converted = dict(row)
+        for name in names & set(row):
+            value = row[name]
+            if isinstance(value, str) and value.strip():
+                found = id_of_label(value)
+                converted[name] = found if found is not None else value
+            elif value is None or (isinstance(value, str) and not value.strip()):
+                converted[name] = None
+        return converted
+
+    return {
+        "edited_rows": {position: convert(row) for position, row in (state.get("edited_rows") or {}).items()},
+        "added_rows": [convert(row) for row in state.get("added_rows") or []],
+        "deleted_rows": list(state.get("deleted_rows") or []),
+    }
+
+
 def _column(engine: Engine, spec: EntitySpec, field: Field) -> Any:
     config = st.column_config
     # No min_value/max_chars/validate/required: the browser would drop a typed minus, cut long text
@@ -196,10 +291,21 @@ def _column(engine: Engine, spec: EntitySpec, field: Field) -> Any:
     return config.Column(**common)  # pragma: no cover - every kind is handled above
 
 
-def _column_config(engine: Engine, spec: EntitySpec) -> dict[str, Any]:
+def _column_config(
+    engine: Engine, spec: EntitySpec, options: dict[str, dict[int, str]] | None = None
+) -> dict[str, Any]:
     config: dict[str, Any] = {"id": st.column_config.NumberColumn("Id", format="%d", disabled=True), "version": None}
     for field in spec.fields:
         config[field.name] = _column(engine, spec, field)
+    for name, labels in (options or {}).items():
+        field = spec.field(name)
+        help_text = "Pick from the list; the search box above the grid adds more."
+        config[name] = st.column_config.SelectboxColumn(
+            _header(field),
+            options=sorted(labels.values()),
+            help=f"Required. {help_text}" if field.required and field.editable else help_text,
+            disabled=not field.editable,
+        )
     for derived in spec.derived:
         if derived.kind == "money":
             config[derived.name] = st.column_config.NumberColumn(derived.label, format="%.2f", disabled=True)
@@ -284,13 +390,24 @@ def record_grid(engine: Engine, actor: Actor, entity: str, page: RecordPage, *, 
         st.caption(spec.note)
     if not (may_edit or may_delete) and (spec.can_edit or spec.can_add or spec.can_delete):
         st.caption(":material/lock: Read-only for your role.")
+    if may_edit:
+        _ref_pickers(engine, spec, key)
+    options = _ref_options(engine, spec, shown, key)
+    labelled_columns = {spec.field(name).column for name in options}
+    hidden = {
+        derived.name
+        for derived in spec.derived
+        if derived.name in NAME_COLUMNS
+        and derived.joins
+        and any(join.name == derived.joins[0] and join.local_column in labelled_columns for join in spec.joins)
+    }
     st.data_editor(
-        shown,
+        _labelled(shown, options),
         key=edits_key,
         hide_index=True,
         width="stretch",
-        column_config=_column_config(engine, spec),
-        column_order=list(spec.display_order),
+        column_config=_column_config(engine, spec, options),
+        column_order=[name for name in spec.display_order if name not in hidden],
         num_rows=_num_rows(spec, may_add, may_delete),
         # Insert-only entities keep their columns open for new rows; edits of old rows are refused on save.
         disabled=not may_edit,
@@ -329,8 +446,9 @@ def _save_controls(engine: Engine, actor: Actor, spec: EntitySpec, shown: pd.Dat
     if deleting and not confirmed:
         st.error("Tick the confirmation box to delete the marked rows.")
         return
+    labelled = {field.name for field in _labelled_fields(spec)}
     try:
-        outcome = apply_edits(engine, spec, shown, state, actor)
+        outcome = apply_edits(engine, spec, shown, _ids_from_labels(state, labelled), actor)
     except PermissionDeniedError as error:
         st.error(escape_markdown(error))
         return

@@ -8,7 +8,7 @@ around the menu.
 Every page has its own address (``/overview``, ``/customers`` …) for every role that may
 open it. Streamlit serves the default page only at ``/``, so the default is a hidden
 landing page that switches to the role's first page: ``/`` ends up on ``/overview`` (or
-``/customers`` for agents), and that address can be bookmarked, shared and reloaded.
+``/my_work`` for agents), and that address can be bookmarked, shared and reloaded.
 The addresses of pages a role may not open are registered too, hidden, as a page that says
 "You don't have access to this page." (and runs nothing of the page).
 """
@@ -62,6 +62,7 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/overview.py", "Overview", ":material/dashboard:", "Analytics", Permission.VIEW_ANALYTICS, True),
     PageSpec("pages/revenue.py", "Revenue", ":material/payments:", "Analytics", Permission.VIEW_ANALYTICS, True),
+    PageSpec("pages/visits.py", "Visits", ":material/storefront:", "Analytics", Permission.VIEW_ANALYTICS, True),
     PageSpec(
         "pages/demographics.py", "Demographics", ":material/diversity_3:", "Analytics", Permission.VIEW_ANALYTICS, True
     ),
@@ -74,6 +75,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/segments.py", "Segments", ":material/filter_alt:", "Marketing", Permission.MANAGE_SEGMENTS),
     PageSpec("pages/campaigns.py", "Campaigns", ":material/campaign:", "Marketing", Permission.VIEW_ANALYTICS),
     PageSpec("pages/service.py", "Service", ":material/support:", "Analytics", Permission.VIEW_ANALYTICS, True),
+    # Before the records: the first page agents see, so it is their landing page (analysts cannot edit: no work list).
+    PageSpec("pages/my_work.py", "My work", ":material/task_alt:", "Work", Permission.EDIT_RECORDS),
     PageSpec("pages/customers.py", "Customers", ":material/groups:", "Records", Permission.VIEW_RECORDS),
     PageSpec("pages/customer_360.py", "Customer 360", ":material/person_search:", "Records", Permission.VIEW_RECORDS),
     PageSpec("pages/orders.py", "Orders", ":material/receipt_long:", "Records", Permission.VIEW_RECORDS),

@@ -8,6 +8,7 @@ import streamlit as st
 
 from crm.analytics.options import filter_choices
 from crm.filters import Filters
+from crm.loyalty.tiers import tier_names
 from crm.schema import CUSTOMER_STATUSES, CUSTOMER_TYPES, GENDERS
 from crm.settings import get_settings
 from crm.ui.cache import cached
@@ -70,6 +71,10 @@ def render_filter_sidebar() -> Filters:
     statuses = sidebar.multiselect(
         "Customer status", CUSTOMER_STATUSES, key="filter_customer_statuses", format_func=readable
     )
+    tiers = cached(tier_names)
+    loyalty_tiers = sidebar.multiselect(
+        "Loyalty tier", tiers, key="filter_loyalty_tiers", format_func=readable, help="Tier of the points balance now."
+    )
     filters = Filters(
         start_date=start,
         end_date=end,
@@ -81,6 +86,7 @@ def render_filter_sidebar() -> Filters:
         age_max=None if age_min == AGE_BOUNDS[0] and age_max == AGE_BOUNDS[1] else age_max,
         customer_types=every_or_chosen(customer_types, CUSTOMER_TYPES),
         customer_statuses=every_or_chosen(statuses, CUSTOMER_STATUSES),
+        loyalty_tiers=every_or_chosen(loyalty_tiers, tiers),
         timezone_name=settings.timezone_name,
         today=today,
     )

@@ -17,12 +17,14 @@ from crm.analytics import (
     behavior,
     cohorts,
     demographics,
+    loyalty,
     options,
     overview,
     revenue,
     segmentation,
     segments,
     service,
+    visits,
 )
 from crm.analytics.bench_registry import all_cases
 from crm.analytics.benchmarks import AnalyticsCase, bench_filter_passes
@@ -45,9 +47,23 @@ FILTER_SETS = {
     ),
     # Brand on orders and on counted customers (nobody in tiny_shop has a brand: no customer counts).
     "brand and gender": Filters(brands=("Aurora",), genders=("female",), today=TODAY),
+    # The loyalty tier filter through the shared customer clauses: Alice (silver, 1200) and Dan (gold, 6000).
+    "loyalty tiers": Filters(loyalty_tiers=("silver", "gold"), today=TODAY),
 }
 # Modules whose public functions the pages call; clv has its own bench phase.
-ANALYTICS_MODULES = (overview, revenue, demographics, behavior, segmentation, cohorts, options, segments, service)
+ANALYTICS_MODULES = (
+    overview,
+    revenue,
+    demographics,
+    behavior,
+    segmentation,
+    cohorts,
+    options,
+    segments,
+    service,
+    visits,
+    loyalty,
+)
 
 
 def _rows(frame: pd.DataFrame) -> list[tuple[object, ...]]:

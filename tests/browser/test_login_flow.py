@@ -106,7 +106,7 @@ def test_deep_link_survives_reload_and_sign_out_revokes_the_cookie(
 
 
 @pytest.mark.parametrize(
-    ("username", "path", "heading"), [("manager", "overview", "Overview"), ("agent", "customers", "Customers")]
+    ("username", "path", "heading"), [("manager", "overview", "Overview"), ("agent", "my_work", "My work")]
 )
 def test_each_roles_first_page_has_its_own_address_through_sign_in_and_reload(
     running_app, page: Page, sign_in, username: str, path: str, heading: str

@@ -98,12 +98,13 @@ def test_a_dry_run_writes_no_audit_rows(engine):
 def test_orders_audit_new_orders_their_items_and_the_customers_and_products_made_on_the_way(engine):
     run_import(engine, DATA / "orders_items.csv", entity="orders")
     entities = [(row["action"], row["entity"]) for row in _audit(engine)]
-    # 2 customers, 2 products, 2 orders, 3 items, then the summary.
+    # 2 customers, 2 products, 2 orders, 3 items, the points delivered O-1 earned Ann, then the summary.
     assert sorted(entities[:-1]) == sorted(
         [("create", "customers")] * 2
         + [("create", "products")] * 2
         + [("create", "orders")] * 2
         + [("create", "order_items")] * 3
+        + [("update", "customers")]
     )
     assert entities[-1] == ("import", "orders")
     with engine.connect() as connection:

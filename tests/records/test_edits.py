@@ -283,14 +283,18 @@ def test_a_transaction_must_belong_to_the_customer_of_its_order(tiny_shop: TinyS
 
 def test_a_loyalty_points_edit_is_booked_in_the_ledger(tiny_shop: TinyShop) -> None:
     engine = tiny_shop.engine
-    # Alice (row 1) goes from 1200 to 1500 points: +300 booked, tier silver stays.
-    outcome = apply_edits(engine, "customers", _page(engine), _changes(edited={0: {"loyalty_points": 1500}}), SAM)
+    # An agent may not adjust points; an admin may. Alice (row 1) goes from 1200 to 1500: +300 booked.
+    refused = apply_edits(engine, "customers", _page(engine), _changes(edited={0: {"loyalty_points": 1500}}), SAM)
+    assert refused.problems and "may not adjust points" in refused.problems[0]
+    outcome = apply_edits(engine, "customers", _page(engine), _changes(edited={0: {"loyalty_points": 1500}}), ADA)
     assert outcome.ok, outcome.problems
     with engine.connect() as connection:
         booked = connection.execute(
-            select(loyalty_ledger.c.customer_id, loyalty_ledger.c.points, loyalty_ledger.c.reason)
+            select(loyalty_ledger.c.customer_id, loyalty_ledger.c.points, loyalty_ledger.c.reason).where(
+                loyalty_ledger.c.customer_id == 1
+            )
         ).all()
-    assert [tuple(row) for row in booked] == [(1, 300, "Manual adjustment by sam")]
+    assert [tuple(row) for row in booked] == [(1, 300, "Manual adjustment by ada")]
 
 
 def test_new_tickets_get_the_days_number_and_the_workflow_fields_stay_with_the_service_desk(

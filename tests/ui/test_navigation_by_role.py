@@ -64,6 +64,7 @@ def _sign_in(app: FrameAppTest, username: str, password: str) -> FrameAppTest:
 ANALYTICS_MENU = [
     "Overview",
     "Revenue",
+    "Visits",
     "Demographics",
     "Behaviour",
     "Segmentation",
@@ -89,6 +90,7 @@ EXPECTED_MENUS = {
     "admin": [
         *ANALYTICS_MENU,
         *MARKETING_MENU,
+        "My work",
         *RECORDS_MENU,
         "Service desk",
         "Knowledge base",
@@ -100,15 +102,16 @@ EXPECTED_MENUS = {
     "manager": [
         *ANALYTICS_MENU,
         *MARKETING_MENU,
+        "My work",
         *RECORDS_MENU,
         "Service desk",
         "Knowledge base",
         "Import data",
         "Notifications",
     ],
-    # Everyone reads the knowledge base; agents write drafts, managers publish.
+    # Everyone reads the knowledge base; agents write drafts, managers publish. Analysts edit nothing: no work list.
     "analyst": [*ANALYTICS_MENU, *MARKETING_MENU, *RECORDS_MENU, "Knowledge base", "Notifications"],
-    "agent": [*RECORDS_MENU, "Service desk", "Knowledge base", "Notifications"],
+    "agent": ["My work", *RECORDS_MENU, "Service desk", "Knowledge base", "Notifications"],
 }
 EXPECTED_PERMISSIONS = {
     "admin": set(Permission),
@@ -172,7 +175,7 @@ def test_ticket_edits_need_manage_tickets_beyond_editing_records(
 
 @pytest.mark.parametrize(
     ("role", "first_page", "title"),
-    [("admin", "overview", "Overview"), ("analyst", "overview", "Overview"), ("agent", "customers", "Customers")],
+    [("admin", "overview", "Overview"), ("analyst", "overview", "Overview"), ("agent", "my_work", "My work")],
 )
 def test_the_root_address_forwards_to_the_roles_first_page_at_its_own_address(
     database_url: str, role: str, first_page: str, title: str

@@ -1,0 +1,169 @@
+"""Customer 360's "Work with this customer" section: log an interaction, schedule a follow-up,
+record a visit, open a ticket — each a form that writes through ``crm.records`` (permission,
+validation and audit there) and says what it did.
+
+Kept apart from ``crm.ui.customer_view`` (the read-only header, cards and tabs).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+
+import streamlit as st
+from sqlalchemy import Engine
+
+from crm.permissions import Actor, Permission, PermissionDeniedError, allowed
+from crm.records.relationships import (
+    InteractionInput,
+    RelationshipError,
+    TicketInput,
+    log_interaction,
+    open_ticket,
+    schedule_follow_up,
+)
+from crm.records.visits import customer_orders
+from crm.schema import INTERACTION_TYPES, PRIORITIES, TICKET_CATEGORIES
+from crm.settings import get_settings
+from crm.ui.cache import cached, invalidate
+from crm.ui.visit_form import local_to_utc, visit_form
+from crm.ui.widgets import readable
+
+__all__ = ["relationship_actions"]
+
+
+def _flash(key: str) -> None:
+    message = st.session_state.pop(f"{key}__flash", None)
+    if message:
+        st.success(message, icon=":material/check_circle:")
+
+
+def _done(key: str, message: str) -> None:
+    """After a save: clear the cache, start the form afresh (new widget keys) and say what happened."""
+    invalidate()
+    st.session_state[f"{key}__flash"] = message
+    st.session_state[f"{key}__generation"] = int(st.session_state.get(f"{key}__generation", 0)) + 1
+    st.rerun()
+
+
+def _form_key(key: str) -> str:
+    return f"{key}_{int(st.session_state.get(f'{key}__generation', 0))}"
+
+
+def _now_local() -> datetime:
+    return datetime.now(get_settings().timezone).replace(second=0, microsecond=0)
+
+
+def _interaction_form(engine: Engine, actor: Actor, customer_id: int, key: str) -> None:
+    _flash(key)
+    form = _form_key(key)
+    now = _now_local()
+    columns = st.columns(3)
+    kind = columns[0].selectbox("Type", INTERACTION_TYPES, format_func=readable, key=f"{form}_type")
+    priority = columns[1].selectbox("Priority", PRIORITIES, index=1, format_func=readable, key=f"{form}_priority")
+    minutes = columns[2].number_input("Minutes", value=None, step=1, key=f"{form}_minutes")
+    subject = st.text_input("Subject", key=f"{form}_subject", max_chars=200)
+    outcome = st.text_input("Outcome", key=f"{form}_outcome", max_chars=200, placeholder="What came of it")
+    notes = st.text_area("Notes", key=f"{form}_notes", height=68)
+    when = st.columns(2)
+    day = when[0].date_input("Day", value=now.date(), key=f"{form}_day")
+    clock = when[1].time_input("Time", value=now.time(), key=f"{form}_time", step=300)
+    if not st.button("Log the interaction", type="primary", key=f"{form}_save", icon=":material/call:"):
+        return
+    try:
+        log_interaction(
+            engine,
+            actor,
+            InteractionInput(
+                customer_id=customer_id,
+                interaction_type=str(kind),
+                subject=subject,
+                occurred_at=local_to_utc(day, clock),
+                priority=str(priority),
+                outcome=outcome,
+                notes=notes,
+                duration_minutes=int(minutes) if minutes is not None else None,
+            ),
+        )
+    except (RelationshipError, PermissionDeniedError) as error:
+        st.error(str(error))
+        return
+    _done(key, "Interaction logged; the customer's last contact is updated.")
+
+
+def _follow_up_form(engine: Engine, actor: Actor, customer_id: int, key: str) -> None:
+    _flash(key)
+    form = _form_key(key)
+    tomorrow = _now_local().date() + timedelta(days=1)
+    subject = st.text_input("What to follow up", key=f"{form}_subject", max_chars=200)
+    columns = st.columns(3)
+    day = columns[0].date_input("Due day", value=tomorrow, key=f"{form}_day")
+    clock = columns[1].time_input("Time", value=time(9, 0), key=f"{form}_time", step=900)
+    priority = columns[2].selectbox("Priority", PRIORITIES, index=1, format_func=readable, key=f"{form}_priority")
+    notes = st.text_area("Notes", key=f"{form}_notes", height=68)
+    if not st.button("Schedule the follow-up", type="primary", key=f"{form}_save", icon=":material/event:"):
+        return
+    try:
+        schedule_follow_up(
+            engine, actor, customer_id, subject, local_to_utc(day, clock), notes=notes, priority=str(priority)
+        )
+    except (RelationshipError, PermissionDeniedError) as error:
+        st.error(str(error))
+        return
+    _done(key, f"Follow-up scheduled for {day:%d %b %Y} {clock:%H:%M}; it is on your My work page.")
+
+
+def _ticket_form(engine: Engine, actor: Actor, customer_id: int, key: str) -> None:
+    _flash(key)
+    form = _form_key(key)
+    subject = st.text_input("Subject", key=f"{form}_subject", max_chars=200)
+    columns = st.columns(3)
+    category = columns[0].selectbox("Category", TICKET_CATEGORIES, format_func=readable, key=f"{form}_category")
+    priority = columns[1].selectbox("Priority", PRIORITIES, index=1, format_func=readable, key=f"{form}_priority")
+    orders = cached(customer_orders, customer_id)
+    order_labels = {0: "No order"} | dict(zip(orders["id"], orders["label"], strict=True))
+    order_id = columns[2].selectbox(
+        "About order", list(order_labels), format_func=order_labels.get, key=f"{form}_order"
+    )
+    description = st.text_area("Description", key=f"{form}_description", height=90)
+    if not st.button("Open the ticket", type="primary", key=f"{form}_save", icon=":material/support_agent:"):
+        return
+    try:
+        _ticket_id, number = open_ticket(
+            engine,
+            actor,
+            TicketInput(
+                customer_id=customer_id,
+                subject=subject,
+                description=description,
+                category=str(category),
+                priority=str(priority),
+                order_id=int(order_id) or None,
+            ),
+            zone=get_settings().timezone,
+        )
+    except (RelationshipError, PermissionDeniedError) as error:
+        st.error(str(error))
+        return
+    _done(key, f"Ticket {number} opened and assigned to you.")
+
+
+def relationship_actions(engine: Engine, actor: Actor, customer_id: int) -> None:
+    """The four forms as tabs, for roles that may edit records (the ticket tab for roles that manage tickets)."""
+    if not allowed(actor.role, Permission.EDIT_RECORDS):
+        return
+    st.subheader("Work with this customer")
+    names = ["Log an interaction", "Schedule a follow-up", "Record a visit"]
+    may_ticket = allowed(actor.role, Permission.MANAGE_TICKETS)
+    if may_ticket:
+        names.append("Open a ticket")
+    tabs = st.tabs(names)
+    prefix = f"c360_{customer_id}"
+    with tabs[0]:
+        _interaction_form(engine, actor, customer_id, f"{prefix}_interaction")
+    with tabs[1]:
+        _follow_up_form(engine, actor, customer_id, f"{prefix}_follow_up")
+    with tabs[2]:
+        visit_form(engine, actor, key=f"{prefix}_visit", customer_id=customer_id)
+    if may_ticket:
+        with tabs[3]:
+            _ticket_form(engine, actor, customer_id, f"{prefix}_ticket")
