@@ -15,7 +15,6 @@ from crm.ui.customer_view import activity_tabs, customer_header, value_cards
 from crm.ui.loyalty_view import customer_loyalty
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
-from crm.ui.ticket_view import customer_360_ticket_entry
 from crm.ui.widgets import empty_state
 
 engine = get_engine()
@@ -38,5 +37,4 @@ analysis = page_analysis(shop_filters())
 value_cards(view, customer_value(analysis, customer_id))
 relationship_actions(engine, actor, customer_id)
 activity_tabs(view)
-customer_360_ticket_entry(engine, actor, customer_id)
 customer_loyalty(engine, actor, customer_id)

@@ -303,6 +303,26 @@ def save_segment(
     return segment_id
 
 
+def birthday_rules(month: int) -> dict[str, list[dict[str, object]]]:
+    """Segment rules in the nested format: customers born in ``month`` (1–12)."""
+    if not 1 <= month <= 12:
+        raise ValueError(f"month must be 1–12, not {month}.")
+    return {"all": [{"field": "birthday_month", "op": "=", "value": month}]}
+
+
+def save_birthday_segment(engine: Engine, actor: Actor, name: str, month: int) -> int:
+    """Save (or refresh the rules of) the segment "customers born in ``month``" under ``name``; its id.
+
+    The Overview's one-click birthday segment: saving it again in another year finds it by name.
+    """
+    rules = birthday_rules(month)
+    try:
+        existing = get_segment(engine, name.strip())
+    except SegmentError:
+        return save_segment(engine, actor, name, rules, f"Customers whose birthday is in month {month}.")
+    return update_segment(engine, actor, existing.id, rules=rules).id
+
+
 def update_segment(
     engine: Engine,
     actor: Actor,

@@ -7,19 +7,16 @@ celebrated on 28 February in years without a 29th. Lists are filtered by month i
 
 from __future__ import annotations
 
-import json
 from datetime import date, timedelta
 
 import pandas as pd
 from sqlalchemy import Engine, func, select
 
-from crm.audit import record_audit
 from crm.dialect import month_of_year
 from crm.filters import Filters
-from crm.permissions import Actor, Permission, require
-from crm.schema import customers, segments, utc_now
+from crm.schema import customers
 
-__all__ = ["birthday_rules", "birthdays_between", "save_birthday_segment"]
+__all__ = ["birthdays_between"]
 
 
 def _birthday_in(year: int, born: date) -> date:
@@ -72,53 +69,3 @@ def birthdays_between(engine: Engine, first_day: date, last_day: date, filters: 
     columns = ["customer_id", "customer", "email", "phone", "birth_date", "birthday", "turning"]
     frame = pd.DataFrame(records, columns=columns)
     return frame.sort_values(["birthday", "customer_id"], ignore_index=True)
-
-
-def birthday_rules(month: int) -> dict[str, list[dict[str, object]]]:
-    """Segment rules in the nested format: customers born in ``month`` (1–12)."""
-    if not 1 <= month <= 12:
-        raise ValueError(f"month must be 1–12, not {month}.")
-    return {"all": [{"field": "birthday_month", "op": "=", "value": month}]}
-
-
-def save_birthday_segment(engine: Engine, actor: Actor, name: str, month: int) -> int:
-    """Save (or refresh) the segment "customers born in ``month``" under ``name``; returns its id.
-
-    Written straight into ``segments`` with audit; when the segments API
-    (``crm.marketing.segments.save_segment``) is merged, this becomes a call to it.
-    """
-    require(actor, Permission.EDIT_RECORDS)
-    cleaned = name.strip()
-    if not cleaned:
-        raise ValueError("A segment needs a name.")
-    rules_json = json.dumps(birthday_rules(month), sort_keys=True)
-    now = utc_now()
-    with engine.begin() as connection:
-        existing = connection.execute(select(segments).where(segments.c.name == cleaned)).mappings().first()
-        if existing is not None:
-            connection.execute(
-                segments.update()
-                .where(segments.c.id == existing["id"])
-                .values(rules_json=rules_json, updated_at=now, version=segments.c.version + 1)
-            )
-            record_audit(
-                connection,
-                actor,
-                "update",
-                "segments",
-                existing["id"],
-                before={"rules_json": existing["rules_json"]},
-                after={"rules_json": rules_json},
-            )
-            return int(existing["id"])
-        values = {
-            "name": cleaned,
-            "description": f"Customers whose birthday is in month {month}.",
-            "rules_json": rules_json,
-            "created_by": actor.user_id,
-            "created_at": now,
-            "updated_at": now,
-        }
-        segment_id = int(connection.execute(segments.insert().values(**values)).inserted_primary_key[0])
-        record_audit(connection, actor, "create", "segments", segment_id, after=values)
-    return segment_id

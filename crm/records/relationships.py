@@ -7,7 +7,7 @@ Rules (DESIGN.md "Visits and relationship work"):
   backwards (an older call logged late does not hide a newer contact);
 * a follow-up is an interaction with ``follow_up_at``; it is due from that moment until it is
   done (``complete_follow_up`` clears it and logs the completed contact) or cancelled;
-* tickets opened here are numbered CS + local YYYYMMDD + the day's 4-digit sequence, like the grid.
+* tickets are opened through the service desk's workflow (crm.service.tickets), also from Customer 360.
 """
 
 from __future__ import annotations
@@ -27,10 +27,8 @@ from crm.schema import (
     INTERACTION_STATUSES,
     INTERACTION_TYPES,
     PRIORITIES,
-    TICKET_CATEGORIES,
     customers,
     interactions,
-    orders,
     tickets,
     utc_now,
 )
@@ -41,13 +39,10 @@ __all__ = [
     "InteractionInput",
     "MyWork",
     "RelationshipError",
-    "TicketInput",
     "complete_follow_up",
     "customer_label",
     "log_interaction",
     "my_work",
-    "next_ticket_number",
-    "open_ticket",
     "schedule_follow_up",
     "touch_last_contact",
 ]
@@ -75,18 +70,6 @@ class InteractionInput:
     notes: str | None = None
     duration_minutes: int | None = None
     follow_up_at: datetime | None = None
-
-
-@dataclass(frozen=True)
-class TicketInput:
-    customer_id: int
-    subject: str
-    description: str | None = None
-    category: str = "other"
-    priority: str = "medium"
-    order_id: int | None = None
-    # None: the ticket is assigned to whoever opens it.
-    assignee_id: int | None = None
 
 
 def _required_text(value: str | None, label: str, limit: int) -> str:
@@ -270,55 +253,6 @@ class InteractionHooksMixin:
 
 
 # --- tickets -------------------------------------------------------------------------------------
-
-
-def next_ticket_number(connection: Connection, zone: ZoneInfo, *, now: datetime | None = None) -> str:
-    """CS + the local day YYYYMMDD + that day's next 4-digit sequence (CS202611220001)."""
-    local_now = (now or utc_now()).replace(tzinfo=ZoneInfo("UTC")).astimezone(zone)
-    prefix = f"CS{local_now:%Y%m%d}"
-    last = connection.execute(
-        select(func.max(tickets.c.ticket_number)).where(tickets.c.ticket_number.like(f"{prefix}%"))
-    ).scalar()
-    sequence = int(last[len(prefix) :]) + 1 if last else 1
-    return f"{prefix}{sequence:04d}"
-
-
-def open_ticket(engine: Engine, actor: Actor, ticket: TicketInput, *, zone: ZoneInfo) -> tuple[int, str]:
-    """Open a ticket for the customer (status open); returns (id, ticket number).
-
-    The one call site of Customer 360's "Open a ticket": when the service desk's
-    ``crm.service.tickets.create_ticket`` arrives, this body becomes a call to it.
-    """
-    require(actor, Permission.EDIT_RECORDS)
-    require(actor, Permission.MANAGE_TICKETS)
-    if ticket.category not in TICKET_CATEGORIES:
-        raise RelationshipError(f"Category {ticket.category!r} is not one of {', '.join(TICKET_CATEGORIES)}.")
-    if ticket.priority not in PRIORITIES:
-        raise RelationshipError(f"Priority {ticket.priority!r} is not one of {', '.join(PRIORITIES)}.")
-    subject = _required_text(ticket.subject, "Subject", SUBJECT_LENGTH)
-    now = utc_now()
-    with engine.begin() as connection:
-        _check_customer(connection, ticket.customer_id)
-        if ticket.order_id is not None:
-            owner = connection.execute(select(orders.c.customer_id).where(orders.c.id == ticket.order_id)).scalar()
-            if owner != ticket.customer_id:
-                raise RelationshipError(f"Order {ticket.order_id} is not one of this customer's orders.")
-        values = {
-            "ticket_number": next_ticket_number(connection, zone, now=now),
-            "customer_id": ticket.customer_id,
-            "order_id": ticket.order_id,
-            "subject": subject,
-            "description": _optional_text(ticket.description, "Description"),
-            "category": ticket.category,
-            "priority": ticket.priority,
-            "status": "open",
-            "assignee_id": ticket.assignee_id if ticket.assignee_id is not None else actor.user_id,
-            "created_at": now,
-            "updated_at": now,
-        }
-        ticket_id = int(connection.execute(tickets.insert().values(**values)).inserted_primary_key[0])
-        record_audit(connection, actor, "create", "tickets", ticket_id, after=values)
-    return ticket_id, str(values["ticket_number"])
 
 
 # --- My work -------------------------------------------------------------------------------------

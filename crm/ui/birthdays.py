@@ -10,10 +10,12 @@ import streamlit as st
 from sqlalchemy import Engine
 
 from crm.filters import Filters
+from crm.marketing.segments import SegmentError, save_birthday_segment
 from crm.permissions import Actor, Permission, PermissionDeniedError, allowed
-from crm.records.birthdays import birthdays_between, save_birthday_segment
+from crm.records.birthdays import birthdays_between
 from crm.ui.cache import cached, invalidate
 from crm.ui.my_work import customer_link
+from crm.ui.plain import escape_markdown
 from crm.ui.widgets import data_table
 
 __all__ = ["birthday_section"]
@@ -36,13 +38,13 @@ def _segment_button(engine: Engine, actor: Actor, today: date) -> None:
     flash = st.session_state.pop("birthday_segment__flash", None)
     if flash:
         st.success(flash, icon=":material/check_circle:")
-    if not allowed(actor.role, Permission.EDIT_RECORDS):
+    if not allowed(actor.role, Permission.MANAGE_SEGMENTS):
         return
     if st.button(f"Save “{name}” as a segment for a campaign", key="birthday_segment", icon=":material/campaign:"):
         try:
             save_birthday_segment(engine, actor, name, today.month)
-        except (ValueError, PermissionDeniedError) as error:
-            st.error(str(error))
+        except (SegmentError, ValueError, PermissionDeniedError) as error:
+            st.error(escape_markdown(error))
             return
         invalidate()
         st.session_state["birthday_segment__flash"] = f"Segment “{name}” saved: pick it when you plan a campaign."

@@ -16,15 +16,13 @@ from crm.permissions import Actor, Permission, PermissionDeniedError, allowed
 from crm.records.relationships import (
     InteractionInput,
     RelationshipError,
-    TicketInput,
     log_interaction,
-    open_ticket,
     schedule_follow_up,
 )
-from crm.records.visits import customer_orders
-from crm.schema import INTERACTION_TYPES, PRIORITIES, TICKET_CATEGORIES
+from crm.schema import INTERACTION_TYPES, PRIORITIES
 from crm.settings import get_settings
-from crm.ui.cache import cached, invalidate
+from crm.ui.cache import invalidate
+from crm.ui.ticket_view import customer_360_ticket_entry
 from crm.ui.visit_form import local_to_utc, visit_form
 from crm.ui.widgets import readable
 
@@ -112,41 +110,6 @@ def _follow_up_form(engine: Engine, actor: Actor, customer_id: int, key: str) ->
     _done(key, f"Follow-up scheduled for {day:%d %b %Y} {clock:%H:%M}; it is on your My work page.")
 
 
-def _ticket_form(engine: Engine, actor: Actor, customer_id: int, key: str) -> None:
-    _flash(key)
-    form = _form_key(key)
-    subject = st.text_input("Subject", key=f"{form}_subject", max_chars=200)
-    columns = st.columns(3)
-    category = columns[0].selectbox("Category", TICKET_CATEGORIES, format_func=readable, key=f"{form}_category")
-    priority = columns[1].selectbox("Priority", PRIORITIES, index=1, format_func=readable, key=f"{form}_priority")
-    orders = cached(customer_orders, customer_id)
-    order_labels = {0: "No order"} | dict(zip(orders["id"], orders["label"], strict=True))
-    order_id = columns[2].selectbox(
-        "About order", list(order_labels), format_func=order_labels.get, key=f"{form}_order"
-    )
-    description = st.text_area("Description", key=f"{form}_description", height=90)
-    if not st.button("Open the ticket", type="primary", key=f"{form}_save", icon=":material/support_agent:"):
-        return
-    try:
-        _ticket_id, number = open_ticket(
-            engine,
-            actor,
-            TicketInput(
-                customer_id=customer_id,
-                subject=subject,
-                description=description,
-                category=str(category),
-                priority=str(priority),
-                order_id=int(order_id) or None,
-            ),
-            zone=get_settings().timezone,
-        )
-    except (RelationshipError, PermissionDeniedError) as error:
-        st.error(str(error))
-        return
-    _done(key, f"Ticket {number} opened and assigned to you.")
-
-
 def relationship_actions(engine: Engine, actor: Actor, customer_id: int) -> None:
     """The four forms as tabs, for roles that may edit records (the ticket tab for roles that manage tickets)."""
     if not allowed(actor.role, Permission.EDIT_RECORDS):
@@ -166,4 +129,5 @@ def relationship_actions(engine: Engine, actor: Actor, customer_id: int) -> None
         visit_form(engine, actor, key=f"{prefix}_visit", customer_id=customer_id)
     if may_ticket:
         with tabs[3]:
-            _ticket_form(engine, actor, customer_id, f"{prefix}_ticket")
+            # The service desk's form (crm.service.tickets: race-free numbering, the "opened" note, audit).
+            customer_360_ticket_entry(engine, actor, customer_id)

@@ -409,10 +409,9 @@ def new_ticket_form(engine: Engine, actor: Actor, *, key: str, customer_id: int 
 
 
 def customer_360_ticket_entry(engine: Engine, actor: Actor, customer_id: int) -> None:
-    """Customer 360's "Open a ticket" entry: the new-ticket form for this customer, then a link to the desk."""
+    """Customer 360's "Open a ticket" tab: the new-ticket form for this customer, then a link to the desk."""
     if not allowed(actor.role, Permission.MANAGE_TICKETS):
         return
-    with st.expander("Open a ticket", icon=":material/support_agent:"):
-        new_ticket_form(engine, actor, key=f"c360_ticket_{customer_id}", customer_id=customer_id)
-        if st.session_state.get(OPEN_TICKET_STATE):
-            st.page_link("pages/service_desk.py", label="Go to the Service desk", icon=":material/support_agent:")
+    new_ticket_form(engine, actor, key=f"c360_ticket_{customer_id}", customer_id=customer_id)
+    if st.session_state.get(OPEN_TICKET_STATE):
+        st.page_link("pages/service_desk.py", label="Go to the Service desk", icon=":material/support_agent:")
