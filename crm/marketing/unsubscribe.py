@@ -9,8 +9,6 @@ pseudo-user ``unsubscribe-link``.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import os
 from dataclasses import dataclass
 from urllib.parse import quote
@@ -20,6 +18,7 @@ from sqlalchemy import Engine, select
 from crm.audit import record_audit
 from crm.permissions import Actor
 from crm.schema import customers, utc_now
+from crm.signed_ids import sign_ids, verify_ids
 
 __all__ = [
     "UNSUBSCRIBE_ACTOR",
@@ -37,7 +36,6 @@ __all__ = [
 UNSUBSCRIBE_PAGE = "unsubscribe"
 # Who the audit log names for a consent cleared through a link (no user is signed in).
 UNSUBSCRIBE_ACTOR = Actor(user_id=None, username="unsubscribe-link", role="customer")
-SIGNATURE_CHARACTERS = 32
 
 
 class UnsubscribeKeyError(RuntimeError):
@@ -52,13 +50,12 @@ def signing_key_from_environment() -> str:
     return key
 
 
-def _signature(secret_key: str, customer_id: int, campaign_id: int) -> str:
-    message = f"pulse-unsubscribe:{customer_id}:{campaign_id}".encode()
-    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:SIGNATURE_CHARACTERS]
+# The purpose signed with the ids (crm.signed_ids): a digest's link cannot be replayed as a campaign's.
+LINK_PURPOSE = "pulse-unsubscribe"
 
 
 def unsubscribe_token(secret_key: str, customer_id: int, campaign_id: int) -> str:
-    return f"{customer_id}.{campaign_id}.{_signature(secret_key, customer_id, campaign_id)}"
+    return sign_ids(secret_key, LINK_PURPOSE, customer_id, campaign_id)
 
 
 def unsubscribe_url(app_url: str, secret_key: str, customer_id: int, campaign_id: int) -> str:
@@ -68,15 +65,8 @@ def unsubscribe_url(app_url: str, secret_key: str, customer_id: int, campaign_id
 
 def verify_unsubscribe_token(secret_key: str, token: str | None) -> tuple[int, int] | None:
     """(customer id, campaign id) of a token this key signed; None when malformed or forged."""
-    if not token:
-        return None
-    parts = token.strip().split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
-        return None
-    customer_id, campaign_id = int(parts[0]), int(parts[1])
-    if not hmac.compare_digest(parts[2], _signature(secret_key, customer_id, campaign_id)):
-        return None
-    return customer_id, campaign_id
+    ids = verify_ids(secret_key, LINK_PURPOSE, token, 2)
+    return None if ids is None else (ids[0], ids[1])
 
 
 @dataclass(frozen=True)

@@ -1,15 +1,13 @@
 """Links in digest mails: the app on the digest's view and filters, and a signed unsubscribe link.
 
-The unsubscribe token is ``<subscription id>.<user id>.<signature>``, an HMAC-SHA256 of both ids
-with the app's cookie key (as the campaigns' links), so nobody can stop someone else's digest by
+The unsubscribe token is ``<subscription id>.<user id>.<signature>`` (``crm.signed_ids``, as the
+campaigns' links), signed with the app's cookie key, so nobody can stop someone else's digest by
 editing the ids. Following it needs no sign-in; the page asks for a click first (mail scanners open
 links), then removes that subscription, audited as the pseudo-user ``unsubscribe-link``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from urllib.parse import quote, urlencode
 
@@ -20,6 +18,7 @@ from crm.filters import Filters
 from crm.filters_url import filters_to_query
 from crm.marketing.unsubscribe import UNSUBSCRIBE_ACTOR
 from crm.schema import digest_subscriptions
+from crm.signed_ids import sign_ids, verify_ids
 
 __all__ = [
     "DIGEST_UNSUBSCRIBE_PAGE",
@@ -33,7 +32,6 @@ __all__ = [
 # The public app page a digest's unsubscribe link opens (pages/unsubscribe_digest.py) and its parameter.
 DIGEST_UNSUBSCRIBE_PAGE = "unsubscribe-digest"
 DIGEST_TOKEN_PARAMETER = "digest"
-SIGNATURE_CHARACTERS = 32
 
 
 def view_url(app_url: str, view: str, filters: Filters) -> str:
@@ -42,25 +40,19 @@ def view_url(app_url: str, view: str, filters: Filters) -> str:
     return f"{app_url.rstrip('/')}/{view}" + (f"?{query}" if query else "")
 
 
-def _signature(secret_key: str, subscription_id: int, user_id: int) -> str:
-    message = f"pulse-digest-unsubscribe:{subscription_id}:{user_id}".encode()
-    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:SIGNATURE_CHARACTERS]
+# The purpose signed with the ids (crm.signed_ids): a campaign's link cannot be replayed as a digest's.
+LINK_PURPOSE = "pulse-digest-unsubscribe"
 
 
 def digest_unsubscribe_url(app_url: str, secret_key: str, subscription_id: int, user_id: int) -> str:
-    token = f"{subscription_id}.{user_id}.{_signature(secret_key, subscription_id, user_id)}"
+    token = sign_ids(secret_key, LINK_PURPOSE, subscription_id, user_id)
     return f"{app_url.rstrip('/')}/{DIGEST_UNSUBSCRIBE_PAGE}?{DIGEST_TOKEN_PARAMETER}={quote(token)}"
 
 
 def verify_digest_token(secret_key: str, token: str | None) -> tuple[int, int] | None:
     """(subscription id, user id) of a token this key signed; None when malformed or forged."""
-    parts = (token or "").strip().split(".")
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
-        return None
-    subscription_id, user_id = int(parts[0]), int(parts[1])
-    if not hmac.compare_digest(parts[2], _signature(secret_key, subscription_id, user_id)):
-        return None
-    return subscription_id, user_id
+    ids = verify_ids(secret_key, LINK_PURPOSE, token, 2)
+    return None if ids is None else (ids[0], ids[1])
 
 
 @dataclass(frozen=True)
