@@ -1,7 +1,7 @@
 """segments: nested rule format, customers.marketing_consent
 
 Revision ID: 0004
-Revises: 0003
+Revises: 0002
 Create Date: 2026-12-06 15:00:00
 
 * ``customers.marketing_consent`` (Boolean, NOT NULL, default false): campaigns contact only
@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0004"
-down_revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 
