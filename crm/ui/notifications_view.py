@@ -112,6 +112,8 @@ def my_alerts(engine: Engine, actor: Actor) -> None:
     if frame.empty:
         st.success("No open alert for you.")
         return
+    counts = frame.groupby("title", sort=False).size()
+    st.caption(f"{len(frame):,} open: " + ", ".join(f"{title} {count:,}" for title, count in counts.items()) + ".")
     data_table(frame.drop(columns=["kind"]), labels={"title": "Alert", "summary": "What", "opened_at": "Since (UTC)"})
 
 
