@@ -12,8 +12,10 @@ the horizon therefore rescores a cached fit instead of fitting again.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from datetime import date
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -42,10 +44,12 @@ from crm.analytics.clv import (
     top_customers,
     value_tiers,
 )
+from crm.analytics.clv_actions import action_groups, slipping_away_sentence
 from crm.filters import Filters
 from crm.permissions import Actor, Permission, allowed
 from crm.ui.cache import CACHE_SECONDS, cached
 from crm.ui.charts import show_chart, table_downloads
+from crm.ui.plain import escape_markdown
 from crm.ui.sidebar import current_filters
 from crm.ui.widgets import MISSING, data_table, format_money, format_money_short, format_percent, kpi_card, readable
 
@@ -55,10 +59,12 @@ __all__ = [
     "customer_cards",
     "customer_lookup",
     "holdout_check",
+    "model_caption",
     "model_notes",
     "overview_cards",
     "page_analysis",
     "shop_filters",
+    "slipping_away",
     "tiers_and_sources",
     "top_table",
 ]
@@ -77,10 +83,8 @@ LOOKUP_MATCHES = 50
 SCORED_ENTRIES = 32
 _MONEY = st.column_config.NumberColumn(format="dollar")
 _PERCENT = st.column_config.NumberColumn(format="percent")
-# What P(alive) shows for a BG/NBD one-time buyer (the model says 100 % however long ago they bought):
-# in the table as one text, on a card as value and note (the whole text does not fit a card).
+# What P(alive) shows for a BG/NBD one-time buyer (the model says 100 % however long ago they bought).
 BOUGHT_ONCE = "n/a (bought once)"
-_BOUGHT_ONCE_VALUE, _BOUGHT_ONCE_NOTE = "n/a", "bought once"
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -154,9 +158,7 @@ def _day(day: date | None) -> str:
 
 # --- page sections -----------------------------------------------------------------------------
 def model_notes(analysis: ClvAnalysis) -> None:
-    """Why there is no model (fallback), boundary fits, a sampled fit, a doubtful Gamma-Gamma assumption."""
-    if analysis.message:
-        st.warning(analysis.message, icon=":material/warning:")
+    """Boundary fits, a sampled fit, a doubtful Gamma-Gamma assumption (why there is no model: the page says)."""
     for caution in analysis.cautions:
         st.warning(caution, icon=":material/warning:")
     if analysis.sample_note:
@@ -172,41 +174,62 @@ def model_notes(analysis: ClvAnalysis) -> None:
 
 
 def overview_cards(analysis: ClvAnalysis) -> None:
-    """Six KPI cards (definitions as help text) and a caption with the fitted parameters."""
+    """Six KPI cards in plain words (glossary terms): expected spend next to what was spent so far."""
     overview = clv_overview(analysis)
-    basis = f"predicted over {analysis.horizon} months, discounted" if analysis.fitted else "historic"
-    kpis = [
-        (
-            "Average CLV",
-            format_money(overview.average_clv),
-            f"Mean CLV per customer ({basis}; {model_label(analysis)}).",
-        ),
-        ("Total CLV", f"${overview.total_clv:,.0f}", f"Sum of CLV over all customers ({basis})."),
-        (
-            "Churn risk",
-            f"{overview.churn_risk:,} ({format_percent(overview.churn_risk / max(overview.customers, 1))})",
-            f"Customers flagged as churn risk: {churn_rule(analysis)}.",
-        ),
-        ("Average order value", format_money(overview.average_order_value), "Historic revenue ÷ revenue orders."),
-        ("Purchase frequency", f"{overview.purchase_frequency:.2f}", "Revenue orders ÷ buying customers."),
-        (
-            "Average lifespan",
-            f"{overview.average_lifespan_days:,.0f} days",
-            "Mean days from first to last purchase of customers who bought more than once.",
-        ),
+    months = analysis.horizon
+    if analysis.fitted:
+        per_customer, everyone = format_money(overview.average_clv), format_money_short(overview.total_clv)
+        exact = f"Exactly {format_money(overview.total_clv)}; {model_label(analysis)}."
+    else:
+        per_customer = everyone = MISSING
+        exact = "No model could be fitted to these orders (see the note above), so there is no prediction."
+    rows = [
+        [
+            (f"Expected spend per customer, next {months} months", per_customer, None),
+            ("Spent so far per customer", format_money(overview.average_historic), None),
+            (f"Expected spend, all customers, next {months} months", everyone, exact),
+        ],
+        [
+            ("Average order value, whole history", format_money(overview.average_order_value), None),
+            ("Orders per buyer, whole history", f"{overview.purchase_frequency:.2f}", None),
+            ("Average lifespan", f"{overview.average_lifespan_days:,.0f} days", None),
+        ],
     ]
-    for column, (label, value, help_text) in zip(st.columns(3) + st.columns(3), kpis, strict=True):
-        with column:
-            kpi_card(label, value, help_text)
+    for row in rows:
+        for column, (label, value, note) in zip(st.columns(3), row, strict=True):
+            with column:
+                kpi_card(label, value, note, months=months)
+    st.caption(
+        f"As of {_day(analysis.as_of)} · customers with a purchase: {overview.customers:,}, "
+        f"bought more than once: {overview.repeat_buyers:,}."
+    )
+
+
+def model_caption(analysis: ClvAnalysis) -> None:
+    """The model and its fitted parameters (for analysts)."""
+    overview = clv_overview(analysis)
     params = ", ".join(f"{name}={value:.3g}" for name, value in {**analysis.params, **analysis.monetary_params}.items())
     model = f"{model_label(analysis)}: {params}" if analysis.fitted else model_label(analysis)
     fitted_on = ""
     if analysis.fitted and analysis.fitted_customers < overview.customers:
         fitted_on = f" (fitted on a sample of {analysis.fitted_customers:,})"
-    st.caption(
-        f"As of {_day(analysis.as_of)} · customers: {overview.customers:,}, repeat buyers: "
-        f"{overview.repeat_buyers:,} · {model}{fitted_on}"
-    )
+    alive = "" if overview.average_p_alive is None else f" · mean P(alive) {format_percent(overview.average_p_alive)}"
+    st.caption(f"{model}{fitted_on}{alive} · slipping away = {churn_rule(analysis)}.")
+
+
+def slipping_away(analysis: ClvAnalysis, actor: Actor) -> None:
+    """Who is slipping away in one sentence, then every customer group with what to do about it."""
+    st.markdown(escape_markdown(slipping_away_sentence(analysis)))
+    groups = action_groups(analysis)
+    for group in groups:
+        expected = "" if group.expected_spend is None else f", expected {format_money_short(group.expected_spend)}"
+        st.markdown(
+            f"**{escape_markdown(group.name)}** ({group.customers:,} customers, spent "
+            f"{escape_markdown(format_money_short(group.spent_so_far))}{escape_markdown(expected)}) → "
+            f"{escape_markdown(group.action)}"
+        )
+    if groups and allowed(actor.role, Permission.EXPORT_AGGREGATES):
+        table_downloads(pd.DataFrame([asdict(group) for group in groups]), name="clv_action_groups")
 
 
 def tiers_and_sources(analysis: ClvAnalysis, actor: Actor) -> None:
@@ -267,7 +290,7 @@ def cohort_trend(analysis: ClvAnalysis) -> None:
 
 def top_table(analysis: ClvAnalysis, actor: Actor) -> None:
     """The customers with the highest CLV; downloadable only with the personal-data export permission."""
-    st.subheader(f"Top {TOP_CUSTOMERS} customers")
+    st.subheader(f"Top {TOP_CUSTOMERS} customers by expected spend")
     top = top_customers(analysis, TOP_CUSTOMERS)
     shown = top.assign(source=top["source"].map(readable), tier=top["tier"].map(readable))
     horizon = f"next {analysis.horizon} months"
@@ -284,30 +307,23 @@ def top_table(analysis: ClvAnalysis, actor: Actor) -> None:
             "tier": st.column_config.TextColumn("Tier"),
             "orders": st.column_config.NumberColumn("Orders", help="Revenue orders up to the as-of date."),
             "historic_value": st.column_config.NumberColumn(
-                "Historic value", format="dollar", help="Spent up to the as-of date."
+                "Spent so far", format="dollar", help="Spent up to the as-of date."
             ),
-            "expected_purchases": st.column_config.NumberColumn(
-                "Expected purchases", format="%.1f", help=f"Repeat purchases expected in the {horizon}."
-            ),
+            # Model detail (expected orders, P(alive)) is in the downloads and the analysts' section, not here:
+            # the table then fits the page width without a horizontal scroll bar.
+            "expected_purchases": None,
             "predicted_value": st.column_config.NumberColumn(
-                "Predicted value", format="dollar", help=f"Expected spend in the {horizon}, discounted."
+                f"Expected spend, {horizon}", format="dollar", help=f"Likely spend in the {horizon}, discounted."
             ),
-            "p_alive": st.column_config.ProgressColumn(
-                "P(alive)", min_value=0.0, max_value=1.0, format="percent", help=_alive_help(analysis)
+            "p_alive": None,
+            "churn_risk": st.column_config.CheckboxColumn(
+                "Slipping away", help=f"Flagged when {churn_rule(analysis)}."
             ),
-            "churn_risk": st.column_config.CheckboxColumn("Churn risk", help=f"Flagged when {churn_rule(analysis)}."),
             "last_purchase": st.column_config.DateColumn("Last purchase", format="YYYY-MM-DD"),
         },
     )
     if allowed(actor.role, Permission.EXPORT_PERSONAL_DATA):
         table_downloads(top, name="clv_top_customers", personal=True)  # names and emails of customers
-
-
-def _alive_help(analysis: ClvAnalysis) -> str:
-    text = f"Probability the customer is still active ({model_label(analysis)})."
-    if analysis.one_time_churn_days is not None:
-        text += f" {BOUGHT_ONCE}: BG/NBD says 100 % for anyone who bought once, however long ago."
-    return text
 
 
 def customer_lookup(analysis: ClvAnalysis) -> None:
@@ -333,45 +349,40 @@ def customer_lookup(analysis: ClvAnalysis) -> None:
 
 
 def customer_cards(one: CustomerClv, *, with_historic: bool) -> None:
-    """One customer's value cards: (historic value,) predicted CLV, expected purchases, P(alive), churn risk."""
-    horizon = f"the next {one.horizon} months"
-    discount = f"discounted by {MONTHLY_DISCOUNT_RATE:.0%} a month"
+    """One customer's value cards in plain words: (spent so far,) expected spend and orders, slipping away.
+
+    The model's P(alive) is in the caption under the cards, for analysts.
+    """
+    months = one.horizon
+    discount = f"Discounted by {MONTHLY_DISCOUNT_RATE:.0%} a month; {one.model}."
+    slipping = MISSING if one.churn_risk is None else ("Yes" if one.churn_risk else "No")
+    cards = [
+        (f"Expected spend, next {months} months", format_money(one.predicted_value), discount),
+        (
+            f"Expected orders, next {months} months",
+            MISSING if one.expected_purchases is None else f"{one.expected_purchases:,.2f}",
+            None,
+        ),
+        ("Slipping away", slipping, f"Flagged when {one.churn_rule}." if one.churn_rule else "No purchase yet."),
+    ]
+    if with_historic:
+        # Short money (a top customer's $21,216.65 does not fit a narrow card); the exact amount in the help.
+        historic_help = (
+            f"Up to {_day(one.as_of)}: {one.orders:,} counted orders, exactly {format_money(one.historic_value)}."
+        )
+        cards.insert(0, ("Spent so far", format_money_short(one.historic_value), historic_help))
+    for column, (label, value, note) in zip(st.columns(len(cards)), cards, strict=True):
+        with column:
+            kpi_card(label, value, note, months=months)
     if one.p_alive is not None:
         alive = format_percent(one.p_alive)
     else:
         alive = BOUGHT_ONCE if one.bought_once and one.predicted_value is not None else MISSING
-    alive_help = f"Probability the customer is still active ({one.model})."
-    if alive == BOUGHT_ONCE:
-        alive_help += " BG/NBD says 100 % for anyone who bought once, however long ago, so it is not shown."
-    churn = MISSING if one.churn_risk is None else ("Yes" if one.churn_risk else "No")
-    cards = [
-        (
-            "Predicted CLV",
-            format_money(one.predicted_value),
-            f"{one.model}: expected spend over {horizon}, {discount}.",
-        ),
-        (
-            "Expected purchases",
-            MISSING if one.expected_purchases is None else f"{one.expected_purchases:,.2f}",
-            f"Repeat purchases expected in {horizon} ({one.model}).",
-        ),
-        ("P(alive)", alive, alive_help),
-        ("Churn risk", churn, f"Flagged when {one.churn_rule}." if one.churn_rule else "No purchase yet."),
-    ]
-    if with_historic:
-        historic_help = f"Spent up to {_day(one.as_of)} ({one.orders:,} revenue orders)."
-        # Short money (a top customer's $21,216.65 does not fit a card in a row of five); exact amount in the help.
-        historic_help += f" Exactly {format_money(one.historic_value)}."
-        cards.insert(0, ("Historic value", format_money_short(one.historic_value), historic_help))
-    for column, (label, value, help_text) in zip(st.columns(len(cards)), cards, strict=True):
-        with column:
-            if value == BOUGHT_ONCE:
-                note = {"delta": _BOUGHT_ONCE_NOTE, "delta_color": "off", "delta_arrow": "off"}
-                st.metric(label, _BOUGHT_ONCE_VALUE, help=help_text, border=True, **note)
-            else:
-                kpi_card(label, value, help_text)
     if one.orders:
-        st.caption(f"{one.model} · as of {_day(one.as_of)} · tier {one.tier} · last purchase {_day(one.last_purchase)}")
+        st.caption(
+            f"{one.model} · as of {_day(one.as_of)} · tier {one.tier} · last purchase {_day(one.last_purchase)} · "
+            f"chance still active (P(alive)): {alive}"
+        )
     if one.message:
         st.info(one.message, icon=":material/hourglass_empty:")
 

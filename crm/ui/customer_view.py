@@ -93,10 +93,10 @@ def value_cards(view: Customer360, lifetime_value: CustomerClv) -> None:
     """The customer's record cards, then their lifetime-value cards (``crm.ui.clv_view.customer_cards``)."""
     summary = view.summary
     cards = [
-        ("Total spent", format_money(summary.total_spent), "Sum of order totals, excluding cancelled/refunded."),
-        ("Orders", f"{summary.order_count:,}", f"Counted orders (of {summary.all_orders:,} in any status)."),
-        ("Average order value", format_money(summary.average_order_value), "Total spent ÷ counted orders."),
-        ("Loyalty points", f"{summary.loyalty_points:,}", "bronze < 1000 ≤ silver < 5000 ≤ gold < 10000 ≤ platinum."),
+        ("Spent so far", format_money(summary.total_spent), None),
+        ("Counted orders", f"{summary.order_count:,}", f"Of {summary.all_orders:,} orders in any status."),
+        ("Average order value", format_money(summary.average_order_value), None),
+        ("Loyalty points", f"{summary.loyalty_points:,}", None),
         ("First purchase", _local_day(summary.first_purchase), f"First counted order, day in {_zone_name()}."),
         ("Last purchase", _local_day(summary.last_purchase), f"Last counted order, day in {_zone_name()}."),
     ]

@@ -81,6 +81,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/import.py", "Import data", ":material/upload_file:", "Data", Permission.IMPORT_DATA),
     PageSpec("pages/users.py", "Users", ":material/group:", "Admin", Permission.MANAGE_USERS),
     PageSpec("pages/audit.py", "Audit log", ":material/history:", "Admin", Permission.VIEW_AUDIT),
+    # The glossary of KPI names: every signed-in role holds VIEW_RECORDS.
+    PageSpec("pages/definitions.py", "Definitions", ":material/menu_book:", "Help", Permission.VIEW_RECORDS),
 )
 
 

@@ -9,6 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from crm.filters import Filters
+from crm.glossary import definition
 from crm.ui.plain import escape_markdown
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "format_money_short",
     "format_percent",
     "kpi_card",
+    "kpi_help",
     "readable",
 ]
 
@@ -74,9 +76,21 @@ def format_frequency(value: float | None) -> str:
     return MISSING if value is None else f"{value:,.2f}"
 
 
-def kpi_card(label: str, value: str, help_text: str, delta: str | None = None) -> None:
-    """One KPI as ``st.metric``; ``help_text`` is the metric's definition (DESIGN.md)."""
-    st.metric(label, value, delta=delta, help=help_text, border=True)
+def kpi_help(label: str, note: str | None = None, *, months: int | None = None) -> str:
+    """The help of a KPI card: the glossary's definition of ``label``, then ``note`` (an exact amount, a
+    change rule) unless the note already says the definition."""
+    meaning = definition(label, months)
+    if not note or meaning in note:
+        return note or meaning
+    return f"{meaning} {note}"
+
+
+def kpi_card(
+    label: str, value: str, help_text: str | None = None, delta: str | None = None, *, months: int | None = None
+) -> None:
+    """One KPI as ``st.metric``: ``label`` must be a glossary term (``crm.glossary``), whose definition is the
+    help; ``help_text`` adds a note. The value wraps instead of being cut off (``KPI_STYLE``)."""
+    st.metric(label, value, delta=delta, help=kpi_help(label, help_text, months=months), border=True)
 
 
 def filter_caption(filters: Filters, subject: str = "Orders", *, sentence: str | None = None) -> None:

@@ -76,10 +76,10 @@ RECORDS_MENU = [
 # permission table fails here): admin everything; manager all data and analytics, no user
 # admin; analyst analytics and exports, read-only records; agent records and tickets.
 EXPECTED_MENUS = {
-    "admin": [*ANALYTICS_MENU, *RECORDS_MENU, "Import data", "Users", "Audit log"],
-    "manager": [*ANALYTICS_MENU, *RECORDS_MENU, "Import data"],
-    "analyst": [*ANALYTICS_MENU, *RECORDS_MENU],
-    "agent": RECORDS_MENU,
+    "admin": [*ANALYTICS_MENU, *RECORDS_MENU, "Import data", "Users", "Audit log", "Definitions"],
+    "manager": [*ANALYTICS_MENU, *RECORDS_MENU, "Import data", "Definitions"],
+    "analyst": [*ANALYTICS_MENU, *RECORDS_MENU, "Definitions"],
+    "agent": [*RECORDS_MENU, "Definitions"],
 }
 EXPECTED_PERMISSIONS = {
     "admin": set(Permission),

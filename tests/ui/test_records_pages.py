@@ -280,9 +280,14 @@ def test_customer_360_shows_alices_value(shop_url: str) -> None:
     app.text_input(key="c360_search").input("alice").run()
     metrics = {metric.label: metric.value for metric in app.metric}
     # O1 49 + O2 100 + O8 27 = 176.00 over 3 orders; AOV 58.67; 1200 points → silver.
-    assert (metrics["Total spent"], metrics["Orders"], metrics["Average order value"]) == ("$176.00", "3", "$58.67")
+    assert (metrics["Spent so far"], metrics["Counted orders"], metrics["Average order value"]) == (
+        "$176.00",
+        "3",
+        "$58.67",
+    )
     assert "Silver tier" in app.subheader[0].value
-    assert metrics["Predicted CLV"] == "—" or metrics["Predicted CLV"].startswith("$")
+    expected_spend = metrics["Expected spend, next 12 months"]
+    assert expected_spend == "—" or expected_spend.startswith("$")
 
 
 def test_inventory_page_counts_low_and_out_of_stock(shop_url: str) -> None:

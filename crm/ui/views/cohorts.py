@@ -77,11 +77,11 @@ def cohort_label(cohort: str) -> str:
 def summary_cards(summary: CohortSummary) -> None:
     cards = st.columns(3)
     with cards[0]:
-        kpi_card("Cohorts", f"{summary.cohorts:,}", "First-order months in the period.")
+        kpi_card("Cohorts", f"{summary.cohorts:,}")
     with cards[1]:
-        kpi_card("New buyers", f"{summary.new_buyers:,}", "Customers whose first counted order is in the period.")
+        kpi_card("First-time buyers", f"{summary.new_buyers:,}")
     with cards[2]:
-        kpi_card("Month-1 retention", format_percent(summary.month_one_retention), MONTH_ONE_HELP)
+        kpi_card("Month-1 retention", format_percent(summary.month_one_retention))
 
 
 def cohort_heatmap(cohorts: pd.DataFrame, measure: str) -> go.Figure:

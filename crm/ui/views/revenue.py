@@ -76,7 +76,6 @@ def revenue_cards(comparison: PeriodComparison, refunds: pd.DataFrame) -> None:
             (
                 "Refunded orders",
                 format_money_short(refunded),
-                "Totals of orders with status refunded, by order date (not part of revenue). "
                 f"Exactly {format_money(refunded)}.",
                 None,
             ),
