@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 DEFAULT_DATABASE_URL = "sqlite:///data/crm.db"
 # The command the messages about the cookie key suggest (a 43-character key, 256 random bits).
 MAKE_COOKIE_KEY_COMMAND = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
+# A phone without a country code is read as a US number unless CRM_PHONE_REGION says otherwise.
+DEFAULT_PHONE_REGION = "US"
 # A key shorter than this is guessable enough to forge session HMACs offline.
 MIN_COOKIE_KEY_LENGTH = 32
 # Least estimated strength (bits, see cookie_key_strength) of an accepted key. A
@@ -41,6 +43,9 @@ class Settings:
     # only when the browser's address is https://. Never set it when users reach the app over http:
     # their browsers would drop the cookie and "remember me" would not work.
     cookie_secure: bool = False
+    # Region (ISO 3166 two letters, e.g. KR, US) a phone number without a country code is read in,
+    # so "010-4645-8329" and "+82 10-4645-8329" are one number to a Korean shop (crm/contacts.py).
+    phone_region: str = DEFAULT_PHONE_REGION
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -56,12 +61,14 @@ def _flag(name: str, default: bool) -> bool:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings from ``CRM_DATABASE_URL``, ``CRM_TIMEZONE``, ``CRM_DEMO_MODE`` and ``CRM_COOKIE_SECURE``."""
+    """Settings from ``CRM_DATABASE_URL``, ``CRM_TIMEZONE``, ``CRM_DEMO_MODE``, ``CRM_COOKIE_SECURE``
+    and ``CRM_PHONE_REGION``."""
     return Settings(
         database_url=os.environ.get("CRM_DATABASE_URL", DEFAULT_DATABASE_URL),
         timezone_name=os.environ.get("CRM_TIMEZONE", "UTC"),
         demo_mode=_flag("CRM_DEMO_MODE", default=False),
         cookie_secure=_flag("CRM_COOKIE_SECURE", default=False),
+        phone_region=(os.environ.get("CRM_PHONE_REGION") or DEFAULT_PHONE_REGION).strip().upper(),
     )
 
 
