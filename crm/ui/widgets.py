@@ -13,7 +13,9 @@ from crm.glossary import definition
 from crm.ui.plain import escape_markdown
 
 __all__ = [
+    "KPI_STYLE",
     "MISSING",
+    "apply_page_style",
     "column_label",
     "data_table",
     "empty_state",
@@ -28,6 +30,19 @@ __all__ = [
     "readable",
 ]
 
+# KPI cards at 1024 px and up, sidebar open or not: a card is never narrower than 8.5rem (a row of five
+# wraps onto a second line instead of squeezing, and a card left alone takes at most half the row), its value shrinks with the window (never below 1.25rem)
+# and wraps at a space rather than being cut off with "…"; labels wrap too. Wide tables scroll visibly.
+KPI_STYLE = """<style>
+[data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"]) { flex-wrap: wrap; }
+[data-testid="stColumn"]:has([data-testid="stMetric"]) { min-width: 8.5rem; max-width: 50%; }
+[data-testid="stMetricValue"] { font-size: clamp(1.25rem, 1rem + 0.9vw, 2.25rem); line-height: 1.2; }
+[data-testid="stMetricValue"] *, [data-testid="stMetricLabel"] * {
+  white-space: normal !important; overflow: visible !important; text-overflow: clip !important;
+  overflow-wrap: break-word;
+}
+[data-testid="stDataFrame"] { overflow-x: auto; }
+</style>"""
 # Shown wherever a value is missing or undefined (a rate over zero customers, a city not recorded).
 MISSING = "—"
 # Words that stay as written when a column name becomes a header.
@@ -74,6 +89,11 @@ def format_percent(value: float | None) -> str:
 def format_frequency(value: float | None) -> str:
     """Orders per buying customer: '1.53'."""
     return MISSING if value is None else f"{value:,.2f}"
+
+
+def apply_page_style() -> None:
+    """The app's layout rules (``KPI_STYLE``), once per run from the frame (Home.py)."""
+    st.html(KPI_STYLE)
 
 
 def kpi_help(label: str, note: str | None = None, *, months: int | None = None) -> str:
