@@ -129,8 +129,8 @@ def _mapped(values: pd.Series, function: object) -> pd.Series:
     text = values.astype("string")
     distinct = text.dropna().unique()
     found = {value: function(value) for value in distinct}  # type: ignore[operator]
-    result = text.astype(object).map(found)
-    return result.where(result.notna(), None).astype(object)
+    mapped = [None if value is pd.NA else found[value] for value in text.tolist()]
+    return pd.Series(mapped, index=values.index, dtype=object)
 
 
 def email_keys(values: pd.Series) -> pd.Series:

@@ -103,8 +103,8 @@ def to_codes(values: pd.Series, known: Iterable[str], aliases: Mapping[str, str]
     for value in text.dropna().unique():
         code = normalise_code(value)
         found[value] = None if code is None else table.get(_squashed(code), code)
-    result = text.astype(object).map(found)
-    return result.where(result.notna(), None).astype(object)
+    mapped = [None if value is pd.NA else found[value] for value in text.tolist()]
+    return pd.Series(mapped, index=values.index, dtype=object)
 
 
 def code_label(code: object) -> str:

@@ -146,12 +146,12 @@ def _coerce(spec: EntitySpec, field: Field, raw: Any) -> Any:
         if limit is not None and len(text) > limit:
             raise ValueError(f"is {len(text)} characters long; at most {limit} fit.")
         if kind == "email" and (email_problem(text) or not EMAIL_PATTERN.match(text)):
-            raise ValueError(f"{text!r} is not an email address ({email_problem(text) or 'it needs a domain'}).")
+            raise ValueError(f"{text!r} is not an email address. {email_problem(text) or 'It needs a domain.'}")
         if kind == "enum":
             # One vocabulary: "Credit Card" or "credit-card" is the code credit_card.
             code = to_code(text, field.choices)
             if code not in field.choices:
-                allowed = ", ".join(code_label(choice) for choice in field.choices)
+                allowed = ", ".join(code_label(choice).lower() for choice in field.choices)
                 raise ValueError(f"{text!r} is not allowed; choose one of {allowed}.")
             return code
         return text
