@@ -36,7 +36,7 @@ st.sidebar.caption(f"Signed in as **{escape_markdown(actor.username)}** ({actor.
 sign_out_button(engine)
 current_spec = spec_of(navigation)
 if current_spec is not None and current_spec.uses_filters:
-    render_filter_sidebar()
+    render_filter_sidebar(engine, actor, current_spec.url_path)
 try:
     navigation.run()
 except UNAVAILABLE_ERRORS as error:  # the database went away while the page ran
