@@ -20,7 +20,7 @@ WIDTHS = (1024, 1280, 1440)
 # Tall enough that a page's cards and first charts are on the screenshot (Streamlit scrolls its main block).
 HEIGHT = 2600
 # Every page of the Analytics section, including pages added later.
-ANALYTICS_PAGES = [spec.title for spec in PAGES if spec.section == "Analytics"]
+ANALYTICS_PAGES = [(spec.title, spec.url_path) for spec in PAGES if spec.section == "Analytics"]
 
 # For each KPI card: its label, the value's text, whether anything inside it is cut, and the text's right edge
 # against the card's (both in px).
@@ -57,8 +57,9 @@ def test_no_kpi_value_is_cut_off_on_any_analytics_page(running_app, page: Page, 
     page.set_viewport_size({"width": width, "height": HEIGHT})
     sign_in(page, "manager")
     assert len(ANALYTICS_PAGES) >= 7
-    for title in ANALYTICS_PAGES:
+    for title, url_path in ANALYTICS_PAGES:
         page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+        page.wait_for_url(f"**/{url_path}")  # not the previous page's cards
         expect(page.get_by_test_id("stMetric").first).to_be_visible()
         wait_until_idle(page)
         expect(page.locator(".js-plotly-plot").first).to_be_visible()
