@@ -239,10 +239,11 @@ def tiers_and_sources(analysis: ClvAnalysis, actor: Actor) -> None:
     with tiers:
         st.subheader("Value tiers")
         tier_table = value_tiers(analysis)
+        worth = f"Expected spend, next {analysis.horizon} months" if analysis.fitted else "Spent so far"
         figure = px.bar(
             tier_table.assign(tier=tier_table["tier"].map(readable)), x="tier", y="value", text="customers",
-            title="CLV per value tier (bar labels: customers)",
-            labels={"value": "CLV ($)", "tier": "Value tier", "customers": "Customers"},
+            title=f"{worth} per value tier (bar labels: customers)",
+            labels={"value": f"{worth} ($)", "tier": "Value tier", "customers": "Customers"},
             hover_data={"value": ":$,.0f", "customers": ":,"},
         )  # fmt: skip
         figure.update_yaxes(tickprefix="$")
@@ -250,19 +251,24 @@ def tiers_and_sources(analysis: ClvAnalysis, actor: Actor) -> None:
         # Tier, customers, their share and value share fit the half-width column; the rest is in the download.
         data_table(
             tier_table.assign(tier=tier_table["tier"].map(readable)),
-            labels={"value": "CLV", "average_value": "Average CLV"},
+            labels={"value": worth, "average_value": f"{worth} per customer"},
             hidden=[name for name in tier_table.columns if name not in ("tier", "customers", "value", "value_share")],
             key="clv_tier_table",
         )
         if may_export:
             table_downloads(tier_table, name="clv_value_tiers")
     with sources:
-        st.subheader("CLV by source")
+        st.subheader("By customer source")
         source_table = clv_by_source(analysis)
         figure = px.bar(
             source_table.assign(source=source_table["source"].map(readable)), x="source", y="total_clv",
-            title="CLV per customer source",
-            labels={"total_clv": "CLV ($)", "source": "Source", "customers": "Customers", "average_clv": "Average CLV"},
+            title=f"{worth} per customer source",
+            labels={
+                "total_clv": f"{worth} ($)",
+                "source": "Source",
+                "customers": "Customers",
+                "average_clv": f"{worth} per customer",
+            },
             hover_data={"total_clv": ":$,.0f", "customers": ":,", "average_clv": ":$,.2f"},
         )  # fmt: skip
         figure.update_yaxes(tickprefix="$")
@@ -301,11 +307,15 @@ def top_table(analysis: ClvAnalysis, actor: Actor) -> None:
         height=36 * (len(top) + 1) + 3,  # every row visible, no inner scrolling
         placeholder=BOUGHT_ONCE if analysis.one_time_churn_days is not None else MISSING,
         column_config={
-            "customer_id": st.column_config.NumberColumn("ID", format="%d"),  # "plain" shows 467 as 466.99999999999994
+            "customer_id": st.column_config.NumberColumn(
+                "ID", format="%d", width="small"
+            ),  # "plain" shows 467 as 466.99999999999994
             "name": st.column_config.TextColumn("Customer"),
             "source": st.column_config.TextColumn("Source"),
-            "tier": st.column_config.TextColumn("Tier"),
-            "orders": st.column_config.NumberColumn("Orders", help="Revenue orders up to the as-of date."),
+            "tier": st.column_config.TextColumn("Tier", width="small"),
+            "orders": st.column_config.NumberColumn(
+                "Orders", help="Counted orders up to the as-of date.", width="small"
+            ),
             "historic_value": st.column_config.NumberColumn(
                 "Spent so far", format="dollar", help="Spent up to the as-of date."
             ),
@@ -313,11 +323,11 @@ def top_table(analysis: ClvAnalysis, actor: Actor) -> None:
             # the table then fits the page width without a horizontal scroll bar.
             "expected_purchases": None,
             "predicted_value": st.column_config.NumberColumn(
-                f"Expected spend, {horizon}", format="dollar", help=f"Likely spend in the {horizon}, discounted."
+                f"Expected, {analysis.horizon} mo.", format="dollar", help=f"Likely spend in the {horizon}, discounted."
             ),
             "p_alive": None,
             "churn_risk": st.column_config.CheckboxColumn(
-                "Slipping away", help=f"Flagged when {churn_rule(analysis)}."
+                "Slipping away", help=f"Flagged when {churn_rule(analysis)}.", width="small"
             ),
             "last_purchase": st.column_config.DateColumn("Last purchase", format="YYYY-MM-DD"),
         },
