@@ -7,6 +7,7 @@ import streamlit as st
 from crm.permissions import Permission
 from crm.records import list_records
 from crm.ui.cache import cached
+from crm.ui.customer_form import new_customer_form
 from crm.ui.grid import record_grid, record_query
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
@@ -14,6 +15,10 @@ from crm.ui.session import require_page_permission
 engine = get_engine()
 actor = require_page_permission(engine, Permission.VIEW_RECORDS)
 st.title("Customers")
+
+with st.expander("New customer", icon=":material/person_add:"):
+    new_customer_form(engine, actor)
+
 st.caption("Search by name, email, phone or company; filter by status, type, source or birthday this month.")
 
 query = record_query(engine, "customers", key="customers")

@@ -14,6 +14,7 @@ from crm.ui.charts import table_downloads
 from crm.ui.clv_view import customer_cards
 from crm.ui.plain import plain_caption, plain_heading, plain_text
 from crm.ui.widgets import MISSING, format_money, kpi_card
+from crm.vocabulary import code_label
 
 __all__ = ["activity_tabs", "customer_header", "value_cards"]
 
@@ -51,12 +52,17 @@ LABELS = {
     "satisfaction": "Satisfaction",
 }
 MONEY = {"subtotal", "total", "amount", "paid"}
+# Columns holding codes of a vocabulary: shown as labels ("credit_card" -> "Credit card").
+CODED = {"status", "payment_method", "transaction_type", "method", "interaction_type", "priority", "category"}
 
 
 def _table(container: st.delta_generator.DeltaGenerator, frame: pd.DataFrame, empty: str, *, name: str) -> None:
     if frame.empty:
         container.caption(empty)
         return
+    frame = frame.copy()
+    for column in CODED & set(frame.columns):
+        frame[column] = frame[column].map(code_label)
     config = {
         column: st.column_config.NumberColumn(LABELS.get(column, column), format="%.2f")
         if column in MONEY
@@ -73,9 +79,11 @@ def customer_header(view: Customer360) -> None:
     profile, summary = view.profile, view.summary
     name = " ".join(part for part in (profile["first_name"], profile["last_name"]) if part) or profile["company"]
     # Every part was typed by a user or came from an import: shown as plain text (crm/ui/plain.py).
-    plain_heading(f"{name} · {profile['status']} {profile['customer_type']} · {summary.loyalty_tier.title()} tier")
+    kind = f"{code_label(profile['status'])} {code_label(profile['customer_type']).lower()}"
+    plain_heading(f"{name} · {kind} · {summary.loyalty_tier.title()} tier")
     details = ("email", "phone", "company", "city", "country", "source", "brand")
-    plain_caption(" · ".join(str(profile[key]) for key in details if profile.get(key)))
+    shown = [code_label(profile[key]) if key == "source" else str(profile[key]) for key in details if profile.get(key)]
+    plain_caption(" · ".join(shown))
 
 
 def _zone_name() -> str:

@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from crm.permissions import Actor, PermissionDeniedError
-from crm.records import RecordQuery, apply_edits, list_records
+from crm.records import RecordQuery, apply_edits, entity_spec, list_records
+from crm.records.problems import problem_cells
 from crm.schema import (
     audit_log,
     customers,
@@ -404,3 +405,17 @@ def test_a_source_and_a_payment_method_typed_in_any_case_are_stored_as_their_cod
     assert outcome.ok, outcome.problems
     assert _customer(engine, 1)["source"] == "social_media"
     assert _customer(engine, outcome.created[0])["source"] == "pop_up_market"
+
+
+def test_a_refused_save_names_the_row_and_column_of_each_bad_cell(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    spec = entity_spec("customers")
+    outcome = apply_edits(
+        engine,
+        "customers",
+        _page(engine),
+        _changes(edited={1: {"email": "not-an-email"}}, added=[{"first_name": "Finn", "gender": "robot"}]),
+        SAM,
+    )
+    cells = [(cell.position, cell.new_row, cell.column) for cell in problem_cells(spec, outcome.problems)]
+    assert cells == [(1, None, "email"), (None, 1, "gender")]

@@ -215,7 +215,12 @@ def _add_product(app: AppTest, search: str) -> None:
 
 def test_new_order_form_shows_live_totals_and_creates_the_order(shop_url: str, sqlite_engine: Engine) -> None:
     app = _open(shop_url, "sam", "pages/orders.py")
+    # The form starts with no customer: the order is for whoever is picked, never the newest by default.
+    assert app.selectbox(key="new_order_customer").value is None
     _add_product(app, "shirt")
+    assert app.button(key="new_order_create").disabled
+    assert "Choose the customer the order is for." in shown_text(app.error[0].value)
+    app.selectbox(key="new_order_customer").set_value(5).run()
     # A new search shows other products; the T-shirt line stays, with the default quantity 1.
     _add_product(app, "mug")
     assert app.session_state["new_order_quantity_1"] == 1
@@ -242,6 +247,7 @@ def test_new_order_form_shows_live_totals_and_creates_the_order(shop_url: str, s
 
 def test_a_line_without_quantity_is_named_instead_of_silently_dropped(shop_url: str, sqlite_engine: Engine) -> None:
     app = _open(shop_url, "sam", "pages/orders.py")
+    app.selectbox(key="new_order_customer").set_value(5).run()
     _add_product(app, "shirt")
     _add_product(app, "mug")
     app.number_input(key="new_order_quantity_2").set_value(None).run()
@@ -396,7 +402,8 @@ def test_grid_columns_leave_checking_to_the_server_so_a_typed_minus_is_reported(
     app.session_state["products__edits0"] = {"edited_rows": {0: {"price": -5}}, "added_rows": [], "deleted_rows": []}
     app.run()
     app.button(key="products__save").click().run()
-    assert "Row 1 (id 1), Price: -5 is negative; it must be 0 or more." in shown_text(app.error[0].value)
+    errors = " ".join(shown_text(error.value) for error in app.error)
+    assert "Row 1 (id 1), Price: -5 is negative; it must be 0 or more." in errors
     with sqlite_engine.connect() as connection:
         assert connection.execute(select(products.c.price).where(products.c.id == 1)).scalar_one() == Decimal("20.00")
 
