@@ -7,9 +7,9 @@ import streamlit as st
 from crm.analytics.clv import customer_value
 from crm.permissions import Permission
 from crm.records.customer360 import customer_360
-from crm.records.orders import customer_choices
 from crm.ui.cache import cached
 from crm.ui.clv_view import page_analysis, shop_filters
+from crm.ui.customer_select import choose_customer, remember_customer
 from crm.ui.customer_view import activity_tabs, customer_header, value_cards
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
@@ -19,17 +19,16 @@ engine = get_engine()
 actor = require_page_permission(engine, Permission.VIEW_RECORDS)
 st.title("Customer 360")
 
-search = st.text_input("Find a customer", key="c360_search", placeholder="Name, email, phone or company")
-choices = cached(customer_choices, search)
-if choices.empty:
-    empty_state("No customer matches that search.")
+# The customer is the one in the address (?customer=ID): grid links, searches and reloads agree.
+customer_id = choose_customer()
+if customer_id is None:
+    st.info("Find a customer by name, email or phone, or pick a recent one.", icon=":material/person_search:")
     st.stop()
-labels = dict(zip(choices["id"], choices["label"], strict=True))
-customer_id = int(st.selectbox("Customer", list(labels), format_func=labels.get, key="c360_customer"))
 view = cached(customer_360, customer_id)
 if view is None:
-    empty_state("That customer no longer exists.")
+    empty_state(f"There is no customer #{customer_id}: it may have been deleted or merged into another.")
     st.stop()
+remember_customer(customer_id)
 
 customer_header(view)
 # The Lifetime value page's default model over every customer, in the app's time zone (one cached

@@ -8,6 +8,7 @@ from crm.permissions import Permission
 from crm.records import list_records
 from crm.ui.cache import cached
 from crm.ui.customer_form import new_customer_form
+from crm.ui.customer_select import open_customer_link
 from crm.ui.grid import record_grid, record_query
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
@@ -24,4 +25,5 @@ st.caption("Search by name, email, phone or company; filter by status, type, sou
 query = record_query(engine, "customers", key="customers")
 page = cached(list_records, "customers", query)
 record_grid(engine, actor, "customers", page, key="customers")
-st.page_link("pages/customer_360.py", label="Open a customer's 360° view", icon=":material/person_search:")
+# Open one of the rows shown in Customer 360 (a real link: ?customer=ID, so it can open in a new tab).
+open_customer_link(page.rows, key="customers")

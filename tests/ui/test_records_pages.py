@@ -284,6 +284,7 @@ def test_editing_an_orders_items_on_the_orders_page_recomputes_its_total(shop_ur
 def test_customer_360_shows_alices_value(shop_url: str) -> None:
     app = _open(shop_url, "sam", "pages/customer_360.py")
     app.text_input(key="c360_search").input("alice").run()
+    app.selectbox(key="c360_match").set_value(1).run()
     metrics = {metric.label: metric.value for metric in app.metric}
     # O1 49 + O2 100 + O8 27 = 176.00 over 3 orders; AOV 58.67; 1200 points → silver.
     assert (metrics["Spent so far"], metrics["Counted orders"], metrics["Average order value"]) == (
@@ -421,6 +422,7 @@ def test_grids_without_search_terms_show_no_search_box_and_dates_are_the_apps_da
 def test_customer_360_tables_download_for_roles_that_may_export_personal_data(shop_url: str) -> None:
     admin = _open(shop_url, "ada", "pages/customer_360.py")
     admin.text_input(key="c360_search").input("alice").run()
+    admin.selectbox(key="c360_match").set_value(1).run()
     assert not admin.exception, admin.exception
     # Alice has orders, transactions, a visit with its payment, an interaction and a ticket.
     keys = [button.proto.id.rsplit("-", 1)[-1] for button in admin.get("download_button")]
@@ -436,6 +438,7 @@ def test_customer_360_tables_download_for_roles_that_may_export_personal_data(sh
     assert len(keys) == 12
     agent = _open(shop_url, "sam", "pages/customer_360.py")
     agent.text_input(key="c360_search").input("alice").run()
+    agent.selectbox(key="c360_match").set_value(1).run()
     assert not agent.get("download_button")
     assert any("may not export personal data" in caption.value for caption in agent.caption)
 
