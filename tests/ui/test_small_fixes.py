@@ -1,5 +1,6 @@
 """Issue 17's small ones, on the figures: a first cohort cut by the period's start is marked partial, the
-payment-method donut labels every slice next to it, and "pending" is not coloured as an error."""
+payment-method donut labels every slice next to it, "pending" is not coloured as an error, and analysts do
+not see order forms they cannot submit."""
 
 from __future__ import annotations
 
@@ -7,8 +8,11 @@ from datetime import date
 
 import pandas as pd
 
+from crm.schema import users, utc_now
 from crm.ui.views.cohorts import cohort_heatmap, cut_cohort
 from crm.ui.views.revenue import STATUS_COLOURS, payment_method_figure, transactions_figure
+from tests.fixtures.tiny_shop import load_tiny_shop
+from tests.ui.test_records_pages import _open
 
 COHORTS = pd.DataFrame(
     {
@@ -59,3 +63,21 @@ def test_pending_is_amber_and_only_failed_is_red() -> None:
         "Completed": STATUS_COLOURS["Completed"],
     }
     assert STATUS_COLOURS["Pending"] != STATUS_COLOURS["Failed"]
+
+
+def test_analysts_do_not_see_order_forms_they_cannot_use(sqlite_engine) -> None:
+    load_tiny_shop(sqlite_engine)
+    now = utc_now()
+    with sqlite_engine.begin() as connection:
+        connection.execute(
+            users.insert().values(
+                username="ann", full_name="Ann", role="analyst", password_hash="x", created_at=now, updated_at=now
+            )
+        )
+    url = sqlite_engine.url.render_as_string(hide_password=False)
+    analyst = _open(url, "ann", "pages/orders.py")
+    assert "New order" not in [expander.label for expander in analyst.expander]
+    assert "Change status of several orders" not in [header.value for header in analyst.subheader]
+    agent = _open(url, "sam", "pages/orders.py")
+    assert "New order" in [expander.label for expander in agent.expander]
+    assert "Change status of several orders" in [header.value for header in agent.subheader]
