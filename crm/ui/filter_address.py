@@ -23,7 +23,6 @@ import streamlit as st
 from crm.analytics.options import FilterChoices
 from crm.filters import Filters
 from crm.filters_url import FILTER_PARAMETERS, filters_from_query, filters_to_query
-from crm.schema import CUSTOMER_STATUSES, CUSTOMER_TYPES, GENDERS
 
 __all__ = [
     "ADDRESS_PARAMETERS",
@@ -42,21 +41,6 @@ WRITTEN_KEY = "crm_filter_address"
 PERIOD_KEY = "filter_period"
 RANGE_KEY = "filter_custom_range"
 AGE_KEY = "filter_age"
-CODE_WIDGETS = {
-    "sources": "filter_sources",
-    "brands": "filter_brands",
-    "genders": "filter_genders",
-    "customer_types": "filter_customer_types",
-    "customer_statuses": "filter_customer_statuses",
-}
-# What each code field's problem calls one value.
-CODE_WORDS = {
-    "sources": "source",
-    "brands": "brand",
-    "genders": "gender",
-    "customer_types": "customer type",
-    "customer_statuses": "customer status",
-}
 
 
 def period_slug(preset: str) -> str:
@@ -72,25 +56,20 @@ def address_of(filters: Filters, preset: str) -> dict[str, str]:
     return {**filters_to_query(without_days), PERIOD_PARAMETER: period_slug(preset)}
 
 
-def _offered(field_name: str, choices: FilterChoices) -> tuple[str, ...]:
-    return {
-        "sources": choices.sources,
-        "brands": choices.brands,
-        "genders": GENDERS,
-        "customer_types": CUSTOMER_TYPES,
-        "customer_statuses": CUSTOMER_STATUSES,
-    }[field_name]
-
-
 def _widget_state(
     parameters: Mapping[str, str],
     *,
     presets: tuple[str, ...],
     age_bounds: tuple[int, int],
     choices: FilterChoices,
+    offered: Mapping[str, tuple[str, ...]],
     base: Filters,
 ) -> tuple[dict[str, object], list[str]]:
-    """The sidebar widget values that show ``parameters``, and what in them was ignored and why."""
+    """The sidebar widget values that show ``parameters``, and what in them was ignored and why.
+
+    ``offered``: the codes each multiselect offers, by Filters field; its widget key is
+    ``filter_<field>`` (a filter added to the sidebar is carried by adding it there).
+    """
     parsed = filters_from_query(parameters, base=base)
     problems = list(parsed.problems)
     filters = parsed.filters
@@ -110,13 +89,13 @@ def _widget_state(
         start = filters.start_date or choices.first_order_day or today - timedelta(days=364)
         end = filters.end_date or today
         state[RANGE_KEY] = (start, end) if start <= end else (end, end)
-    for field_name, key in CODE_WIDGETS.items():
-        offered = _offered(field_name, choices)
-        chosen = [code for code in getattr(filters, field_name) if code in offered]
-        unknown = [code for code in getattr(filters, field_name) if code not in offered]
+    for field_name, codes in offered.items():
+        chosen = [code for code in getattr(filters, field_name) if code in codes]
+        unknown = [code for code in getattr(filters, field_name) if code not in codes]
         if unknown:
-            problems.append(f"{CODE_WORDS[field_name]} {', '.join(map(repr, unknown))} is not offered and was ignored")
-        state[key] = chosen
+            words = field_name.replace("_", " ")
+            problems.append(f"{words} {', '.join(map(repr, unknown))} not offered here and ignored")
+        state[f"filter_{field_name}"] = chosen
     low, high = age_bounds
     age_min = low if filters.age_min is None else min(max(filters.age_min, low), high)
     age_max = high if filters.age_max is None else min(max(filters.age_max, low), high)
@@ -129,7 +108,12 @@ def _address_now() -> dict[str, str]:
 
 
 def apply_address(
-    *, presets: tuple[str, ...], age_bounds: tuple[int, int], choices: FilterChoices, base: Filters
+    *,
+    presets: tuple[str, ...],
+    age_bounds: tuple[int, int],
+    choices: FilterChoices,
+    offered: Mapping[str, tuple[str, ...]],
+    base: Filters,
 ) -> list[str]:
     """Before the widgets are drawn: set them from a new address (or restore the session's filters).
 
@@ -144,7 +128,9 @@ def apply_address(
         source = written
     else:
         return []
-    state, problems = _widget_state(source, presets=presets, age_bounds=age_bounds, choices=choices, base=base)
+    state, problems = _widget_state(
+        source, presets=presets, age_bounds=age_bounds, choices=choices, offered=offered, base=base
+    )
     for key, value in state.items():
         st.session_state[key] = value
     return problems

@@ -74,6 +74,14 @@ def render_filter_sidebar(engine: Engine | None = None, actor: Actor | None = No
         presets=PERIOD_PRESETS,
         age_bounds=AGE_BOUNDS,
         choices=choices,
+        # The codes each multiselect offers (widget key filter_<field>); a link's other codes are named.
+        offered={
+            "sources": choices.sources,
+            "brands": choices.brands,
+            "genders": GENDERS,
+            "customer_types": CUSTOMER_TYPES,
+            "customer_statuses": CUSTOMER_STATUSES,
+        },
         base=Filters(timezone_name=settings.timezone_name, today=today),
     )
     if problems:
