@@ -110,8 +110,9 @@ def segments_table(segments: pd.DataFrame) -> None:
     data_table(
         segments,
         labels={
-            "average_recency_days": "Days since last order (mean)",
-            "average_frequency": "Orders per customer (mean)",
+            # Short headers (means, as the table's title says) so the table fits a laptop's width.
+            "average_recency_days": "Days since last order",
+            "average_frequency": "Orders per customer",
             "average_monetary": "Revenue per customer",
         },
     )
