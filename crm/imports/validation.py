@@ -159,7 +159,8 @@ def _parse_email(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
     too_long = (text.str.len() > (spec.max_length or 254)).to_numpy() & ~mask
     errors = _combine(_errors(text.index, mask, "not an email address"), _errors(text.index, too_long, "too long"))
     values = text.where(~blank & ~errors.mask, None).astype(object)
-    return Parsed(values, errors, blank, {"normalized": normalise_email(values)})
+    normalized = pd.Series(np.where(errors.mask, None, keys.to_numpy()), index=text.index, dtype=object)
+    return Parsed(values, errors, blank, {"normalized": normalized})
 
 
 def _parse_phone(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
