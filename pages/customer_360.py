@@ -9,7 +9,7 @@ from crm.permissions import Permission
 from crm.records.customer360 import customer_360
 from crm.ui.cache import cached
 from crm.ui.clv_view import page_analysis, shop_filters
-from crm.ui.customer_select import choose_customer, remember_customer
+from crm.ui.customer_choice import choose_customer, remember_customer
 from crm.ui.customer_view import activity_tabs, customer_header, value_cards
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission

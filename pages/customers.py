@@ -7,8 +7,8 @@ import streamlit as st
 from crm.permissions import Permission
 from crm.records import list_records
 from crm.ui.cache import cached
+from crm.ui.customer_choice import open_customer_link
 from crm.ui.customer_form import new_customer_form
-from crm.ui.customer_select import open_customer_link
 from crm.ui.grid import record_grid, record_query
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
