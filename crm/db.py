@@ -56,10 +56,11 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 # Tables whose rows don't make a database "hold data": sign-in accounts and their sessions, the
-# reference rows every database gets (loyalty tiers), the log of what happened and saved import settings.
-# Everything else is business data that demo loading must not mix with (DESIGN.md "Database").
+# reference rows every database gets (loyalty tiers), the log of what happened, saved import settings
+# and users' saved views. Everything else is business data that demo loading must not mix with
+# (DESIGN.md "Database").
 NON_BUSINESS_TABLES = frozenset(
-    {"users", "user_sessions", "login_attempts", "loyalty_tiers", "audit_log", "import_mappings"}
+    {"users", "user_sessions", "login_attempts", "loyalty_tiers", "audit_log", "import_mappings", "saved_views"}
 )
 
 # `postgresql://` alone means psycopg (3) to SQLAlchemy 2.1, which is not installed; Heroku-style
