@@ -125,3 +125,19 @@ def _view_id(url: str) -> int:
             return int(connection.execute(select(saved_views.c.id)).scalar_one())
     finally:
         engine.dispose()
+
+
+def test_a_view_saved_on_revenue_opens_revenue_from_another_page(tiny_database: Path, tmp_path: Path) -> None:
+    app = app_as(copy_database(tiny_database, tmp_path), "ada")
+    app.run()
+    app.switch_page("pages/revenue.py").run()
+    app.multiselect(key="filter_genders").set_value(["male"]).run()
+    app.text_input(key="saved_views_name").input("Men").run()
+    app.button(key="saved_views_save").click().run()
+    app.switch_page("pages/cohorts.py").run()
+    app.multiselect(key="filter_genders").set_value([]).run()
+    app.selectbox(key="saved_views_pick").select_index(0).run()
+    app.button(key="saved_views_open").click().run()
+    assert not app.exception, app.exception
+    assert app.title[0].value == "Revenue & transactions"
+    assert app.multiselect(key="filter_genders").value == ["male"]
