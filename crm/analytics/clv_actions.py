@@ -14,7 +14,7 @@ import pandas as pd
 
 from crm.analytics.clv import FALLBACK_CHURN_DAYS, ClvAnalysis
 
-__all__ = ["ACTION_GROUPS", "ActionGroup", "action_groups", "slipping_away_sentence"]
+__all__ = ["ACTION_GROUPS", "ActionGroup", "action_groups", "customers_word", "slipping_away_sentence"]
 
 # Value tiers that count as valuable customers (the best 30 % by lifetime value).
 VALUABLE_TIERS = ("top", "high")
@@ -94,3 +94,8 @@ def slipping_away_sentence(analysis: ClvAnalysis) -> str:
     else:
         why = "they have gone quiet for longer than their own buying rhythm suggests"
     return f"{slipping:,} of {customers:,} customers ({share}) are likely slipping away: {why}."
+
+
+def customers_word(count: int) -> str:
+    """'1 customer', '12 customers'."""
+    return f"{count:,} customer" if count == 1 else f"{count:,} customers"

@@ -44,7 +44,7 @@ from crm.analytics.clv import (
     top_customers,
     value_tiers,
 )
-from crm.analytics.clv_actions import action_groups, slipping_away_sentence
+from crm.analytics.clv_actions import action_groups, customers_word, slipping_away_sentence
 from crm.filters import Filters
 from crm.permissions import Actor, Permission, allowed
 from crm.ui.cache import CACHE_SECONDS, cached
@@ -72,8 +72,8 @@ __all__ = [
 # Legend names of the cohort trend's series.
 COHORT_SERIES = {
     "average_historic": "Spent so far",
-    "average_predicted": "Predicted (horizon, discounted)",
-    "average_total": "Spent + predicted",
+    "average_predicted": "Expected spend (horizon, discounted)",
+    "average_total": "Spent + expected",
 }
 # Rows shown in the top-customers table (the issue asks for the top 20).
 TOP_CUSTOMERS = 20
@@ -224,7 +224,7 @@ def slipping_away(analysis: ClvAnalysis, actor: Actor) -> None:
     for group in groups:
         expected = "" if group.expected_spend is None else f", expected {format_money_short(group.expected_spend)}"
         st.markdown(
-            f"**{escape_markdown(group.name)}** ({group.customers:,} customers, spent "
+            f"**{escape_markdown(group.name)}** ({customers_word(group.customers)}, spent "
             f"{escape_markdown(format_money_short(group.spent_so_far))}{escape_markdown(expected)}) → "
             f"{escape_markdown(group.action)}"
         )
@@ -239,11 +239,12 @@ def tiers_and_sources(analysis: ClvAnalysis, actor: Actor) -> None:
     with tiers:
         st.subheader("Value tiers")
         tier_table = value_tiers(analysis)
-        worth = f"Expected spend, next {analysis.horizon} months" if analysis.fitted else "Spent so far"
+        worth = "Expected spend" if analysis.fitted else "Spent so far"
+        horizon_note = f", next {analysis.horizon} months" if analysis.fitted else ""
         figure = px.bar(
             tier_table.assign(tier=tier_table["tier"].map(readable)), x="tier", y="value", text="customers",
-            title=f"{worth} per value tier (bar labels: customers)",
-            labels={"value": f"{worth} ($)", "tier": "Value tier", "customers": "Customers"},
+            title=f"{worth} per value tier (labels: customers)",
+            labels={"value": f"{worth}{horizon_note} ($)", "tier": "Value tier", "customers": "Customers"},
             hover_data={"value": ":$,.0f", "customers": ":,"},
         )  # fmt: skip
         figure.update_yaxes(tickprefix="$")
@@ -264,7 +265,7 @@ def tiers_and_sources(analysis: ClvAnalysis, actor: Actor) -> None:
             source_table.assign(source=source_table["source"].map(readable)), x="source", y="total_clv",
             title=f"{worth} per customer source",
             labels={
-                "total_clv": f"{worth} ($)",
+                "total_clv": f"{worth}{horizon_note} ($)",
                 "source": "Source",
                 "customers": "Customers",
                 "average_clv": f"{worth} per customer",
@@ -279,15 +280,15 @@ def tiers_and_sources(analysis: ClvAnalysis, actor: Actor) -> None:
 
 def cohort_trend(analysis: ClvAnalysis) -> None:
     """Average CLV per customer of each month's new customers (historic, predicted, total)."""
-    st.subheader("CLV of new-customer cohorts by month")
+    st.subheader("Value of each month's new customers")
     columns = ["average_historic", "average_predicted", "average_total"] if analysis.fitted else ["average_historic"]
     figure = px.line(
         cohort_clv_trend(analysis).rename(columns=COHORT_SERIES),
         x="cohort",
         y=[COHORT_SERIES[column] for column in columns],
         markers=True,
-        title="Average CLV per customer by month of first purchase",
-        labels={"value": "Average CLV per customer ($)", "cohort": "Month of first purchase", "variable": ""},
+        title="Per customer, by month of first purchase",
+        labels={"value": "Per customer ($)", "cohort": "Month of first purchase", "variable": ""},
     )
     figure.update_yaxes(tickprefix="$")
     figure.update_traces(hovertemplate="%{fullData.name}, cohort %{x|%b %Y}: $%{y:,.2f}<extra></extra>")

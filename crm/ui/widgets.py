@@ -30,9 +30,10 @@ __all__ = [
     "readable",
 ]
 
-# KPI cards at 1024 px and up, sidebar open or not: a card is never narrower than 8.5rem (a row of five
-# wraps onto a second line instead of squeezing, and a card left alone takes at most half the row), its value shrinks with the window (never below 1.25rem)
-# and wraps at a space rather than being cut off with "…"; labels wrap too. Wide tables scroll visibly.
+# KPI cards at 1024 px and up, sidebar open or not: a card is never narrower than 8.5rem (a row of
+# five wraps onto a second line instead of squeezing, and a card left alone takes at most half the row),
+# its value shrinks with the window (never below 1.25rem) and wraps at a space rather than being cut off
+# with "…"; labels wrap too. Wide tables scroll.
 KPI_STYLE = """<style>
 [data-testid="stHorizontalBlock"]:has(> [data-testid="stColumn"] [data-testid="stMetric"]) { flex-wrap: wrap; }
 [data-testid="stColumn"]:has([data-testid="stMetric"]) { min-width: 8.5rem; max-width: 50%; }

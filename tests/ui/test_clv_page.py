@@ -84,7 +84,7 @@ def test_an_admin_sees_every_section_on_demo_data(demo_database: Path, tmp_path:
         "Top 20 customers by expected spend",
         "Look up a customer",
         "Who is slipping away and what should I do?",
-        "CLV of new-customer cohorts by month",
+        "Value of each month's new customers",
     ]
     assert app.expander[0].label.startswith("For analysts")
     assert not app.warning, [warning.value for warning in app.warning]  # the model fitted, inside the bounds
