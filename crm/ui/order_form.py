@@ -208,7 +208,7 @@ def batch_status_form(engine: Engine, actor: Actor, shown: pd.DataFrame) -> None
     versions = dict(zip(shown["order_number"], zip(shown["id"], shown["version"], strict=True), strict=True))
     columns = st.columns([4, 2, 1], vertical_alignment="bottom")
     selected = columns[0].multiselect("Orders on this page", list(versions), key="orders_batch_selection")
-    columns[1].selectbox("New status", ORDER_STATUSES, key="orders_batch_status")
+    columns[1].selectbox("New status", ORDER_STATUSES, format_func=code_label, key="orders_batch_status")
     columns[2].button(
         "Apply", disabled=not selected, key="orders_batch_apply", on_click=_apply_status, args=(engine, actor, versions)
     )
@@ -230,6 +230,6 @@ def _apply_status(engine: Engine, actor: Actor, versions: dict[str, tuple[int, i
         return
     invalidate()
     state["orders_batch_selection"] = []
-    state["orders__flash"] = f"{len(change.updated)} order(s) set to {status}" + (
+    state["orders__flash"] = f"{len(change.updated)} order(s) set to {code_label(status).lower()}" + (
         f"; {len(change.unchanged)} already were." if change.unchanged else "."
     )
