@@ -11,6 +11,7 @@ from crm.permissions import Actor, Permission, PermissionDeniedError, allowed
 from crm.records.new_customer import create_customer, new_customer_problems, possible_duplicates
 from crm.schema import CUSTOMER_STATUSES, CUSTOMER_TYPES
 from crm.ui.cache import cached, invalidate
+from crm.ui.customer_choice import CUSTOMER_PARAMETER
 from crm.ui.plain import escape_markdown, plain_bullets
 from crm.vocabulary import DEFAULT_SOURCES, code_label
 
@@ -86,7 +87,7 @@ def _duplicate_warning(engine: Engine, values: dict[str, Any]) -> None:
             CUSTOMER_360_PAGE,
             label=f"{candidate.label} (same {same})",
             icon=":material/person_search:",
-            query_params={"customer": str(candidate.customer_id)},
+            query_params={CUSTOMER_PARAMETER: str(candidate.customer_id)},
         )
 
 
@@ -102,7 +103,7 @@ def new_customer_form(engine: Engine, actor: Actor) -> None:
             CUSTOMER_360_PAGE,
             label="Open the new customer's 360° view",
             icon=":material/person_search:",
-            query_params={"customer": str(created)},
+            query_params={CUSTOMER_PARAMETER: str(created)},
         )
     values = _values()
     problems = new_customer_problems(values)
