@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from crm.filters import Filters
-from crm.glossary import definition
+from crm.glossary import GLOSSARY, definition, term_of
 from crm.ui.plain import escape_markdown
 
 __all__ = [
@@ -100,6 +100,10 @@ def apply_page_style() -> None:
 def kpi_help(label: str, note: str | None = None, *, months: int | None = None) -> str:
     """The help of a KPI card: the glossary's definition of ``label``, then ``note`` (an exact amount, a
     change rule) unless the note already says the definition."""
+    if term_of(label) not in GLOSSARY:
+        # A page from another branch with a name not (yet) in the glossary still draws; the glossary test
+        # (tests/ui/test_glossary_pages.py) is what refuses it.
+        return note or ""
     meaning = definition(label, months)
     if not note or meaning in note:
         return note or meaning
