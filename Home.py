@@ -10,8 +10,10 @@ from crm.ui.navigation import register_role_navigation, register_signed_out_navi
 from crm.ui.plain import escape_markdown
 from crm.ui.resources import get_engine
 from crm.ui.sidebar import render_filter_sidebar
+from crm.ui.widgets import apply_page_style
 
 st.set_page_config(page_title="Pulse CRM", page_icon=":material/monitoring:", layout="wide")
+apply_page_style()  # KPI values wrap and shrink instead of being cut off (crm/ui/widgets.py KPI_STYLE)
 
 engine = None
 actor = None
@@ -36,7 +38,7 @@ st.sidebar.caption(f"Signed in as **{escape_markdown(actor.username)}** ({actor.
 sign_out_button(engine)
 current_spec = spec_of(navigation)
 if current_spec is not None and current_spec.uses_filters:
-    render_filter_sidebar()
+    render_filter_sidebar(engine, actor, current_spec.url_path)
 try:
     navigation.run()
 except UNAVAILABLE_ERRORS as error:  # the database went away while the page ran

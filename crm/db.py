@@ -56,8 +56,9 @@ SQLITE_BUSY_TIMEOUT_MS = 30_000
 
 
 # Tables whose rows don't make a database "hold data": sign-in accounts and their sessions, the
-# reference rows every database gets (loyalty tiers), the log of what happened and saved import settings.
-# Everything else is business data that demo loading must not mix with (DESIGN.md "Database").
+# reference rows every database gets (loyalty tiers), the log of what happened, saved import settings
+# and users' saved views. Everything else is business data that demo loading must not mix with
+# (DESIGN.md "Database").
 NON_BUSINESS_TABLES = frozenset(
     {
         "users",
@@ -67,6 +68,8 @@ NON_BUSINESS_TABLES = frozenset(
         "loyalty_settings",
         "audit_log",
         "import_mappings",
+        # A user's named sidebar views (crm/saved_views.py).
+        "saved_views",
         # Who gets which mail, and what was sent: settings and logs of the app, not shop data.
         "digest_subscriptions",
         "alert_rules",

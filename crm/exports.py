@@ -28,6 +28,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 import shutil
 import unicodedata
 from dataclasses import dataclass
@@ -48,16 +49,21 @@ __all__ = [
     "EXPORTABLE_ENTITIES",
     "ChartFile",
     "browser_path",
+    "chart_context_line",
     "chart_file",
+    "column_kind",
     "csv_chunk",
     "csv_safe",
     "export_entity",
     "export_table",
+    "header_label",
     "looks_like_formula",
     "mime_type",
     "neutralise_formulas",
     "png_available",
+    "presented_table",
     "table_bytes",
+    "with_context",
 ]
 
 # Signs that make a spreadsheet cell a formula, after NFKC folding (＝ → =); U+2212 is the
@@ -77,6 +83,23 @@ _BROWSER_NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrom
 EXPORT_CHUNK_ROWS = 50_000
 # An Excel sheet holds 1,048,576 rows, one of them the header.
 EXCEL_MAX_DATA_ROWS = 1_048_575
+# Columns that are bookkeeping, not information: never in a spreadsheet a person opens.
+INTERNAL_COLUMNS = frozenset({"version", "password_hash"})
+# Column names whose numbers are money or shares (the same rule as the tables on screen, crm/ui/widgets.py).
+_PERCENT_ENDINGS = ("share", "rate", "change", "retention", "_pct")
+_MONEY_WORDS = ("revenue", "value", "amount", "monetary", "cash", "spend", "price", "clv", "cost")
+# Words kept as written when a column name becomes a header.
+_HEADER_WORDS = {"aov": "AOV", "rfm": "RFM", "id": "ID", "sku": "SKU", "clv": "CLV", "r": "R", "f": "F", "m": "M"}
+# A column name written by the code (snake_case), as opposed to a header typed in an imported file.
+_CODE_NAME = re.compile(r"[a-z][a-z0-9_]*")
+# Excel number formats: money as dollars with cents, shares as percent, days and moments as ISO dates.
+XLSX_MONEY_FORMAT = '"$"#,##0.00'
+XLSX_PERCENT_FORMAT = "0.0%"
+XLSX_DATE_FORMAT = "yyyy-mm-dd"
+XLSX_DATETIME_FORMAT = "yyyy-mm-dd hh:mm"
+# Column widths in characters: wide enough for the header or the longest of the first rows, never huge.
+_WIDTH_SAMPLE_ROWS = 200
+_MIN_WIDTH, _MAX_WIDTH = 8, 50
 # Pixel size of server-side chart images: readable on a slide.
 PNG_WIDTH, PNG_HEIGHT, PNG_SCALE = 1200, 675, 2
 
@@ -188,12 +211,76 @@ def _xlsx_value(value: object) -> object:
     return value if isinstance(value, _XLSX_NATIVE_TYPES) else str(value)
 
 
-def _xlsx_cell(sheet: Any, value: object) -> Any:
+def header_label(name: str) -> str:
+    """A column name as a spreadsheet header: 'average_order_value' → 'Average order value', 'clv' → 'CLV'."""
+    words = str(name).split("_")
+    if not _CODE_NAME.fullmatch(str(name)) or not all(words):
+        return str(name)  # not a snake_case name (a header from an imported file): kept as written
+    shown = [_HEADER_WORDS.get(word, word) for word in words]
+    first = shown[0] if shown[0] in _HEADER_WORDS.values() else shown[0][:1].upper() + shown[0][1:]
+    return " ".join([first, *shown[1:]])
+
+
+def column_kind(name: str, values: pd.Series) -> str:
+    """'money', 'percent', 'date', 'datetime' or 'other': how a column's numbers are shown."""
+    column = str(name).lower()
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return "datetime"
+    sample = values.dropna().head(20)
+    if len(sample) and all(isinstance(value, datetime) for value in sample):
+        return "datetime"
+    if len(sample) and all(isinstance(value, date) and not isinstance(value, datetime) for value in sample):
+        return "date"
+    numeric = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+    decimals = len(sample) > 0 and all(isinstance(value, Decimal) for value in sample)
+    if not (numeric or decimals) or column == "id" or column.endswith("_id"):
+        return "other"
+    if column.endswith(_PERCENT_ENDINGS):
+        return "percent"
+    if any(word in column for word in _MONEY_WORDS):
+        return "money"
+    return "other"
+
+
+def presented_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """A table as a CSV download shows it: no internal columns, readable headers naming the unit,
+    percentages as on screen (12.5 under "Repeat rate (%)"), money rounded to cents under "… ($)".
+    """
+    shown = frame.drop(columns=[name for name in frame.columns if str(name) in INTERNAL_COLUMNS])
+    result = pd.DataFrame(index=shown.index)
+    for name in shown.columns:
+        values = shown[name]
+        kind = column_kind(str(name), values)
+        label = header_label(str(name))
+        if kind == "percent":
+            result[f"{label} (%)"] = (pd.to_numeric(values, errors="coerce") * 100).round(2)
+        elif kind == "money":
+            result[f"{label} ($)"] = pd.to_numeric(values, errors="coerce").round(2)
+        else:
+            result[label] = values
+    return result
+
+
+_FORMATS = {
+    "money": XLSX_MONEY_FORMAT,
+    "percent": XLSX_PERCENT_FORMAT,
+    "date": XLSX_DATE_FORMAT,
+    "datetime": XLSX_DATETIME_FORMAT,
+}
+
+
+def _xlsx_cell(sheet: Any, value: object, number_format: str | None = None) -> Any:
     from openpyxl.cell import WriteOnlyCell
 
     value = _xlsx_value(value)
     if not isinstance(value, str):
-        return value
+        if number_format is None or value is None or isinstance(value, bool):
+            return value
+        if isinstance(value, Decimal):
+            value = float(value)  # openpyxl stores Decimal as a number too; float keeps the format simple
+        cell = WriteOnlyCell(sheet, value=value)
+        cell.number_format = number_format
+        return cell
     text = _xlsx_text(value)
     cell = WriteOnlyCell(sheet, value=text)
     # Always a string cell: never a formula ("=…") or an error value ("#N/A"), whatever it holds.
@@ -203,15 +290,31 @@ def _xlsx_cell(sheet: Any, value: object) -> Any:
     return cell
 
 
-def _xlsx_bytes(frame: pd.DataFrame, sheet_name: str) -> bytes:
-    from openpyxl import Workbook
+def _column_width(header: str, values: pd.Series, kind: str) -> float:
+    sample = values.head(_WIDTH_SAMPLE_ROWS)
+    longest = max((len(str(value)) for value in sample if value is not None), default=0)
+    if kind in ("money", "percent"):
+        longest += 4  # "$" and thousands separators, or the "%"
+    return float(min(max(len(header), longest, _MIN_WIDTH) + 2, _MAX_WIDTH))
 
+
+def _xlsx_bytes(frame: pd.DataFrame, sheet_name: str, *, readable_headers: bool = False) -> bytes:
+    from openpyxl import Workbook
+    from openpyxl.utils import get_column_letter
+
+    frame = frame.drop(columns=[name for name in frame.columns if str(name) in INTERNAL_COLUMNS])
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet(title=_sheet_title(sheet_name))
     sheet.freeze_panes = "A2"  # the header row stays in view while scrolling
-    sheet.append([_xlsx_cell(sheet, str(name)) for name in frame.columns])
+    headers = [header_label(str(name)) if readable_headers else str(name) for name in frame.columns]
+    kinds = [column_kind(str(name), frame[name]) for name in frame.columns]
+    formats = [_FORMATS.get(kind) for kind in kinds]
+    for position, (header, name, kind) in enumerate(zip(headers, frame.columns, kinds, strict=True), start=1):
+        # Column widths must be set before the first row of a write-only sheet.
+        sheet.column_dimensions[get_column_letter(position)].width = _column_width(header, frame[name], kind)
+    sheet.append([_xlsx_cell(sheet, header) for header in headers])
     for row in frame.itertuples(index=False, name=None):
-        sheet.append([_xlsx_cell(sheet, value) for value in row])
+        sheet.append([_xlsx_cell(sheet, value, shown_as) for value, shown_as in zip(row, formats, strict=True)])
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -223,12 +326,17 @@ def _sheet_title(name: str) -> str:
     return cleaned[:31] or "data"
 
 
-def table_bytes(frame: pd.DataFrame, file_format: str, *, sheet_name: str = "data") -> bytes:
-    """``frame`` as a CSV (UTF-8 with BOM, so Excel reads accents and CJK) or XLSX file, formula-safe."""
+def table_bytes(frame: pd.DataFrame, file_format: str, *, sheet_name: str = "data", presented: bool = False) -> bytes:
+    """``frame`` as a CSV (UTF-8 with BOM, so Excel reads accents and CJK) or XLSX file, formula-safe.
+
+    XLSX always has a frozen header row, column widths, number formats for money, percent and
+    dates, and no internal columns. ``presented`` (a table as a person downloads it from a page)
+    also makes headers readable; its CSV is ``presented_table`` (units in the headers, percent as shown).
+    """
     if file_format == "csv":
-        return "\ufeff".encode() + csv_chunk(frame)
+        return "\ufeff".encode() + csv_chunk(presented_table(frame) if presented else frame)
     if file_format == "xlsx":
-        return _xlsx_bytes(frame, sheet_name)
+        return _xlsx_bytes(frame, sheet_name, readable_headers=presented)
     raise ValueError(f"Unknown table format “{file_format}” (csv or xlsx).")
 
 
@@ -238,15 +346,22 @@ def _audit_export(engine: Engine, actor: Actor, name: str, details: dict[str, An
 
 
 def export_table(
-    engine: Engine, frame: pd.DataFrame, *, name: str, file_format: str, actor: Actor, personal: bool
+    engine: Engine,
+    frame: pd.DataFrame,
+    *,
+    name: str,
+    file_format: str,
+    actor: Actor,
+    personal: bool,
+    presented: bool = False,
 ) -> bytes:
     """The file for a table download; checks the permission and audits the export.
 
     ``personal`` tables (names, emails, phones, addresses, per-customer rows) need
-    EXPORT_PERSONAL_DATA; aggregated tables need EXPORT_AGGREGATES.
+    EXPORT_PERSONAL_DATA; aggregated tables need EXPORT_AGGREGATES. ``presented``: see ``table_bytes``.
     """
     require(actor, Permission.EXPORT_PERSONAL_DATA if personal else Permission.EXPORT_AGGREGATES)
-    data = table_bytes(frame, file_format, sheet_name=name)
+    data = table_bytes(frame, file_format, sheet_name=name, presented=presented)
     _audit_export(
         engine,
         actor,
@@ -333,14 +448,47 @@ def _html(figure: Any) -> bytes:
     return figure.to_html(include_plotlyjs=True, full_html=True).encode("utf-8")
 
 
+def chart_context_line(context: str, made: date) -> str:
+    """The line under a downloaded chart's title: the period and filters, and the day it was made."""
+    return f"{context} · made {made:%d %b %Y}" if context else f"Made {made:%d %b %Y}"
+
+
+def with_context(figure: Any, context: str, made: date) -> Any:
+    """A copy of ``figure`` whose title carries ``context`` (period, filters) and the day it was made.
+
+    A file travels without the page around it, so the chart itself says what it shows. The line
+    goes under the title (a Plotly subtitle); a chart without a title gets the line as its title.
+    """
+    import plotly.graph_objects as go
+
+    copy = go.Figure(figure)
+    line = chart_context_line(context, made)
+    title = copy.layout.title.text
+    if title:
+        copy.update_layout(title={"text": title, "subtitle": {"text": line}}, margin={"t": 110})
+    else:
+        copy.update_layout(title={"text": line, "font": {"size": 14}}, margin={"t": 80})
+    return copy
+
+
 def chart_file(
-    figure: Any, *, name: str, engine: Engine, actor: Actor, personal: bool = False, file_format: str | None = None
+    figure: Any,
+    *,
+    name: str,
+    engine: Engine,
+    actor: Actor,
+    personal: bool = False,
+    file_format: str | None = None,
+    context: str = "",
+    made: date | None = None,
 ) -> ChartFile:
     """The chart as PNG (kaleido + system Chromium) or, without a browser, standalone HTML with a note.
 
-    ``file_format`` forces "png" or "html"; the default is PNG when it can be rendered.
+    ``file_format`` forces "png" or "html"; the default is PNG when it can be rendered. The file's
+    title carries ``context`` (the period and filters) and the day it was made (``made``, default today).
     """
     require(actor, Permission.EXPORT_PERSONAL_DATA if personal else Permission.EXPORT_AGGREGATES)
+    figure = with_context(figure, context, made or datetime.now(UTC).date())
     wanted = file_format or ("png" if png_available() else "html")
     note = ""
     if wanted == "png":

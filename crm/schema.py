@@ -885,3 +885,18 @@ import_mappings = Table(
     _version(),
     UniqueConstraint("entity", "name", name="uq_import_mappings_entity_name"),
 )
+
+saved_views = Table(
+    # A user's named sidebar filters on one page (``query``: the page-address parameters, as a
+    # shared link carries them), reopened from the sidebar; each user sees only their own.
+    "saved_views",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("user_id", Integer, ForeignKey("users.id", ondelete="CASCADE"), nullable=False, index=True),
+    Column("name", String(80), nullable=False),
+    Column("page", String(60), nullable=False),
+    Column("query", String(2000), nullable=False, server_default=""),
+    *_timestamps(),
+    _version(),
+    UniqueConstraint("user_id", "name", name="uq_saved_views_user_name"),
+)

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 DEFAULT_DATABASE_URL = "sqlite:///data/crm.db"
 # The command the messages about the cookie key suggest (a 43-character key, 256 random bits).
 MAKE_COOKIE_KEY_COMMAND = 'python3 -c "import secrets; print(secrets.token_urlsafe(32))"'
+# A phone without a country code is read as a US number unless CRM_PHONE_REGION says otherwise.
+DEFAULT_PHONE_REGION = "US"
 # A key shorter than this is guessable enough to forge session HMACs offline.
 MIN_COOKIE_KEY_LENGTH = 32
 # Least estimated strength (bits, see cookie_key_strength) of an accepted key. A
@@ -49,6 +51,9 @@ class Settings:
     mail_from: str | None = None
     # CRM_APP_URL: the address users open the app at; unsubscribe links in messages point there.
     app_url: str = "http://localhost:8501"
+    # Region (ISO 3166 two letters, e.g. KR, US) a phone number without a country code is read in,
+    # so "010-4645-8329" and "+82 10-4645-8329" are one number to a Korean shop (crm/contacts.py).
+    phone_region: str = DEFAULT_PHONE_REGION
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -65,7 +70,7 @@ def _flag(name: str, default: bool) -> bool:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     """Settings from ``CRM_DATABASE_URL``, ``CRM_TIMEZONE``, ``CRM_DEMO_MODE``, ``CRM_COOKIE_SECURE``,
-    ``CRM_SMTP_URL``, ``CRM_MAIL_FROM`` and ``CRM_APP_URL``."""
+    ``CRM_SMTP_URL``, ``CRM_MAIL_FROM``, ``CRM_APP_URL`` and ``CRM_PHONE_REGION``."""
     return Settings(
         database_url=os.environ.get("CRM_DATABASE_URL", DEFAULT_DATABASE_URL),
         timezone_name=os.environ.get("CRM_TIMEZONE", "UTC"),
@@ -74,6 +79,7 @@ def get_settings() -> Settings:
         smtp_url=os.environ.get("CRM_SMTP_URL", "").strip() or None,
         mail_from=os.environ.get("CRM_MAIL_FROM", "").strip() or None,
         app_url=os.environ.get("CRM_APP_URL", "").strip().rstrip("/") or "http://localhost:8501",
+        phone_region=(os.environ.get("CRM_PHONE_REGION") or DEFAULT_PHONE_REGION).strip().upper(),
     )
 
 

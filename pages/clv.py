@@ -1,4 +1,5 @@
-"""Customer lifetime value: BG/NBD + Gamma-Gamma predictions, value tiers, churn risk, lookup, holdout check."""
+"""Customer lifetime value in a shop manager's words: what customers will likely spend, who is slipping
+away and what to do; the model, its parameters, P(alive) and the holdout check are "For analysts"."""
 
 from __future__ import annotations
 
@@ -11,10 +12,12 @@ from crm.ui.clv_view import (
     cohort_trend,
     customer_lookup,
     holdout_check,
+    model_caption,
     model_notes,
     overview_cards,
     page_analysis,
     save_people_as_segment,
+    slipping_away,
     tiers_and_sources,
     top_table,
 )
@@ -26,8 +29,10 @@ from crm.ui.widgets import empty_state, filter_caption
 engine = get_engine()
 actor = require_page_permission(engine, Permission.VIEW_ANALYTICS)
 st.title("Customer lifetime value")
-
-controls = st.columns([1.3, 1, 1, 1, 1])
+# The manager's answers come first; the analysts' controls sit below them but are read first.
+answers = st.container()
+analysts = st.expander("For analysts: model, parameters, P(alive), holdout check", icon=":material/science:")
+controls = analysts.columns([1.3, 1, 1, 1, 1])
 whole_history = controls[4].toggle(
     "Whole history",
     value=True,
@@ -44,15 +49,23 @@ unit = controls[1].selectbox("Time unit", units, units.index(DEFAULT_UNIT), form
 horizon = controls[2].number_input("Horizon (months)", 1, 60, DEFAULT_HORIZON_MONTHS, key="clv_horizon")
 model = controls[3].selectbox("Model", list(MODEL_WORDS), format_func=MODEL_WORDS.get, key="clv_model")
 analysis = page_analysis(filters, as_of=as_of, unit=unit, horizon=int(horizon), model=model)
-filter_caption(filters, "Revenue orders")
-if analysis.customers.empty:
-    empty_state(analysis.message or "Nothing matches these filters.")
-    st.stop()
-model_notes(analysis)
-overview_cards(analysis)
-tiers_and_sources(analysis, actor)
-save_people_as_segment(analysis, actor)
-cohort_trend(analysis)
-top_table(analysis, actor)
-customer_lookup(analysis)
-holdout_check(analysis)
+with answers:
+    filter_caption(filters, "Revenue orders")
+    if analysis.customers.empty:
+        empty_state(analysis.message or "Nothing matches these filters.")
+        st.stop()
+    if analysis.message:
+        st.warning(analysis.message, icon=":material/warning:")
+    st.subheader(f"What will each customer likely spend in the next {analysis.horizon} months?")
+    overview_cards(analysis)
+    tiers_and_sources(analysis, actor)
+    top_table(analysis, actor)
+    customer_lookup(analysis)
+    st.subheader("Who is slipping away and what should I do?")
+    slipping_away(analysis, actor)
+    save_people_as_segment(analysis, actor)
+    cohort_trend(analysis)
+with analysts:
+    model_caption(analysis)
+    model_notes(analysis)
+    holdout_check(analysis)

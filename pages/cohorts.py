@@ -32,7 +32,7 @@ measure = st.segmented_control(
     key="cohort_measure",
 ) or "retention"  # fmt: skip
 filter_caption(filters, "First orders")
-show_chart(view.cohort_heatmap(cohorts, measure), name=f"cohorts_{measure}")
+show_chart(view.cohort_heatmap(cohorts, measure, period_start=filters.start_date), name=f"cohorts_{measure}")
 st.caption(f"{view.MEASURES[measure].label}: {view.MEASURES[measure].definition}")
 st.caption(view.summary_caption(summary, float(cohorts["revenue"].sum())))
 view.cohort_table(cohorts)

@@ -10,7 +10,7 @@ from crm.records.customer360 import customer_360
 from crm.ui.cache import cached
 from crm.ui.clv_view import page_analysis, shop_filters
 from crm.ui.customer_actions import relationship_actions
-from crm.ui.customer_picker import customer_from_address, pick_customer
+from crm.ui.customer_choice import choose_customer, remember_customer
 from crm.ui.customer_view import activity_tabs, customer_header, value_cards
 from crm.ui.loyalty_view import customer_loyalty
 from crm.ui.resources import get_engine
@@ -21,14 +21,16 @@ engine = get_engine()
 actor = require_page_permission(engine, Permission.VIEW_RECORDS)
 st.title("Customer 360")
 
-# A link from My work or the Overview's birthdays (?customer=ID) opens that customer directly.
-customer_id = pick_customer(engine, key="c360", preselected=customer_from_address())
+# The customer is the one in the address (?customer=ID): grid links, searches and reloads agree.
+customer_id = choose_customer()
 if customer_id is None:
+    st.info("Find a customer by name, email or phone, or pick a recent one.", icon=":material/person_search:")
     st.stop()
 view = cached(customer_360, customer_id)
 if view is None:
-    empty_state("That customer no longer exists.")
+    empty_state(f"There is no customer #{customer_id}: it may have been deleted or merged into another.")
     st.stop()
+remember_customer(customer_id)
 
 customer_header(view)
 # The Lifetime value page's default model over every customer, in the app's time zone (one cached

@@ -7,6 +7,8 @@ import streamlit as st
 from crm.permissions import Permission
 from crm.records import list_records
 from crm.ui.cache import cached
+from crm.ui.customer_choice import open_customer_link
+from crm.ui.customer_form import new_customer_form
 from crm.ui.grid import record_grid, record_query
 from crm.ui.merge_view import merge_section
 from crm.ui.resources import get_engine
@@ -16,11 +18,16 @@ from crm.ui.session import require_page_permission
 engine = get_engine()
 actor = require_page_permission(engine, Permission.VIEW_RECORDS)
 st.title("Customers")
+
+with st.expander("New customer", icon=":material/person_add:"):
+    new_customer_form(engine, actor)
+
 st.caption("Search by name, email, phone or company; filter by status, type, source or birthday this month.")
 
 query = record_query(engine, "customers", key="customers")
 page = cached(list_records, "customers", query)
 record_grid(engine, actor, "customers", page, key="customers")
 save_grid_as_segment(engine, actor, query, key="customers_grid")
-st.page_link("pages/customer_360.py", label="Open a customer's 360° view", icon=":material/person_search:")
+# Open one of the rows shown in Customer 360 (a real link: ?customer=ID, so it can open in a new tab).
+open_customer_link(page.rows, key="customers")
 merge_section(engine, actor)

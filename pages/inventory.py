@@ -24,11 +24,11 @@ codes = (warehouse_code,) if warehouse_code else ()
 counts = cached(alert_counts, codes)
 columns = st.columns(3)
 with columns[0]:
-    kpi_card("Stock items", f"{counts.items:,}", "Inventory rows: one per product (variant) and warehouse.")
+    kpi_card("Stock items", f"{counts.items:,}")
 with columns[1]:
-    kpi_card("Low stock", f"{counts.low_stock:,}", "0 < available ≤ reorder level; available = on hand − reserved.")
+    kpi_card("Low stock", f"{counts.low_stock:,}")
 with columns[2]:
-    kpi_card("Out of stock", f"{counts.out_of_stock:,}", "Available (on hand − reserved) ≤ 0.")
+    kpi_card("Out of stock", f"{counts.out_of_stock:,}")
 
 levels_tab, alerts_tab, warehouses_tab, ledger_tab = st.tabs(["Levels", "Alerts", "Warehouses", "Stock movements"])
 with levels_tab:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from crm.permissions import Permission
+from crm.permissions import Permission, allowed
 from crm.records import RecordQuery, list_records
 from crm.ui.cache import cached
 from crm.ui.grid import record_grid, record_query
@@ -15,17 +15,21 @@ from crm.ui.session import require_page_permission
 engine = get_engine()
 actor = require_page_permission(engine, Permission.VIEW_RECORDS)
 st.title("Orders")
+# Forms a role cannot submit are not shown at all (an analyst reads orders, never writes them).
+may_edit = allowed(actor.role, Permission.EDIT_RECORDS)
 
-with st.expander("New order", icon=":material/add_shopping_cart:"):
-    new_order_form(engine, actor)
+if may_edit:
+    with st.expander("New order", icon=":material/add_shopping_cart:"):
+        new_order_form(engine, actor)
 
 st.caption("Search by order number or customer name, email or phone; stock follows the order status.")
 query = record_query(engine, "orders", key="orders")
 page = cached(list_records, "orders", query)
 record_grid(engine, actor, "orders", page, key="orders")
 
-st.subheader("Change status of several orders")
-batch_status_form(engine, actor, page.rows)
+if may_edit:
+    st.subheader("Change status of several orders")
+    batch_status_form(engine, actor, page.rows)
 
 st.subheader("Items of an order")
 numbers = page.rows["order_number"].tolist()

@@ -348,7 +348,12 @@ def _age_group_suggestion(by_age: pd.DataFrame) -> Suggestion | None:
             f" ({', '.join(left_out)} left out: fewer than {minimum:,.0f} buyers; a group needs "
             f"{MIN_AGE_GROUP_BUYERS} buyers and {MIN_AGE_GROUP_SHARE:.0%} of all buyers)"
         )
-    action = "Personalise recommendations and campaign creatives by age group with these categories"
+    shown_top = top[top["item_revenue"] > 0]
+    if len(shown_top) > 1 and shown_top["category"].nunique() == 1:
+        # Every age group's favourite is the same: personalising by age would show everyone the same thing.
+        action = f"Age does not change the favourite: feature {shown_top['category'].iloc[0]} for every age group"
+    else:
+        action = "Personalise recommendations and campaign creatives by age group with these categories"
     if len(stand_outs):
         action += "; feature " + "; ".join(
             f"{row.category} for {row.age_group} ({_percent(row.share)} vs {_percent(row.overall)} overall)"

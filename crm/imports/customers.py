@@ -18,6 +18,7 @@ from crm.imports.writing import (
     update_rows,
 )
 from crm.schema import customers, utc_now
+from crm.vocabulary import source_codes
 
 __all__ = ["CUSTOMER_COLUMNS", "import_customers", "split_full_names"]
 
@@ -131,8 +132,10 @@ def _without_part(whole: str, part: str, *, keep_whole: bool = True) -> str | No
     return whole if keep_whole else None
 
 
-def _frame(rows: TypedRows) -> pd.DataFrame:
+def _frame(connection: Connection, rows: TypedRows) -> pd.DataFrame:
     frame = pd.DataFrame({name: rows.values[name] for name in CUSTOMER_COLUMNS})
+    # "Website", "web site" and "WEBSITE" are the stored code "website" (one option per source).
+    frame["source"] = source_codes(connection, frame["source"])
     frame["email_normalized"] = rows.normalized["email"]
     frame["phone_normalized"] = rows.normalized["phone"]
     frame["external_id"] = frame["external_id"].astype(object).where(frame["external_id"].notna(), None)
@@ -200,7 +203,7 @@ def import_customers(connection: Connection, rows: TypedRows, report: ImportRepo
     for name in ("first_name", "last_name", "company", "email", "phone"):
         identifiable |= rows.values[name].notna().to_numpy()
     rows.reject(~identifiable, "", "no name, company, email or phone: the customer could not be told apart")
-    frame = _frame(rows)
+    frame = _frame(connection, rows)
     keys = {"external_id": frame["external_id"], "email": frame["email_normalized"], "phone": frame["phone_normalized"]}
     candidates = ~rows.rejected
     positions = np.arange(len(rows))

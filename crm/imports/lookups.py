@@ -13,6 +13,7 @@ import pandas as pd
 from sqlalchemy import Connection, Table, func, select
 
 from crm.bulk import bulk_insert
+from crm.contacts import email_keys, phone_keys
 from crm.imports.core import ImportReport, TypedRows
 from crm.imports.customers import split_full_names
 from crm.imports.dedupe import LOOKUP_CHUNK, database_matches, file_duplicates
@@ -114,12 +115,13 @@ def _customer_keys(rows: TypedRows) -> dict[str, pd.Series]:
         & digits.str.fullmatch(r"\d+").fillna(False)
         & (digits.str.len() >= KEY_AS_PHONE_MIN_DIGITS).fillna(False)
     )
-    email = email.where(email.notna(), generic.str.lower().where(is_email).astype(object))
+    email = email.where(email.notna(), email_keys(generic.where(is_email)))
     external = external.where(external.notna(), generic.where(~is_email).astype(object))
     keys = {
         "external_id": external.where(pd.notna(external), None),
         "email": email.where(pd.notna(email), None),
-        "phone": phone.where(pd.notna(phone), digits.where(is_phone).astype(object)),
+        # The same key a phone column gets: "010-4645-8329" finds the customer stored as +821046458329.
+        "phone": phone.where(pd.notna(phone), phone_keys(generic.where(is_phone))),
     }
     keys["phone"] = keys["phone"].where(pd.notna(keys["phone"]), None)
     return keys

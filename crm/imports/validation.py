@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime
 import numpy as np
 import pandas as pd
 
+from crm.contacts import email_keys, phone_keys
 from crm.imports.fields import FieldSpec
 
 __all__ = ["ColumnErrors", "Parsed", "latest_allowed_day", "normalise_email", "normalise_phone", "parse_column"]
@@ -22,7 +23,6 @@ __all__ = ["ColumnErrors", "Parsed", "latest_allowed_day", "normalise_email", "n
 NOT_PROVIDED = "not provided"
 NUL_REASON = "contains a NUL character (\\x00), which cannot be stored"
 
-_EMAIL_PATTERN = r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>]+$"
 # A phone number has between 5 (short extensions) and 20 digits (international with prefixes).
 PHONE_MIN_DIGITS = 5
 PHONE_MAX_DIGITS = 20
@@ -123,15 +123,13 @@ class Parsed:
 
 
 def normalise_email(values: pd.Series) -> pd.Series:
-    """Trimmed, lower-cased email (the duplicate key); None when blank."""
-    result = values.astype("string").str.strip().str.lower()
-    return result.astype(object).where((result.notna() & (result != "")).to_numpy(dtype=bool), None)
+    """The duplicate key of every email (crm.contacts.email_key: normalised, lower-cased); None when blank."""
+    return email_keys(values)
 
 
 def normalise_phone(values: pd.Series) -> pd.Series:
-    """Digits only (the duplicate key); None when there are none."""
-    result = values.astype("string").str.replace(r"\D", "", regex=True)
-    return result.astype(object).where((result.notna() & (result != "")).to_numpy(dtype=bool), None)
+    """The duplicate key of every phone (crm.contacts.phone_key: E.164 in CRM_PHONE_REGION, else digits)."""
+    return phone_keys(values)
 
 
 def _errors(index: pd.Index, mask: np.ndarray, reason: str | pd.Series) -> ColumnErrors:
@@ -155,12 +153,14 @@ def _parse_text(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
 
 
 def _parse_email(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
-    valid = text.str.match(_EMAIL_PATTERN).to_numpy()
-    mask = ~blank & ~valid
+    # email-validator (syntax only, offline) decides; each distinct address is checked once.
+    keys = email_keys(text.where(~blank, None))
+    mask = ~blank & keys.isna().to_numpy()
     too_long = (text.str.len() > (spec.max_length or 254)).to_numpy() & ~mask
     errors = _combine(_errors(text.index, mask, "not an email address"), _errors(text.index, too_long, "too long"))
     values = text.where(~blank & ~errors.mask, None).astype(object)
-    return Parsed(values, errors, blank, {"normalized": normalise_email(values)})
+    normalized = pd.Series(np.where(errors.mask, None, keys.to_numpy()), index=text.index, dtype=object)
+    return Parsed(values, errors, blank, {"normalized": normalized})
 
 
 def _parse_phone(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
@@ -174,8 +174,7 @@ def _parse_phone(text: pd.Series, spec: FieldSpec, blank: np.ndarray) -> Parsed:
         _errors(text.index, too_long, "too long"),
     )
     values = text.where(~blank & ~errors.mask, None).astype(object)
-    normalized = digits.where(~blank & ~errors.mask, None).astype(object)
-    return Parsed(values, errors, blank, {"normalized": normalized})
+    return Parsed(values, errors, blank, {"normalized": phone_keys(values)})
 
 
 def _normalise_date_text(text: pd.Series) -> pd.Series:

@@ -32,7 +32,7 @@ from crm.schema import (
     visits,
 )
 
-__all__ = ["Customer360", "CustomerSummary", "customer_360"]
+__all__ = ["Customer360", "CustomerSummary", "customer_360", "customer_labels", "recently_changed_customers"]
 
 # Rows per activity table; older activity is one click away in the record grids.
 ACTIVITY_LIMIT = 200
@@ -261,3 +261,32 @@ def customer_360(engine: Engine, customer_id: int, *, now: datetime | None = Non
         follow_ups=follow_ups,
         tickets=ticket_frame,
     )
+
+
+# --- choosing a customer (Customer 360's picker) ------------------------------------------------
+def _labelled(statement: Select[Any], engine: Engine) -> pd.DataFrame:
+    """Rows of (id, name, email, company) as the picker's labels: "Alice Kim · alice@example.com"."""
+    with engine.connect() as connection:
+        rows = connection.execute(statement).all()
+    labels = [" · ".join(part for part in (row.name or row.company or f"#{row.id}", row.email) if part) for row in rows]
+    return pd.DataFrame({"id": [int(row.id) for row in rows], "label": labels})
+
+
+def _label_columns() -> Select[Any]:
+    name = func.trim(func.coalesce(customers.c.first_name, "") + " " + func.coalesce(customers.c.last_name, ""))
+    return select(customers.c.id, name.label("name"), customers.c.email, customers.c.company)
+
+
+def customer_labels(engine: Engine, customer_ids: tuple[int, ...]) -> pd.DataFrame:
+    """Columns id, label of the given customers, in the given order (deleted ones are left out)."""
+    if not customer_ids:
+        return pd.DataFrame({"id": pd.Series(dtype="int64"), "label": pd.Series(dtype="object")})
+    found = _labelled(_label_columns().where(customers.c.id.in_(customer_ids)), engine)
+    order = {customer_id: position for position, customer_id in enumerate(customer_ids)}
+    return found.sort_values("id", key=lambda ids: ids.map(order)).reset_index(drop=True)
+
+
+def recently_changed_customers(engine: Engine, *, limit: int = 5) -> pd.DataFrame:
+    """Columns id, label of the customers whose record changed last (added or edited), newest first."""
+    statement = _label_columns().order_by(customers.c.updated_at.desc(), customers.c.id.desc()).limit(limit)
+    return _labelled(statement, engine)

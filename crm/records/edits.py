@@ -25,12 +25,14 @@ from sqlalchemy import Connection, Engine, String, Table, func, select
 from sqlalchemy.exc import IntegrityError
 
 from crm.audit import record_audit
+from crm.contacts import email_problem
 from crm.permissions import Actor, Permission, require
 from crm.records.entities import EntitySpec, Field, entity_spec
 from crm.records.hooks import EntityHooks, Plan, hooks_for
 from crm.records.inventory import StockError
 from crm.records.orders import OrderError
 from crm.schema import metadata, utc_now
+from crm.vocabulary import code_label, to_code
 
 __all__ = ["EditOutcome", "apply_edits", "empty_changes", "has_changes"]
 
@@ -143,10 +145,15 @@ def _coerce(spec: EntitySpec, field: Field, raw: Any) -> Any:
         limit = _max_length(spec, field)
         if limit is not None and len(text) > limit:
             raise ValueError(f"is {len(text)} characters long; at most {limit} fit.")
-        if kind == "email" and not EMAIL_PATTERN.match(text):
-            raise ValueError(f"{text!r} is not an email address.")
-        if kind == "enum" and text not in field.choices:
-            raise ValueError(f"{text!r} is not allowed; choose one of {', '.join(field.choices)}.")
+        if kind == "email" and (email_problem(text) or not EMAIL_PATTERN.match(text)):
+            raise ValueError(f"{text!r} is not an email address. {email_problem(text) or 'It needs a domain.'}")
+        if kind == "enum":
+            # One vocabulary: "Credit Card" or "credit-card" is the code credit_card.
+            code = to_code(text, field.choices)
+            if code not in field.choices:
+                allowed = ", ".join(code_label(choice).lower() for choice in field.choices)
+                raise ValueError(f"{text!r} is not allowed; choose one of {allowed}.")
+            return code
         return text
     if kind in ("int", "ref"):
         try:

@@ -86,6 +86,8 @@ class Field:
     # Value for new rows that leave the cell empty.
     default: Any = None
     help: str | None = None
+    # Free-text code of an open vocabulary (crm/vocabulary.py): stored lower_snake, shown as its label.
+    coded: bool = False
 
     @property
     def column(self) -> str:
@@ -240,7 +242,12 @@ CUSTOMERS = EntitySpec(
         Field("address", "Address"),
         Field("birth_date", "Birth date", "date"),
         Field("gender", "Gender", "enum", choices=GENDERS),
-        Field("source", "Source"),
+        Field(
+            "source",
+            "Source",
+            coded=True,
+            help="Where the customer came from; any spelling of a known source is saved as that source.",
+        ),
         Field("customer_type", "Type", "enum", required=True, choices=CUSTOMER_TYPES, default="individual"),
         Field("status", "Status", "enum", required=True, choices=CUSTOMER_STATUSES, default="active"),
         Field("brand", "Brand", "lookup", target=brands),

@@ -7,13 +7,13 @@ order and item edits recompute order totals and move stock with the order's stat
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Connection, select
 
+from crm.contacts import email_key, phone_key
 from crm.loyalty.ledger import Entry, OrderStatusChange, apply_order_status_changes, book
 from crm.permissions import Actor, Permission, allowed
 from crm.records.orders import resync_orders, stock_positions
@@ -32,6 +32,7 @@ from crm.schema import (
     visit_payments,
 )
 from crm.service.numbering import next_ticket_number
+from crm.vocabulary import SOURCE_ALIASES, stored_sources, to_code
 
 __all__ = ["EntityHooks", "Plan", "hooks_for"]
 
@@ -82,10 +83,12 @@ class CustomerHooks(EntityHooks):
     ) -> dict[str, Any]:
         extra: dict[str, Any] = {}
         if "email" in values:
-            extra["email_normalized"] = values["email"].strip().lower() if values["email"] else None
+            extra["email_normalized"] = email_key(values["email"])
         if "phone" in values:
-            digits = re.sub(r"\D", "", values["phone"] or "")
-            extra["phone_normalized"] = digits or None
+            extra["phone_normalized"] = phone_key(values["phone"])
+        if values.get("source"):
+            # One vocabulary: "Social Media" typed in a grid is the stored code social_media.
+            extra["source"] = to_code(values["source"], stored_sources(connection), SOURCE_ALIASES)
         return extra
 
     def validate(self, connection: Connection, merged: dict[str, Any]) -> list[str]:

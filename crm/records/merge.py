@@ -1,7 +1,7 @@
 """Merging two customer records into one: suggestions, the field-by-field preview, the merge.
 
-``suggest_pairs`` finds likely duplicates by the keys the importer uses (normalised email,
-digits-only phone) and by the same first + last name, ignoring case and outer spaces.
+``suggest_pairs`` finds likely duplicates by the keys the importer uses (crm.contacts: normalised email,
+E.164 phone in ``CRM_PHONE_REGION``) and by the same first + last name, ignoring case and outer spaces.
 ``merge_customers`` keeps the *survivor*: for each profile field the manager picks whose
 value to keep, every row that points at the duplicate (orders, transactions, visits,
 tickets, interactions, loyalty ledger, campaign memberships, and any later table with a
@@ -22,7 +22,6 @@ Rules:
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +30,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Table, func, literal, select
 
 from crm.audit import record_audit
+from crm.contacts import email_key, phone_key
 from crm.loyalty.tiers import read_tiers, record_tier_changes
 from crm.permissions import Actor, Permission, require
 from crm.schema import campaign_recipients, customers, loyalty_ledger, metadata, utc_now
@@ -126,7 +126,7 @@ def _label(row: Any) -> str:
 
 
 def suggest_pairs(engine: Engine, *, limit: int = 50) -> pd.DataFrame:
-    """Likely duplicate pairs, oldest record first: same normalised email, same phone digits, or same name.
+    """Likely duplicate pairs, oldest record first: same email key, same phone key (crm.contacts), or same name.
 
     Columns: survivor_id, duplicate_id, survivor, duplicate (labels), reason ("same email",
     "same phone", "same name"; a pair matching several keys is listed once, first reason wins).
@@ -256,10 +256,8 @@ def _merge_recipients(connection: Connection, survivor_id: int, duplicate_id: in
 
 
 def _keys(values: dict[str, Any]) -> dict[str, Any]:
-    """The duplicate-detection keys of the kept email and phone (the rule of the customer grid and import)."""
-    email = values.get("email")
-    digits = re.sub(r"\D", "", values.get("phone") or "")
-    return {"email_normalized": email.strip().lower() if email else None, "phone_normalized": digits or None}
+    """The duplicate-detection keys of the kept email and phone (crm.contacts: the grid's and the importer's)."""
+    return {"email_normalized": email_key(values.get("email")), "phone_normalized": phone_key(values.get("phone"))}
 
 
 def _ledger_sum(connection: Connection, customer_id: int) -> int:

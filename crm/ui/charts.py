@@ -27,6 +27,7 @@ from crm.permissions import Actor, Permission, allowed
 from crm.ui.plain import plain_figure
 from crm.ui.resources import get_engine
 from crm.ui.session import current_actor
+from crm.ui.sidebar import current_filters
 
 __all__ = ["show_chart", "table_downloads"]
 
@@ -41,13 +42,25 @@ def _may_export(actor: Actor | None, personal: bool) -> bool:
     return actor is not None and allowed(actor.role, permission)
 
 
+def _chart_context() -> str:
+    """The period and filters of the page (what the filter sentence above the chart says)."""
+    return current_filters().describe()
+
+
 def show_chart(
-    figure: go.Figure, *, name: str, personal: bool = False, actor: Actor | None = None, downloads: bool = True
+    figure: go.Figure,
+    *,
+    name: str,
+    personal: bool = False,
+    actor: Actor | None = None,
+    downloads: bool = True,
+    context: str | None = None,
 ) -> None:
     """Render ``figure`` full-width (stored text in it as plain text: ``crm.ui.plain.plain_figure``);
     offer it as PNG (or HTML when the server has no browser).
 
     ``personal`` marks a chart that shows individual customers (needs EXPORT_PERSONAL_DATA).
+    ``context`` is the line under the downloaded file's title (default: the sidebar's period and filters).
     """
     # Stored values (categories, names, sources) read as plain text, on screen and in the downloads.
     figure = plain_figure(figure)
@@ -59,7 +72,7 @@ def show_chart(
     if not _may_export(actor, personal):
         return
     assert actor is not None
-    _chart_download(figure, name, engine, actor, personal)
+    _chart_download(figure, name, engine, actor, personal, _chart_context() if context is None else context)
 
 
 def _fingerprint(figure: go.Figure) -> str:
@@ -67,7 +80,7 @@ def _fingerprint(figure: go.Figure) -> str:
 
 
 @st.fragment
-def _chart_download(figure: go.Figure, name: str, engine: Engine, actor: Actor, personal: bool) -> None:
+def _chart_download(figure: go.Figure, name: str, engine: Engine, actor: Actor, personal: bool, context: str) -> None:
     """ "Prepare" builds the file (a fragment rerun: the page's other charts are not redrawn); then "Download"."""
     key = f"chart_file_{name}"
     prepared: tuple[str, ChartFile] | None = st.session_state.get(key)
@@ -87,7 +100,7 @@ def _chart_download(figure: go.Figure, name: str, engine: Engine, actor: Actor, 
             return
         slot.empty()
         with st.spinner("Rendering the chart…"):
-            built = chart_file(figure, name=name, engine=engine, actor=actor, personal=personal)
+            built = chart_file(figure, name=name, engine=engine, actor=actor, personal=personal, context=context)
         prepared = (_fingerprint(figure), built)
         st.session_state[key] = prepared
     built = prepared[1]
@@ -112,7 +125,9 @@ def _table_builder(
 ) -> Callable[[], bytes]:
     def _build() -> bytes:
         table = frame() if callable(frame) else frame
-        return export_table(engine, table, name=name, file_format=file_format, actor=actor, personal=personal)
+        return export_table(
+            engine, table, name=name, file_format=file_format, actor=actor, personal=personal, presented=True
+        )
 
     return _build
 

@@ -12,8 +12,10 @@ the horizon therefore rescores a cached fit instead of fitting again.
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from datetime import date
 
+import pandas as pd
 import plotly.express as px
 import streamlit as st
 
@@ -42,11 +44,13 @@ from crm.analytics.clv import (
     top_customers,
     value_tiers,
 )
+from crm.analytics.clv_actions import action_groups, customers_word, slipping_away_sentence
 from crm.filters import Filters
 from crm.marketing.rules import customer_ids_rule
 from crm.permissions import Actor, Permission, allowed
 from crm.ui.cache import CACHE_SECONDS, cached
 from crm.ui.charts import show_chart, table_downloads
+from crm.ui.plain import escape_markdown
 from crm.ui.resources import get_engine
 from crm.ui.segment_builder import save_as_segment
 from crm.ui.sidebar import current_filters
@@ -58,11 +62,13 @@ __all__ = [
     "customer_cards",
     "customer_lookup",
     "holdout_check",
+    "model_caption",
     "model_notes",
     "overview_cards",
     "page_analysis",
     "save_people_as_segment",
     "shop_filters",
+    "slipping_away",
     "tiers_and_sources",
     "top_table",
 ]
@@ -70,8 +76,8 @@ __all__ = [
 # Legend names of the cohort trend's series.
 COHORT_SERIES = {
     "average_historic": "Spent so far",
-    "average_predicted": "Predicted (horizon, discounted)",
-    "average_total": "Spent + predicted",
+    "average_predicted": "Expected spend (horizon, discounted)",
+    "average_total": "Spent + expected",
 }
 # Rows shown in the top-customers table (the issue asks for the top 20).
 TOP_CUSTOMERS = 20
@@ -81,10 +87,8 @@ LOOKUP_MATCHES = 50
 SCORED_ENTRIES = 32
 _MONEY = st.column_config.NumberColumn(format="dollar")
 _PERCENT = st.column_config.NumberColumn(format="percent")
-# What P(alive) shows for a BG/NBD one-time buyer (the model says 100 % however long ago they bought):
-# in the table as one text, on a card as value and note (the whole text does not fit a card).
+# What P(alive) shows for a BG/NBD one-time buyer (the model says 100 % however long ago they bought).
 BOUGHT_ONCE = "n/a (bought once)"
-_BOUGHT_ONCE_VALUE, _BOUGHT_ONCE_NOTE = "n/a", "bought once"
 
 
 # --- data ----------------------------------------------------------------------------------------
@@ -158,9 +162,7 @@ def _day(day: date | None) -> str:
 
 # --- page sections -----------------------------------------------------------------------------
 def model_notes(analysis: ClvAnalysis) -> None:
-    """Why there is no model (fallback), boundary fits, a sampled fit, a doubtful Gamma-Gamma assumption."""
-    if analysis.message:
-        st.warning(analysis.message, icon=":material/warning:")
+    """Boundary fits, a sampled fit, a doubtful Gamma-Gamma assumption (why there is no model: the page says)."""
     for caution in analysis.cautions:
         st.warning(caution, icon=":material/warning:")
     if analysis.sample_note:
@@ -176,41 +178,62 @@ def model_notes(analysis: ClvAnalysis) -> None:
 
 
 def overview_cards(analysis: ClvAnalysis) -> None:
-    """Six KPI cards (definitions as help text) and a caption with the fitted parameters."""
+    """Six KPI cards in plain words (glossary terms): expected spend next to what was spent so far."""
     overview = clv_overview(analysis)
-    basis = f"predicted over {analysis.horizon} months, discounted" if analysis.fitted else "historic"
-    kpis = [
-        (
-            "Average CLV",
-            format_money(overview.average_clv),
-            f"Mean CLV per customer ({basis}; {model_label(analysis)}).",
-        ),
-        ("Total CLV", f"${overview.total_clv:,.0f}", f"Sum of CLV over all customers ({basis})."),
-        (
-            "Churn risk",
-            f"{overview.churn_risk:,} ({format_percent(overview.churn_risk / max(overview.customers, 1))})",
-            f"Customers flagged as churn risk: {churn_rule(analysis)}.",
-        ),
-        ("Average order value", format_money(overview.average_order_value), "Historic revenue ÷ revenue orders."),
-        ("Purchase frequency", f"{overview.purchase_frequency:.2f}", "Revenue orders ÷ buying customers."),
-        (
-            "Average lifespan",
-            f"{overview.average_lifespan_days:,.0f} days",
-            "Mean days from first to last purchase of customers who bought more than once.",
-        ),
+    months = analysis.horizon
+    if analysis.fitted:
+        per_customer, everyone = format_money(overview.average_clv), format_money_short(overview.total_clv)
+        exact = f"Exactly {format_money(overview.total_clv)}; {model_label(analysis)}."
+    else:
+        per_customer = everyone = MISSING
+        exact = "No model could be fitted to these orders (see the note above), so there is no prediction."
+    rows = [
+        [
+            (f"Expected spend per customer, next {months} months", per_customer, None),
+            ("Spent so far per customer", format_money(overview.average_historic), None),
+            (f"Expected spend, all customers, next {months} months", everyone, exact),
+        ],
+        [
+            ("Average order value, whole history", format_money(overview.average_order_value), None),
+            ("Orders per buyer, whole history", f"{overview.purchase_frequency:.2f}", None),
+            ("Average lifespan", f"{overview.average_lifespan_days:,.0f} days", None),
+        ],
     ]
-    for column, (label, value, help_text) in zip(st.columns(3) + st.columns(3), kpis, strict=True):
-        with column:
-            kpi_card(label, value, help_text)
+    for row in rows:
+        for column, (label, value, note) in zip(st.columns(3), row, strict=True):
+            with column:
+                kpi_card(label, value, note, months=months)
+    st.caption(
+        f"As of {_day(analysis.as_of)} · customers with a purchase: {overview.customers:,}, "
+        f"bought more than once: {overview.repeat_buyers:,}."
+    )
+
+
+def model_caption(analysis: ClvAnalysis) -> None:
+    """The model and its fitted parameters (for analysts)."""
+    overview = clv_overview(analysis)
     params = ", ".join(f"{name}={value:.3g}" for name, value in {**analysis.params, **analysis.monetary_params}.items())
     model = f"{model_label(analysis)}: {params}" if analysis.fitted else model_label(analysis)
     fitted_on = ""
     if analysis.fitted and analysis.fitted_customers < overview.customers:
         fitted_on = f" (fitted on a sample of {analysis.fitted_customers:,})"
-    st.caption(
-        f"As of {_day(analysis.as_of)} · customers: {overview.customers:,}, repeat buyers: "
-        f"{overview.repeat_buyers:,} · {model}{fitted_on}"
-    )
+    alive = "" if overview.average_p_alive is None else f" · mean P(alive) {format_percent(overview.average_p_alive)}"
+    st.caption(f"{model}{fitted_on}{alive} · slipping away = {churn_rule(analysis)}.")
+
+
+def slipping_away(analysis: ClvAnalysis, actor: Actor) -> None:
+    """Who is slipping away in one sentence, then every customer group with what to do about it."""
+    st.markdown(escape_markdown(slipping_away_sentence(analysis)))
+    groups = action_groups(analysis)
+    for group in groups:
+        expected = "" if group.expected_spend is None else f", expected {format_money_short(group.expected_spend)}"
+        st.markdown(
+            f"**{escape_markdown(group.name)}** ({customers_word(group.customers)}, spent "
+            f"{escape_markdown(format_money_short(group.spent_so_far))}{escape_markdown(expected)}) → "
+            f"{escape_markdown(group.action)}"
+        )
+    if groups and allowed(actor.role, Permission.EXPORT_AGGREGATES):
+        table_downloads(pd.DataFrame([asdict(group) for group in groups]), name="clv_action_groups")
 
 
 def tiers_and_sources(analysis: ClvAnalysis, actor: Actor) -> None:
@@ -220,10 +243,12 @@ def tiers_and_sources(analysis: ClvAnalysis, actor: Actor) -> None:
     with tiers:
         st.subheader("Value tiers")
         tier_table = value_tiers(analysis)
+        worth = "Expected spend" if analysis.fitted else "Spent so far"
+        horizon_note = f", next {analysis.horizon} months" if analysis.fitted else ""
         figure = px.bar(
             tier_table.assign(tier=tier_table["tier"].map(readable)), x="tier", y="value", text="customers",
-            title="CLV per value tier (bar labels: customers)",
-            labels={"value": "CLV ($)", "tier": "Value tier", "customers": "Customers"},
+            title=f"{worth} per value tier (labels: customers)",
+            labels={"value": f"{worth}{horizon_note} ($)", "tier": "Value tier", "customers": "Customers"},
             hover_data={"value": ":$,.0f", "customers": ":,"},
         )  # fmt: skip
         figure.update_yaxes(tickprefix="$")
@@ -231,19 +256,24 @@ def tiers_and_sources(analysis: ClvAnalysis, actor: Actor) -> None:
         # Tier, customers, their share and value share fit the half-width column; the rest is in the download.
         data_table(
             tier_table.assign(tier=tier_table["tier"].map(readable)),
-            labels={"value": "CLV", "average_value": "Average CLV"},
+            labels={"value": worth, "average_value": f"{worth} per customer"},
             hidden=[name for name in tier_table.columns if name not in ("tier", "customers", "value", "value_share")],
             key="clv_tier_table",
         )
         if may_export:
             table_downloads(tier_table, name="clv_value_tiers")
     with sources:
-        st.subheader("CLV by source")
+        st.subheader("By customer source")
         source_table = clv_by_source(analysis)
         figure = px.bar(
             source_table.assign(source=source_table["source"].map(readable)), x="source", y="total_clv",
-            title="CLV per customer source",
-            labels={"total_clv": "CLV ($)", "source": "Source", "customers": "Customers", "average_clv": "Average CLV"},
+            title=f"{worth} per customer source",
+            labels={
+                "total_clv": f"{worth}{horizon_note} ($)",
+                "source": "Source",
+                "customers": "Customers",
+                "average_clv": f"{worth} per customer",
+            },
             hover_data={"total_clv": ":$,.0f", "customers": ":,", "average_clv": ":$,.2f"},
         )  # fmt: skip
         figure.update_yaxes(tickprefix="$")
@@ -254,15 +284,15 @@ def tiers_and_sources(analysis: ClvAnalysis, actor: Actor) -> None:
 
 def cohort_trend(analysis: ClvAnalysis) -> None:
     """Average CLV per customer of each month's new customers (historic, predicted, total)."""
-    st.subheader("CLV of new-customer cohorts by month")
+    st.subheader("Value of each month's new customers")
     columns = ["average_historic", "average_predicted", "average_total"] if analysis.fitted else ["average_historic"]
     figure = px.line(
         cohort_clv_trend(analysis).rename(columns=COHORT_SERIES),
         x="cohort",
         y=[COHORT_SERIES[column] for column in columns],
         markers=True,
-        title="Average CLV per customer by month of first purchase",
-        labels={"value": "Average CLV per customer ($)", "cohort": "Month of first purchase", "variable": ""},
+        title="Per customer, by month of first purchase",
+        labels={"value": "Per customer ($)", "cohort": "Month of first purchase", "variable": ""},
     )
     figure.update_yaxes(tickprefix="$")
     figure.update_traces(hovertemplate="%{fullData.name}, cohort %{x|%b %Y}: $%{y:,.2f}<extra></extra>")
@@ -271,7 +301,7 @@ def cohort_trend(analysis: ClvAnalysis) -> None:
 
 def top_table(analysis: ClvAnalysis, actor: Actor) -> None:
     """The customers with the highest CLV; downloadable only with the personal-data export permission."""
-    st.subheader(f"Top {TOP_CUSTOMERS} customers")
+    st.subheader(f"Top {TOP_CUSTOMERS} customers by expected spend")
     top = top_customers(analysis, TOP_CUSTOMERS)
     shown = top.assign(source=top["source"].map(readable), tier=top["tier"].map(readable))
     horizon = f"next {analysis.horizon} months"
@@ -282,36 +312,33 @@ def top_table(analysis: ClvAnalysis, actor: Actor) -> None:
         height=36 * (len(top) + 1) + 3,  # every row visible, no inner scrolling
         placeholder=BOUGHT_ONCE if analysis.one_time_churn_days is not None else MISSING,
         column_config={
-            "customer_id": st.column_config.NumberColumn("ID", format="%d"),  # "plain" shows 467 as 466.99999999999994
+            "customer_id": st.column_config.NumberColumn(
+                "ID", format="%d", width="small"
+            ),  # "plain" shows 467 as 466.99999999999994
             "name": st.column_config.TextColumn("Customer"),
             "source": st.column_config.TextColumn("Source"),
-            "tier": st.column_config.TextColumn("Tier"),
-            "orders": st.column_config.NumberColumn("Orders", help="Revenue orders up to the as-of date."),
+            "tier": st.column_config.TextColumn("Tier", width="small"),
+            "orders": st.column_config.NumberColumn(
+                "Orders", help="Counted orders up to the as-of date.", width="small"
+            ),
             "historic_value": st.column_config.NumberColumn(
-                "Historic value", format="dollar", help="Spent up to the as-of date."
+                "Spent so far", format="dollar", help="Spent up to the as-of date."
             ),
-            "expected_purchases": st.column_config.NumberColumn(
-                "Expected purchases", format="%.1f", help=f"Repeat purchases expected in the {horizon}."
-            ),
+            # Model detail (expected orders, P(alive)) is in the downloads and the analysts' section, not here:
+            # the table then fits the page width without a horizontal scroll bar.
+            "expected_purchases": None,
             "predicted_value": st.column_config.NumberColumn(
-                "Predicted value", format="dollar", help=f"Expected spend in the {horizon}, discounted."
+                f"Expected, {analysis.horizon} mo.", format="dollar", help=f"Likely spend in the {horizon}, discounted."
             ),
-            "p_alive": st.column_config.ProgressColumn(
-                "P(alive)", min_value=0.0, max_value=1.0, format="percent", help=_alive_help(analysis)
+            "p_alive": None,
+            "churn_risk": st.column_config.CheckboxColumn(
+                "Slipping away", help=f"Flagged when {churn_rule(analysis)}.", width="small"
             ),
-            "churn_risk": st.column_config.CheckboxColumn("Churn risk", help=f"Flagged when {churn_rule(analysis)}."),
             "last_purchase": st.column_config.DateColumn("Last purchase", format="YYYY-MM-DD"),
         },
     )
     if allowed(actor.role, Permission.EXPORT_PERSONAL_DATA):
         table_downloads(top, name="clv_top_customers", personal=True)  # names and emails of customers
-
-
-def _alive_help(analysis: ClvAnalysis) -> str:
-    text = f"Probability the customer is still active ({model_label(analysis)})."
-    if analysis.one_time_churn_days is not None:
-        text += f" {BOUGHT_ONCE}: BG/NBD says 100 % for anyone who bought once, however long ago."
-    return text
 
 
 def customer_lookup(analysis: ClvAnalysis) -> None:
@@ -337,45 +364,40 @@ def customer_lookup(analysis: ClvAnalysis) -> None:
 
 
 def customer_cards(one: CustomerClv, *, with_historic: bool) -> None:
-    """One customer's value cards: (historic value,) predicted CLV, expected purchases, P(alive), churn risk."""
-    horizon = f"the next {one.horizon} months"
-    discount = f"discounted by {MONTHLY_DISCOUNT_RATE:.0%} a month"
+    """One customer's value cards in plain words: (spent so far,) expected spend and orders, slipping away.
+
+    The model's P(alive) is in the caption under the cards, for analysts.
+    """
+    months = one.horizon
+    discount = f"Discounted by {MONTHLY_DISCOUNT_RATE:.0%} a month; {one.model}."
+    slipping = MISSING if one.churn_risk is None else ("Yes" if one.churn_risk else "No")
+    cards = [
+        (f"Expected spend, next {months} months", format_money(one.predicted_value), discount),
+        (
+            f"Expected orders, next {months} months",
+            MISSING if one.expected_purchases is None else f"{one.expected_purchases:,.2f}",
+            None,
+        ),
+        ("Slipping away", slipping, f"Flagged when {one.churn_rule}." if one.churn_rule else "No purchase yet."),
+    ]
+    if with_historic:
+        # Short money (a top customer's $21,216.65 does not fit a narrow card); the exact amount in the help.
+        historic_help = (
+            f"Up to {_day(one.as_of)}: {one.orders:,} counted orders, exactly {format_money(one.historic_value)}."
+        )
+        cards.insert(0, ("Spent so far", format_money_short(one.historic_value), historic_help))
+    for column, (label, value, note) in zip(st.columns(len(cards)), cards, strict=True):
+        with column:
+            kpi_card(label, value, note, months=months)
     if one.p_alive is not None:
         alive = format_percent(one.p_alive)
     else:
         alive = BOUGHT_ONCE if one.bought_once and one.predicted_value is not None else MISSING
-    alive_help = f"Probability the customer is still active ({one.model})."
-    if alive == BOUGHT_ONCE:
-        alive_help += " BG/NBD says 100 % for anyone who bought once, however long ago, so it is not shown."
-    churn = MISSING if one.churn_risk is None else ("Yes" if one.churn_risk else "No")
-    cards = [
-        (
-            "Predicted CLV",
-            format_money(one.predicted_value),
-            f"{one.model}: expected spend over {horizon}, {discount}.",
-        ),
-        (
-            "Expected purchases",
-            MISSING if one.expected_purchases is None else f"{one.expected_purchases:,.2f}",
-            f"Repeat purchases expected in {horizon} ({one.model}).",
-        ),
-        ("P(alive)", alive, alive_help),
-        ("Churn risk", churn, f"Flagged when {one.churn_rule}." if one.churn_rule else "No purchase yet."),
-    ]
-    if with_historic:
-        historic_help = f"Spent up to {_day(one.as_of)} ({one.orders:,} revenue orders)."
-        # Short money (a top customer's $21,216.65 does not fit a card in a row of five); exact amount in the help.
-        historic_help += f" Exactly {format_money(one.historic_value)}."
-        cards.insert(0, ("Historic value", format_money_short(one.historic_value), historic_help))
-    for column, (label, value, help_text) in zip(st.columns(len(cards)), cards, strict=True):
-        with column:
-            if value == BOUGHT_ONCE:
-                note = {"delta": _BOUGHT_ONCE_NOTE, "delta_color": "off", "delta_arrow": "off"}
-                st.metric(label, _BOUGHT_ONCE_VALUE, help=help_text, border=True, **note)
-            else:
-                kpi_card(label, value, help_text)
     if one.orders:
-        st.caption(f"{one.model} · as of {_day(one.as_of)} · tier {one.tier} · last purchase {_day(one.last_purchase)}")
+        st.caption(
+            f"{one.model} · as of {_day(one.as_of)} · tier {one.tier} · last purchase {_day(one.last_purchase)} · "
+            f"chance still active (P(alive)): {alive}"
+        )
     if one.message:
         st.info(one.message, icon=":material/hourglass_empty:")
 

@@ -14,6 +14,7 @@ from crm.ui.charts import table_downloads
 from crm.ui.clv_view import customer_cards
 from crm.ui.plain import plain_caption, plain_heading, plain_text
 from crm.ui.widgets import MISSING, format_money, kpi_card
+from crm.vocabulary import code_label
 
 __all__ = ["activity_tabs", "customer_header", "value_cards"]
 
@@ -52,12 +53,17 @@ LABELS = {
     "satisfaction": "Satisfaction",
 }
 MONEY = {"subtotal", "total", "amount", "paid"}
+# Columns holding codes of a vocabulary: shown as labels ("credit_card" -> "Credit card").
+CODED = {"status", "payment_method", "transaction_type", "method", "interaction_type", "priority", "category"}
 
 
 def _table(container: st.delta_generator.DeltaGenerator, frame: pd.DataFrame, empty: str, *, name: str) -> None:
     if frame.empty:
         container.caption(empty)
         return
+    frame = frame.copy()
+    for column in CODED & set(frame.columns):
+        frame[column] = frame[column].map(code_label)
     config = {
         column: st.column_config.NumberColumn(LABELS.get(column, column), format="%.2f")
         if column in MONEY
@@ -74,9 +80,11 @@ def customer_header(view: Customer360) -> None:
     profile, summary = view.profile, view.summary
     name = " ".join(part for part in (profile["first_name"], profile["last_name"]) if part) or profile["company"]
     # Every part was typed by a user or came from an import: shown as plain text (crm/ui/plain.py).
-    plain_heading(f"{name} · {profile['status']} {profile['customer_type']} · {summary.loyalty_tier.title()} tier")
+    kind = f"{code_label(profile['status'])} {code_label(profile['customer_type']).lower()}"
+    plain_heading(f"{name} · {kind} · {summary.loyalty_tier.title()} tier")
     details = ("email", "phone", "company", "city", "country", "source", "brand")
-    plain_caption(" · ".join(str(profile[key]) for key in details if profile.get(key)))
+    shown = [code_label(profile[key]) if key == "source" else str(profile[key]) for key in details if profile.get(key)]
+    plain_caption(" · ".join(shown))
 
 
 def _zone_name() -> str:
@@ -94,9 +102,9 @@ def value_cards(view: Customer360, lifetime_value: CustomerClv) -> None:
     """The customer's record cards, then their lifetime-value cards (``crm.ui.clv_view.customer_cards``)."""
     summary = view.summary
     cards = [
-        ("Total spent", format_money(summary.total_spent), "Sum of order totals, excluding cancelled/refunded."),
-        ("Orders", f"{summary.order_count:,}", f"Counted orders (of {summary.all_orders:,} in any status)."),
-        ("Average order value", format_money(summary.average_order_value), "Total spent ÷ counted orders."),
+        ("Spent so far", format_money(summary.total_spent), None),
+        ("Counted orders", f"{summary.order_count:,}", f"Of {summary.all_orders:,} orders in any status."),
+        ("Average order value", format_money(summary.average_order_value), None),
         ("Loyalty points", f"{summary.loyalty_points:,}", "The points balance; its tier is in the header."),
         ("First purchase", _local_day(summary.first_purchase), f"First counted order, day in {_zone_name()}."),
         ("Last purchase", _local_day(summary.last_purchase), f"Last counted order, day in {_zone_name()}."),

@@ -27,11 +27,13 @@ from crm.permissions import Actor, Permission, PermissionDeniedError, allowed
 from crm.records import RecordPage, RecordQuery, apply_edits, entity_spec, has_changes, lookup_options
 from crm.records.entities import EntitySpec, Field
 from crm.records.listing import EXPORT_ROW_LIMIT, distinct_values, export_records
+from crm.records.problems import problem_cells
 from crm.records.refs import LABELLED_TABLES, id_of_label, ref_labels, ref_search
 from crm.settings import get_settings
 from crm.ui.cache import cached, invalidate
 from crm.ui.charts import table_downloads
 from crm.ui.plain import escape_markdown, plain_bullets
+from crm.vocabulary import code_label
 
 __all__ = ["PAGE_SIZES", "editor_key", "record_grid", "record_query"]
 
@@ -41,6 +43,8 @@ PAGE_SIZES = (25, 50, 100, 200)
 NON_PERSONAL_ENTITIES = frozenset(
     {"products", "categories", "brands", "warehouses", "variants", "inventory", "stock_movements", "price_history"}
 )
+# How a cell named by a refused save is marked (a red tint and bold, readable in light and dark themes).
+PROBLEM_CELL_STYLE = "background-color: rgba(255, 43, 43, 0.25); font-weight: 600"
 # The grid's input precision for whole-number columns: fine enough that no typed digit is lost.
 FREE_STEP = 0.001
 FLAG_LABELS = {
@@ -89,15 +93,15 @@ def record_query(
     slot = 1 if spec.search else 0  # filters move left when there is no search box
     if show_filters and spec.status_column:
         choices = spec.field(spec.status_column).choices
-        statuses = tuple(columns[slot].multiselect("Status", choices, key=f"{key}_statuses"))
+        statuses = tuple(columns[slot].multiselect("Status", choices, format_func=code_label, key=f"{key}_statuses"))
         slot += 1
     if show_filters and spec.type_column:
         choices = spec.field(spec.type_column).choices
-        types = tuple(columns[slot].multiselect("Type", choices, key=f"{key}_types"))
+        types = tuple(columns[slot].multiselect("Type", choices, format_func=code_label, key=f"{key}_types"))
         slot += 1
     if show_filters and spec.source_column:
         options = cached(distinct_values, spec.name, spec.source_column)
-        sources = tuple(columns[slot].multiselect("Source", options, key=f"{key}_sources"))
+        sources = tuple(columns[slot].multiselect("Source", options, format_func=code_label, key=f"{key}_sources"))
         slot += 1
     more = st.columns([3, 2, 2, 2])
     zone = get_settings().timezone_name
@@ -283,7 +287,8 @@ def _column(engine: Engine, spec: EntitySpec, field: Field) -> Any:
     if field.kind == "datetime":
         return config.DatetimeColumn(format="YYYY-MM-DD HH:mm", step=60, **common)
     if field.kind == "enum":
-        return config.SelectboxColumn(options=list(field.choices), **common)
+        # Codes are stored; people read labels ("credit_card" -> "Credit card").
+        return config.SelectboxColumn(options=list(field.choices), format_func=code_label, **common)
     if field.kind == "lookup":
         return config.SelectboxColumn(options=list(cached(lookup_options, spec.name, field.name)), **common)
     if field.kind == "bool":
@@ -376,6 +381,8 @@ def record_grid(engine: Engine, actor: Actor, entity: str, page: RecordPage, *, 
     flash = st.session_state.pop(f"{key}__flash", None)
     if flash:
         st.success(flash, icon=":material/check_circle:")
+    # A refused save marks its bad cells here, right above the grid (filled by the Save handler).
+    problem_notice = st.container()
     edits_key = editor_key(key)
     state = st.session_state.get(edits_key)
     # While edits are pending, keep showing (and saving against) the rows they were made on,
@@ -402,8 +409,11 @@ def record_grid(engine: Engine, actor: Actor, entity: str, page: RecordPage, *, 
         and any(join.name == derived.joins[0] and join.local_column in labelled_columns for join in spec.joins)
     }
     st.data_editor(
-        _labelled(shown, options),
+        # Ids as the names of what they point at, codes as their labels: what people read and pick.
+        _labelled(_displayed(spec, shown), options),
         key=edits_key,
+        # Empty cells are blank, not "None".
+        placeholder="",
         hide_index=True,
         width="stretch",
         column_config=_column_config(engine, spec, options),
@@ -423,11 +433,66 @@ def record_grid(engine: Engine, actor: Actor, entity: str, page: RecordPage, *, 
     _downloads(engine, actor, spec, st.session_state.get(f"{key}__query"), page.total, name=key)
     if not (may_edit or may_delete):
         return
-    _save_controls(engine, actor, spec, shown, key)
+    _save_controls(engine, actor, spec, shown, key, problem_notice)
     _conflict_notice(key)
 
 
-def _save_controls(engine: Engine, actor: Actor, spec: EntitySpec, shown: pd.DataFrame, key: str) -> None:
+def _displayed(spec: EntitySpec, shown: pd.DataFrame) -> pd.DataFrame:
+    """The rows as the grid shows them: free-text codes (source) as their labels.
+
+    Only edited cells are sent on Save, and a label typed back ("Social media") is the same
+    code again (crm/vocabulary.py), so showing labels changes nothing that is stored.
+    """
+    coded = [field.name for field in spec.fields if field.coded and field.name in shown.columns]
+    if not coded:
+        return shown
+    displayed = shown.copy()
+    for name in coded:
+        displayed[name] = displayed[name].map(lambda code: code_label(code) or None).astype(object)
+    return displayed
+
+
+def _mark_problems(spec: EntitySpec, shown: pd.DataFrame, problems: tuple[str, ...], notice: Any) -> None:
+    """Name each bad cell by row and column above the grid, and show those rows with the cells marked."""
+    cells = problem_cells(spec, problems)
+    with notice:
+        st.error(
+            f"Nothing was saved: {len(cells)} problem(s). The marked cells below need fixing, then save again.",
+            icon=":material/error:",
+        )
+        table = pd.DataFrame(
+            {
+                "Row": [cell.row_label or "—" for cell in cells],
+                "Column": [cell.column_label or "—" for cell in cells],
+                "Problem": [cell.message for cell in cells],
+            }
+        )
+        st.dataframe(table, hide_index=True, width="stretch")
+        positions = sorted(
+            {cell.position for cell in cells if cell.position is not None and cell.position < len(shown)}
+        )
+        if not positions:
+            return
+        rows = _displayed(spec, shown).iloc[positions]
+        columns = ["id", *[name for name in spec.display_order if name in rows.columns and name != "id"]]
+        rows = rows[columns].rename(columns=_sortable(spec))
+        bad = {(cell.position, cell.column_label) for cell in cells if cell.position is not None}
+
+        def _style(frame: pd.DataFrame) -> pd.DataFrame:
+            styles = pd.DataFrame("", index=frame.index, columns=frame.columns)
+            for offset, position in enumerate(positions):
+                for column in frame.columns:
+                    if (position, column) in bad:
+                        styles.iloc[offset, list(frame.columns).index(column)] = PROBLEM_CELL_STYLE
+            return styles
+
+        st.caption("The rows with problems (bad cells marked):")
+        st.dataframe(rows.style.apply(_style, axis=None), hide_index=True, width="stretch")
+
+
+def _save_controls(
+    engine: Engine, actor: Actor, spec: EntitySpec, shown: pd.DataFrame, key: str, notice: Any = None
+) -> None:
     """Delete confirmation, Save and Discard; a save's outcome (flash, refusal or conflict)."""
     state = st.session_state.get(editor_key(key)) or {}
     deleting = len(state.get("deleted_rows") or [])
@@ -464,3 +529,5 @@ def _save_controls(engine: Engine, actor: Actor, spec: EntitySpec, shown: pd.Dat
         return
     # The problems quote the cells as typed: plain text.
     st.error("Nothing was saved. Fix these and save again:\n\n" + plain_bullets(outcome.problems))
+    if notice is not None:
+        _mark_problems(spec, shown, outcome.problems, notice)

@@ -93,6 +93,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/users.py", "Users", ":material/group:", "Admin", Permission.MANAGE_USERS),
     PageSpec("pages/audit.py", "Audit log", ":material/history:", "Admin", Permission.VIEW_AUDIT),
     PageSpec("pages/notifications.py", "Notifications", ":material/notifications:", "You", Permission.VIEW_RECORDS),
+    # The glossary of KPI names: every signed-in role holds VIEW_RECORDS.
+    PageSpec("pages/definitions.py", "Definitions", ":material/menu_book:", "Help", Permission.VIEW_RECORDS),
 )
 
 

@@ -26,6 +26,7 @@ from crm.schema import ORDER_STATUSES, PAYMENT_METHODS
 from crm.ui.cache import cached, invalidate
 from crm.ui.plain import escape_markdown, plain_bullets
 from crm.ui.widgets import format_money
+from crm.vocabulary import code_label
 
 __all__ = ["LINES_KEY", "batch_status_form", "new_order_form"]
 
@@ -125,9 +126,12 @@ def new_order_form(engine: Engine, actor: Actor) -> None:
     if customers.empty:
         left.info("No customer matches that search.")
         return
+    # No customer is chosen until someone picks one: an order must not go to whoever is newest.
     customer_id = left.selectbox(
         "Customer",
         customers["id"].tolist(),
+        index=None,
+        placeholder="Choose a customer",
         format_func=dict(zip(customers["id"], customers["label"], strict=True)).get,
         key="new_order_customer",
     )
@@ -141,7 +145,7 @@ def new_order_form(engine: Engine, actor: Actor) -> None:
     tax_percent = settings[1].number_input("Tax %", 0.0, 100.0, float(DEFAULT_TAX_RATE * 100), 0.5, key="new_order_tax")
     shipping = settings[2].number_input("Shipping", 0.0, step=1.0, key="new_order_shipping")
     discount = settings[3].number_input("Discount", 0.0, step=1.0, key="new_order_discount")
-    method = settings[4].selectbox("Payment", PAYMENT_METHODS, key="new_order_method")
+    method = settings[4].selectbox("Payment", PAYMENT_METHODS, format_func=code_label, key="new_order_method")
     try:
         totals = order_totals(
             [(quantity, str(line["price"])) for line, quantity in chosen],
@@ -166,12 +170,19 @@ def new_order_form(engine: Engine, actor: Actor) -> None:
             strict=True,
         ):
             column.metric(label, format_money(value))
+    if customer_id is None and chosen:
+        problems.insert(0, "Choose the customer the order is for.")
     if problems:
         st.error("Before creating the order:\n\n" + plain_bullets(problems))
-    if st.button("Create order", type="primary", disabled=not chosen or bool(problems), key="new_order_create"):
+    if st.button(
+        "Create order",
+        type="primary",
+        disabled=not chosen or bool(problems) or customer_id is None,
+        key="new_order_create",
+    ):
         warehouse_ids = dict(zip(warehouses["code"], warehouses["id"], strict=True))
         new_order = NewOrder(
-            customer_id=int(customer_id),
+            customer_id=int(customer_id or 0),
             lines=tuple(OrderLine(product_id=int(line["product_id"]), quantity=quantity) for line, quantity in chosen),
             warehouse_id=int(warehouse_ids[warehouse]) if warehouse else None,
             tax_rate=Decimal(str(tax_percent)) / 100,
@@ -197,7 +208,7 @@ def batch_status_form(engine: Engine, actor: Actor, shown: pd.DataFrame) -> None
     versions = dict(zip(shown["order_number"], zip(shown["id"], shown["version"], strict=True), strict=True))
     columns = st.columns([4, 2, 1], vertical_alignment="bottom")
     selected = columns[0].multiselect("Orders on this page", list(versions), key="orders_batch_selection")
-    columns[1].selectbox("New status", ORDER_STATUSES, key="orders_batch_status")
+    columns[1].selectbox("New status", ORDER_STATUSES, format_func=code_label, key="orders_batch_status")
     columns[2].button(
         "Apply", disabled=not selected, key="orders_batch_apply", on_click=_apply_status, args=(engine, actor, versions)
     )
@@ -219,6 +230,6 @@ def _apply_status(engine: Engine, actor: Actor, versions: dict[str, tuple[int, i
         return
     invalidate()
     state["orders_batch_selection"] = []
-    state["orders__flash"] = f"{len(change.updated)} order(s) set to {status}" + (
+    state["orders__flash"] = f"{len(change.updated)} order(s) set to {code_label(status).lower()}" + (
         f"; {len(change.unchanged)} already were." if change.unchanged else "."
     )

@@ -156,3 +156,17 @@ def test_in_a_large_shop_an_age_group_needs_five_percent_of_the_buyers() -> None
     assert "65+ left out: fewer than 100 buyers" in suggestion.finding
     only_small = _age_mix([("65+", "Home", 100.0, 29)])
     assert suggestions_from(NOTHING, NOTHING, only_small, NO_REPEATS, timezone_name="UTC") == []
+
+
+def test_when_every_age_group_likes_the_same_category_the_page_does_not_suggest_personalising_by_age() -> None:
+    by_age = _age_mix(
+        [
+            ("25–34", "Apparel", 600.0, 40),
+            ("25–34", "Home", 400.0, 40),
+            ("35–44", "Apparel", 300.0, 35),
+            ("35–44", "Home", 200.0, 35),
+        ]
+    )
+    (suggestion,) = suggestions_from(NOTHING, NOTHING, by_age, NO_REPEATS, timezone_name="UTC")
+    assert "Personalise" not in suggestion.action
+    assert suggestion.action.startswith("Age does not change the favourite: feature Apparel for every age group")

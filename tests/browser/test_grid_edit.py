@@ -99,6 +99,9 @@ def test_an_edited_cell_persists_after_save_and_reload(running_app, page: Page, 
     search = page.get_by_role("textbox", name="Find a customer")
     search.fill(email)
     search.press("Enter")
+    # The search lists matches; picking one opens that customer (and puts it in the address).
+    page.get_by_test_id("stSelectbox").filter(has_text="1 match").click()
+    page.get_by_role("option").first.click()
     expect(page.get_by_text("Busan")).to_be_visible(timeout=EXPECT_TIMEOUT_MILLISECONDS)
     _screenshot(page, "records_customer_360.png")
 

@@ -109,7 +109,7 @@ def test_update_takes_the_later_rows_values_and_merge_only_fills_blanks(engine):
     assert (first.inserted, first.updated, first.combined, first.rejected_rows) == (2, 0, 2, 3)
     ada = _customer(engine, email_normalized="ada@example.com")
     assert (ada["first_name"], ada["notes"], ada["birth_date"]) == ("ADA", "second row for Ada", date(1915, 12, 10))
-    grace = _customer(engine, phone_normalized="2125550199")
+    grace = _customer(engine, phone_normalized="+12125550199")
     assert (grace["first_name"], grace["email"]) == ("Linus", "linus@example.com")
 
     change = b"Email,Notes,City\nada@example.com,new note,London\nnew@example.com,,Paris\n"

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 
 import crm.imports.dedupe as dedupe
+from crm.contacts import phone_key
 from crm.imports import run_import
 from crm.imports.dedupe import database_matches
 from crm.schema import customers
@@ -22,7 +23,8 @@ def test_stored_keys_are_found_the_same_way_by_a_scan_or_by_in_lists(engine, mon
     monkeypatch.setattr(dedupe, "SCAN_WHEN_KEYS_PER_ROW", keys_per_row_for_a_scan)
     monkeypatch.setattr(dedupe, "LOOKUP_CHUNK", 1)  # one IN list per key: the chunks must add up
     emails = pd.Series(["grace@example.com", None, "nobody@example.com"])
-    phones = pd.Series([None, "1111111", "2222222"])
+    # The stored phone keys are the ones crm.contacts makes of the file's "111-1111" and "222-2222".
+    phones = pd.Series([None, phone_key("111-1111"), phone_key("222-2222")])
     with engine.connect() as connection:
         found, by = database_matches(
             connection,

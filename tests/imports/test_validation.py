@@ -104,7 +104,7 @@ def test_emails_and_phones_are_checked_and_normalised():
     _, invalid, _ = _parse(["+82 10-1234-5678", "123", "call me"], CUSTOMER["phone"])
     assert invalid == [False, True, True]
     assert normalise_email(pd.Series([" Ada@Example.COM ", ""])).tolist() == ["ada@example.com", None]
-    assert normalise_phone(pd.Series(["(212) 555-0199", "-"])).tolist() == ["2125550199", None]
+    assert normalise_phone(pd.Series(["(212) 555-0199", "-"])).tolist() == ["+12125550199", None]
 
 
 def test_text_longer_than_the_column_is_rejected():

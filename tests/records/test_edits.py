@@ -10,7 +10,8 @@ import pytest
 from sqlalchemy import Engine, func, select
 
 from crm.permissions import Actor, PermissionDeniedError
-from crm.records import RecordQuery, apply_edits, list_records
+from crm.records import RecordQuery, apply_edits, entity_spec, list_records
+from crm.records.problems import problem_cells
 from crm.schema import (
     audit_log,
     customers,
@@ -77,7 +78,8 @@ def test_valid_edits_additions_are_saved_bump_the_version_and_are_audited(tiny_s
     assert alice["version"] == 2
     finn = _customer(engine, outcome.created[0])
     # Defaults of required fields fill what the new row left empty.
-    assert (finn["status"], finn["customer_type"], finn["phone_normalized"]) == ("active", "individual", "821012345678")
+    finn_values = (finn["status"], finn["customer_type"], finn["phone_normalized"])
+    assert finn_values == ("active", "individual", "+821012345678")
     audit = _audit(engine, "customers")
     assert [row["action"] for row in audit] == ["update", "create"]
     assert json.loads(audit[0]["before_json"])["city"] == "Seoul"
@@ -387,3 +389,31 @@ def test_a_nul_character_in_a_grid_edit_is_refused_with_row_and_field_and_nothin
     assert _customer(engine, 1)["city"] == "Seoul"
     assert _customer(engine, 2)["notes"] != "call\x00back"
     assert _audit(engine, "customers") == []
+
+
+def test_a_source_and_a_payment_method_typed_in_any_case_are_stored_as_their_codes(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    outcome = apply_edits(
+        engine,
+        "customers",
+        _page(engine),
+        _changes(edited={0: {"source": "Social Media"}}, added=[{"first_name": "Finn", "source": "Pop-up Market"}]),
+        SAM,
+    )
+    assert outcome.ok, outcome.problems
+    assert _customer(engine, 1)["source"] == "social_media"
+    assert _customer(engine, outcome.created[0])["source"] == "pop_up_market"
+
+
+def test_a_refused_save_names_the_row_and_column_of_each_bad_cell(tiny_shop: TinyShop) -> None:
+    engine = tiny_shop.engine
+    spec = entity_spec("customers")
+    outcome = apply_edits(
+        engine,
+        "customers",
+        _page(engine),
+        _changes(edited={1: {"email": "not-an-email"}}, added=[{"first_name": "Finn", "gender": "robot"}]),
+        SAM,
+    )
+    cells = [(cell.position, cell.new_row, cell.column) for cell in problem_cells(spec, outcome.problems)]
+    assert cells == [(1, None, "email"), (None, 1, "gender")]

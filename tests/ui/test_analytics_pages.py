@@ -25,7 +25,7 @@ PAGES = {
     "pages/demographics.py": ("Demographics", ["Customers", "Buying customers", "Revenue per buyer"]),
     "pages/behavior.py": ("Purchase behaviour", ["Repeat rate", "Days between orders"]),
     "pages/segmentation.py": ("Segmentation", ["Top source by revenue", "Conversion rate"]),
-    "pages/cohorts.py": ("Cohorts", ["Cohorts", "New buyers", "Month-1 retention"]),
+    "pages/cohorts.py": ("Cohorts", ["Cohorts", "First-time buyers", "Month-1 retention"]),
 }
 EMPTY = "Nothing matches these filters"
 

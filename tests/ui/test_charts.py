@@ -70,7 +70,7 @@ from crm.permissions import Actor
 charts.png_available = lambda: True
 
 
-def html_instead(figure, *, name, engine, actor, personal=False, file_format=None):
+def html_instead(figure, *, name, engine, actor, personal=False, file_format=None, context=""):
     st.session_state["built"] = st.session_state.get("built", 0) + 1
     return ChartFile(b"<html>plotly</html>", f"{name}.html", "text/html", note="The PNG could not be rendered.")
 

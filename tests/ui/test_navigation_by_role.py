@@ -98,6 +98,7 @@ EXPECTED_MENUS = {
         "Users",
         "Audit log",
         "Notifications",
+        "Definitions",
     ],
     "manager": [
         *ANALYTICS_MENU,
@@ -108,10 +109,11 @@ EXPECTED_MENUS = {
         "Knowledge base",
         "Import data",
         "Notifications",
+        "Definitions",
     ],
     # Everyone reads the knowledge base; agents write drafts, managers publish. Analysts edit nothing: no work list.
-    "analyst": [*ANALYTICS_MENU, *MARKETING_MENU, *RECORDS_MENU, "Knowledge base", "Notifications"],
-    "agent": ["My work", *RECORDS_MENU, "Service desk", "Knowledge base", "Notifications"],
+    "analyst": [*ANALYTICS_MENU, *MARKETING_MENU, *RECORDS_MENU, "Knowledge base", "Notifications", "Definitions"],
+    "agent": ["My work", *RECORDS_MENU, "Service desk", "Knowledge base", "Notifications", "Definitions"],
 }
 EXPECTED_PERMISSIONS = {
     "admin": set(Permission),

@@ -188,6 +188,7 @@ def test_customer_360_shows_a_hostile_customer_as_plain_text(hostile_shop_url: s
     app = app_as(hostile_shop_url, "sam").run()
     app.switch_page("pages/customer_360.py").run()
     app.text_input(key="c360_search").input("evil").run()
+    app.selectbox(key="c360_match").set_value(1).run()
     assert not app.exception, app.exception
     sources = _markdown_sources(app)
     shown = "\n".join(sources)

@@ -215,7 +215,12 @@ def _add_product(app: AppTest, search: str) -> None:
 
 def test_new_order_form_shows_live_totals_and_creates_the_order(shop_url: str, sqlite_engine: Engine) -> None:
     app = _open(shop_url, "sam", "pages/orders.py")
+    # The form starts with no customer: the order is for whoever is picked, never the newest by default.
+    assert app.selectbox(key="new_order_customer").value is None
     _add_product(app, "shirt")
+    assert app.button(key="new_order_create").disabled
+    assert "Choose the customer the order is for." in shown_text(app.error[0].value)
+    app.selectbox(key="new_order_customer").set_value(5).run()
     # A new search shows other products; the T-shirt line stays, with the default quantity 1.
     _add_product(app, "mug")
     assert app.session_state["new_order_quantity_1"] == 1
@@ -242,6 +247,7 @@ def test_new_order_form_shows_live_totals_and_creates_the_order(shop_url: str, s
 
 def test_a_line_without_quantity_is_named_instead_of_silently_dropped(shop_url: str, sqlite_engine: Engine) -> None:
     app = _open(shop_url, "sam", "pages/orders.py")
+    app.selectbox(key="new_order_customer").set_value(5).run()
     _add_product(app, "shirt")
     _add_product(app, "mug")
     app.number_input(key="new_order_quantity_2").set_value(None).run()
@@ -278,11 +284,17 @@ def test_editing_an_orders_items_on_the_orders_page_recomputes_its_total(shop_ur
 def test_customer_360_shows_alices_value(shop_url: str) -> None:
     app = _open(shop_url, "sam", "pages/customer_360.py")
     app.text_input(key="c360_search").input("alice").run()
+    app.selectbox(key="c360_match").set_value(1).run()
     metrics = {metric.label: metric.value for metric in app.metric}
     # O1 49 + O2 100 + O8 27 = 176.00 over 3 orders; AOV 58.67; 1200 points → silver.
-    assert (metrics["Total spent"], metrics["Orders"], metrics["Average order value"]) == ("$176.00", "3", "$58.67")
+    assert (metrics["Spent so far"], metrics["Counted orders"], metrics["Average order value"]) == (
+        "$176.00",
+        "3",
+        "$58.67",
+    )
     assert "Silver tier" in app.subheader[0].value
-    assert metrics["Predicted CLV"] == "—" or metrics["Predicted CLV"].startswith("$")
+    expected_spend = metrics["Expected spend, next 12 months"]
+    assert expected_spend == "—" or expected_spend.startswith("$")
 
 
 def test_inventory_page_counts_low_and_out_of_stock(shop_url: str) -> None:
@@ -391,7 +403,8 @@ def test_grid_columns_leave_checking_to_the_server_so_a_typed_minus_is_reported(
     app.session_state["products__edits0"] = {"edited_rows": {0: {"price": -5}}, "added_rows": [], "deleted_rows": []}
     app.run()
     app.button(key="products__save").click().run()
-    assert "Row 1 (id 1), Price: -5 is negative; it must be 0 or more." in shown_text(app.error[0].value)
+    errors = " ".join(shown_text(error.value) for error in app.error)
+    assert "Row 1 (id 1), Price: -5 is negative; it must be 0 or more." in errors
     with sqlite_engine.connect() as connection:
         assert connection.execute(select(products.c.price).where(products.c.id == 1)).scalar_one() == Decimal("20.00")
 
@@ -409,6 +422,7 @@ def test_grids_without_search_terms_show_no_search_box_and_dates_are_the_apps_da
 def test_customer_360_tables_download_for_roles_that_may_export_personal_data(shop_url: str) -> None:
     admin = _open(shop_url, "ada", "pages/customer_360.py")
     admin.text_input(key="c360_search").input("alice").run()
+    admin.selectbox(key="c360_match").set_value(1).run()
     assert not admin.exception, admin.exception
     # Alice has orders, transactions, a visit with its payment, an interaction and a ticket.
     keys = [button.proto.id.rsplit("-", 1)[-1] for button in admin.get("download_button")]
@@ -424,6 +438,7 @@ def test_customer_360_tables_download_for_roles_that_may_export_personal_data(sh
     assert len(keys) == 12
     agent = _open(shop_url, "sam", "pages/customer_360.py")
     agent.text_input(key="c360_search").input("alice").run()
+    agent.selectbox(key="c360_match").set_value(1).run()
     assert not agent.get("download_button")
     assert any("may not export personal data" in caption.value for caption in agent.caption)
 

@@ -78,14 +78,12 @@ def weekly_figure(week: pd.DataFrame, timezone_name: str) -> go.Figure:
 def repeat_cards(repeat: RepeatPurchases) -> None:
     cards = st.columns(3)
     with cards[0]:
-        kpi_card(
-            "Repeat rate", format_percent(repeat.repeat_rate), "Customers with ≥2 counted orders ÷ customers with ≥1."
-        )
+        kpi_card("Repeat rate", format_percent(repeat.repeat_rate))
     with cards[1]:
         average = "—" if repeat.average_days is None else f"{repeat.average_days:,.0f} days"
-        kpi_card("Days between orders", average, "Mean days between two consecutive counted orders of a customer.")
+        kpi_card("Days between orders", average)
     with cards[2]:
-        kpi_card("Repeat customers", f"{repeat.repeat_customers:,}", "Customers with at least two counted orders.")
+        kpi_card("Repeat customers", f"{repeat.repeat_customers:,}")
 
 
 def repeat_intervals_figure(intervals: pd.DataFrame) -> go.Figure:

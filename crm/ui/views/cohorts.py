@@ -21,6 +21,7 @@ __all__ = [
     "cohort_heatmap",
     "cohort_label",
     "cohort_table",
+    "cut_cohort",
     "summary_caption",
     "summary_cards",
 ]
@@ -77,27 +78,43 @@ def cohort_label(cohort: str) -> str:
 def summary_cards(summary: CohortSummary) -> None:
     cards = st.columns(3)
     with cards[0]:
-        kpi_card("Cohorts", f"{summary.cohorts:,}", "First-order months in the period.")
+        kpi_card("Cohorts", f"{summary.cohorts:,}")
     with cards[1]:
-        kpi_card("New buyers", f"{summary.new_buyers:,}", "Customers whose first counted order is in the period.")
+        kpi_card("First-time buyers", f"{summary.new_buyers:,}")
     with cards[2]:
-        kpi_card("Month-1 retention", format_percent(summary.month_one_retention), MONTH_ONE_HELP)
+        kpi_card("Month-1 retention", format_percent(summary.month_one_retention))
 
 
-def cohort_heatmap(cohorts: pd.DataFrame, measure: str) -> go.Figure:
+def cut_cohort(cohorts: pd.DataFrame, period_start: date | None) -> str | None:
+    """The first cohort when the period starts after its month's first day (it holds only part of its month)."""
+    if period_start is None or period_start.day == 1 or cohorts.empty:
+        return None
+    first = min(cohorts["cohort"])
+    return first if date.fromisoformat(first) == period_start.replace(day=1) else None
+
+
+def _row_label(cohort: str, cut: str | None, period_start: date | None) -> str:
+    if cohort != cut or period_start is None:
+        return cohort_label(cohort)
+    return f"{cohort_label(cohort)} (partial: from {period_start.day} {period_start:%b})"
+
+
+def cohort_heatmap(cohorts: pd.DataFrame, measure: str, *, period_start: date | None = None) -> go.Figure:
     """Cohorts (rows, oldest on top) × months since the first order (columns), coloured by ``measure``.
 
     Months still running are grey with their value and a * (not on the colour scale): a month with
-    one day of data would otherwise read as a collapse of retention.
+    one day of data would otherwise read as a collapse of retention. A first cohort cut by the
+    period's start (``period_start`` after the 1st of its month) says so in its row label.
     """
     shown = MEASURES[measure]
+    cut = cut_cohort(cohorts, period_start)
     partial = cohorts["partial"].astype(bool) if "partial" in cohorts else pd.Series(False, index=cohorts.index)
     labelled = cohorts.assign(label=[cohort_label(cohort) for cohort in cohorts["cohort"]])
     complete = labelled.assign(value=labelled[measure].where(~partial))
     running = labelled.assign(value=labelled[measure].where(partial))
     grid = complete.pivot(index="cohort", columns="months_since_first", values="value")
     partial_grid = running.pivot(index="cohort", columns="months_since_first", values="value")
-    rows = [cohort_label(cohort) for cohort in grid.index]
+    rows = [_row_label(cohort, cut, period_start) for cohort in grid.index]
     months = [int(month) for month in grid.columns]
     figure = go.Figure(
         go.Heatmap(

@@ -54,8 +54,7 @@ def summary_cards(summary: DemographicsSummary) -> None:
         kpi_card(
             "Customers",
             f"{summary.customers:,}",
-            "Customers matching the filters, created by the end of the period (also before it); with a brand "
-            "filter, the brand's customers.",
+            "With a brand filter, the brand's customers.",
         )
     with cards[1]:
         kpi_card("Buying customers", f"{summary.buying_customers:,}", DEFINITIONS["buying_customers"])
@@ -67,7 +66,6 @@ def summary_cards(summary: DemographicsSummary) -> None:
         kpi_card(
             "Top age group by revenue",
             summary.top_age_group or MISSING,
-            "The age group whose customers brought the most revenue.",
         )
 
 

@@ -36,12 +36,12 @@ def day_cards(totals: PeriodTotals, *, with_customer_value: bool) -> None:
     Labels are short so five cards fit a row; the help text carries the full definition.
     """
     cards = [
-        ("New customers", f"{totals.new_customers:,}", DEFINITIONS["new_customers"], None),
-        ("New orders", f"{totals.orders:,}", DEFINITIONS["orders"], None),
+        ("New customers", f"{totals.new_customers:,}", None, None),
+        ("Orders placed", f"{totals.orders:,}", None, None),
         (
             "Transactions",
             f"{totals.completed_transactions:,}",
-            f"Completed transactions. {DEFINITIONS['completed_transactions']}",
+            None,
             None,
         ),
         ("Revenue", format_money_short(totals.revenue), _money_help(DEFINITIONS["revenue"], totals.revenue), None),
@@ -50,7 +50,7 @@ def day_cards(totals: PeriodTotals, *, with_customer_value: bool) -> None:
         value = totals.average_customer_value
         cards.append(
             (
-                "Customer value",
+                "Revenue per buyer",
                 format_money_short(value) if totals.buying_customers else MISSING,
                 _money_help(DEFINITIONS["average_customer_value"], value),
                 None,
@@ -76,7 +76,7 @@ def period_cards(comparison: PeriodComparison, pending: PendingOrders | None) ->
                 change_text(comparison, "revenue"),
             ),
             (
-                "Orders",
+                "Orders placed",
                 f"{current.orders:,}",
                 f"{DEFINITIONS['orders']} {CHANGE_HELP}",
                 change_text(comparison, "orders"),

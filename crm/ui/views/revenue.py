@@ -76,7 +76,6 @@ def revenue_cards(comparison: PeriodComparison, refunds: pd.DataFrame) -> None:
             (
                 "Refunded orders",
                 format_money_short(refunded),
-                "Totals of orders with status refunded, by order date (not part of revenue). "
                 f"Exactly {format_money(refunded)}.",
                 None,
             ),
@@ -112,6 +111,16 @@ def growth_figure(over_time: pd.DataFrame) -> go.Figure:
     return figure
 
 
+# Status colours: only a failure is red; pending is amber (in progress, not an error), done is green.
+STATUS_COLOURS = {
+    "Completed": "#2e7d32",
+    "Pending": "#f9a825",
+    "Failed": "#c62828",
+    "Cancelled": "#9e9e9e",
+    "Refunded": "#6a1b9a",
+}
+
+
 def payment_method_figure(methods: pd.DataFrame) -> go.Figure:
     shown = methods.assign(payment_method=methods["payment_method"].map(readable))
     figure = px.pie(
@@ -122,8 +131,15 @@ def payment_method_figure(methods: pd.DataFrame) -> go.Figure:
         title="Revenue by payment method",
         labels={"payment_method": "Payment method"},
     )
-    figure.update_traces(hovertemplate="%{label}: $%{value:,.2f} (%{percent})<extra></extra>")
-    figure.update_layout(legend_title_text="Payment method")
+    # Every slice carries its own name and share next to it (no legend to match colours against, no slice
+    # left unlabelled because its text did not fit inside).
+    figure.update_traces(
+        hovertemplate="%{label}: $%{value:,.2f} (%{percent})<extra></extra>",
+        textposition="outside",
+        textinfo="label+percent",
+        automargin=True,
+    )
+    figure.update_layout(showlegend=False, uniformtext_minsize=11)
     return figure
 
 
@@ -136,6 +152,7 @@ def transactions_figure(summary: pd.DataFrame) -> go.Figure:
         x="transaction_type",
         y="amount",
         color="status",
+        color_discrete_map=STATUS_COLOURS,
         title="Transactions by type and status",
         labels={"transaction_type": "Type", "amount": "Amount ($)", "status": "Status", "transactions": "Transactions"},
         hover_data={"amount": ":$,.2f", "transactions": True},

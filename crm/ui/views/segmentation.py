@@ -50,7 +50,7 @@ def source_cards(sources: pd.DataFrame, scored_customers: int) -> None:
     new, converted = sources["new_customers"].sum(), sources["converted_customers"].sum()
     cards = st.columns(3)
     with cards[0]:
-        kpi_card("Top source by revenue", best, f"{DEFINITIONS['revenue']} {MISSING} when no source brought revenue.")
+        kpi_card("Top source by revenue", best, f"{MISSING} when no source brought revenue.")
     with cards[1]:
         kpi_card("Conversion rate", format_percent(converted / new if new else None), DEFINITIONS["conversion_rate"])
     with cards[2]:
@@ -110,8 +110,9 @@ def segments_table(segments: pd.DataFrame) -> None:
     data_table(
         segments,
         labels={
-            "average_recency_days": "Days since last order (mean)",
-            "average_frequency": "Orders per customer (mean)",
+            # Short headers (means, as the table's title says) so the table fits a laptop's width.
+            "average_recency_days": "Days since last order",
+            "average_frequency": "Orders per customer",
             "average_monetary": "Revenue per customer",
         },
     )
