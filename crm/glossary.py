@@ -28,16 +28,17 @@ class Term:
     topic: str
 
 
-_ORDERS, _CUSTOMERS, _MONEY, _LOYALTY, _VALUE, _STOCK = (
+_ORDERS, _CUSTOMERS, _MONEY, _LOYALTY, _VALUE, _STOCK, _POINTS = (
     "Orders",
     "Customers",
     "Money",
     "Repeat buying and retention",
     "Lifetime value",
     "Stock",
+    "Loyalty points",
 )
 # Topics in the order the Definitions page shows them.
-TOPICS = (_MONEY, _ORDERS, _CUSTOMERS, _LOYALTY, _VALUE, _STOCK)
+TOPICS = (_MONEY, _ORDERS, _CUSTOMERS, _LOYALTY, _POINTS, _VALUE, _STOCK)
 
 _TERMS = (
     # Money
@@ -56,6 +57,8 @@ _TERMS = (
         f"The customer source whose customers brought the most revenue. {DEFINITIONS['revenue']}",
         _MONEY,
     ),
+    Term("Visit takings", DEFINITIONS["visit_takings"], _MONEY),
+    Term("Total takings", DEFINITIONS["total_takings"], _MONEY),
     Term("Spent so far", "What a customer has spent: totals of their orders not cancelled/refunded.", _MONEY),
     # Orders
     Term("Orders placed", f"{DEFINITIONS['orders']} Counted orders are those not cancelled/refunded.", _ORDERS),
@@ -85,6 +88,23 @@ _TERMS = (
     ),
     Term("First purchase", "The day of the customer's first counted order.", _CUSTOMERS),
     Term("Last purchase", "The day of the customer's last counted order.", _CUSTOMERS),
+    # Loyalty points (the ledger: crm/loyalty)
+    Term(
+        "Points issued",
+        "Points earned by counted orders, opening balances and manual additions in the period.",
+        _POINTS,
+    ),
+    Term("Points redeemed", "Points spent on rewards and order discounts in the period.", _POINTS),
+    Term(
+        "Points outstanding",
+        "Points not yet spent or reversed at the end of the period (the ledger's balance).",
+        _POINTS,
+    ),
+    Term(
+        "Points liability",
+        "Points outstanding valued as the discount they can still buy, at the redemption rate in force.",
+        _POINTS,
+    ),
     # Repeat buying and retention
     Term("Repeat rate", "Customers with at least two counted orders ÷ customers with at least one.", _LOYALTY),
     Term("Repeat customers", "Customers with at least two counted orders.", _LOYALTY),

@@ -194,17 +194,17 @@ def loyalty_analytics(engine: Engine, filters: Filters) -> None:
     outstanding = int(points["outstanding"].iloc[-1]) if not points.empty else 0
     cards = st.columns(4)
     with cards[0]:
-        kpi_card("Points issued", f"{int(points['issued'].sum()):,}", "Earned, opened and added in the period.")
+        kpi_card("Points issued", f"{int(points['issued'].sum()):,}", "")
     with cards[1]:
-        kpi_card("Points redeemed", f"{int(points['redeemed'].sum()):,}", "Spent on rewards and order discounts.")
+        kpi_card("Points redeemed", f"{int(points['redeemed'].sum()):,}", "")
     with cards[2]:
-        kpi_card("Points outstanding", f"{outstanding:,}", "Not yet spent or reversed at the end of the period.")
+        kpi_card("Points outstanding", f"{outstanding:,}", "")
     with cards[3]:
         liability = discount_for_points(outstanding, rule)
         kpi_card(
-            "Liability",
+            "Points liability",
             format_money(liability),
-            f"Outstanding points at {rule.points_per_discount_unit:,} points per 1.00 of discount.",
+            f"At {rule.points_per_discount_unit:,} points per 1.00 of discount.",
         )
     if points.empty:
         empty_state("No points were issued or spent in this period.")

@@ -215,5 +215,5 @@ def test_a_shop_with_only_visits_sees_its_takings_on_the_overview(sqlite_engine:
         )
     app = _open(sqlite_engine.url.render_as_string(hide_password=False), "ada", "pages/overview.py")
     cards = {metric.label: metric.value for metric in app.metric}
-    assert (cards["Order revenue"], cards["Visit takings"], cards["Total takings"]) == ("$0.00", "$60.00", "$60.00")
+    assert (cards["Revenue"], cards["Visit takings"], cards["Total takings"]) == ("$0.00", "$60.00", "$60.00")
     assert "the visit takings are above" in app.info[-1].value

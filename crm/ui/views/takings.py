@@ -1,27 +1,28 @@
-"""The Overview's takings row: order revenue, visit takings and total takings, each sale once."""
+"""The Overview's takings row: revenue, visit takings and total takings, each sale once."""
 
 from __future__ import annotations
 
 import streamlit as st
 
-from crm.analytics.overview import DEFINITIONS, Takings
+from crm.analytics.overview import Takings
 from crm.ui.widgets import format_money, format_money_short, kpi_card
 
 __all__ = ["takings_cards"]
 
 
 def takings_cards(money: Takings) -> None:
-    """Three cards; the help of each gives its definition and the exact amount."""
+    """Three cards: Revenue + Visit takings (not settling an order) = Total takings; the help adds the exact amount."""
     settled = (
         f" {format_money(money.visit_takings_for_orders)} of it settles orders, already in revenue."
         if money.visit_takings_for_orders
         else ""
     )
     cards = [
-        ("Order revenue", money.order_revenue, DEFINITIONS["revenue"]),
-        ("Visit takings", money.visit_takings, DEFINITIONS["visit_takings"] + settled),
-        ("Total takings", money.total, DEFINITIONS["total_takings"]),
+        ("Revenue", money.order_revenue, ""),
+        ("Visit takings", money.visit_takings, settled),
+        ("Total takings", money.total, ""),
     ]
-    for column, (label, amount, definition) in zip(st.columns(len(cards)), cards, strict=True):
+    # The definitions come from the glossary (crm.glossary, via kpi_card); the note adds the exact amount.
+    for column, (label, amount, note) in zip(st.columns(len(cards)), cards, strict=True):
         with column:
-            kpi_card(label, format_money_short(amount), f"{definition} Exactly {format_money(amount)}.")
+            kpi_card(label, format_money_short(amount), f"Exactly {format_money(amount)}.{note}")
