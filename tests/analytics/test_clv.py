@@ -369,9 +369,13 @@ def test_a_fit_that_runs_off_to_a_boundary_is_kept_with_a_caution() -> None:
     # optimum lies at r, b → ∞ and a → 0.
     analysis = fit_and_score(_one_time_buyers_summary(), as_of=date(2026, 1, 1), unit="W")
     assert analysis.fitted
-    assert analysis.params["r"] > 1e4 and analysis.params["a"] < 1e-3
+    # a → 0 on every machine; where r and b end up along the flat ridge depends on the CPU's BLAS
+    # kernels (r ran off to 8e6 on one machine and stopped at 4 with b → 1e-4 on another).
+    assert analysis.params["a"] < 1e-3
+    assert analysis.params["r"] > 1e4 or analysis.params["b"] < 1e-3
     boundary = [caution for caution in analysis.cautions if "at a boundary" in caution]
-    assert len(boundary) == 1 and boundary[0].startswith("The BG/NBD fit is at a boundary (r = ")
+    assert len(boundary) == 1 and boundary[0].startswith("The BG/NBD fit is at a boundary (")
+    assert "a = " in boundary[0]
     assert clv.clv_report(analysis)["cautions"] == list(analysis.cautions)
     # _synthetic_summary's BG/NBD fit is inside the bounds, but everyone's spend per purchase is drawn
     # from one uniform distribution, so Gamma-Gamma's q (spread of mean spend between customers) runs off.

@@ -44,13 +44,14 @@ def test_the_korean_cp949_customers_import_completely(engine):
         "메모": "notes",
     }
     assert (report.rows_read, report.inserted, report.skipped_duplicates, report.rejected) == (30, 30, 0, [])
-    # Counted in the file: 6 rows have no birth date and 16 no memo; nobody has a type or status column.
+    # Counted in the file: 6 rows have no birth date and 16 no memo; nobody has a type, status or consent column.
     assert report.not_provided == {
         "birth_date": 6,
         "notes": 16,
         "customer_type": 30,
         "status": 30,
         "loyalty_points": 30,
+        "marketing_consent": 30,
     }
     first = _customer(engine, phone_normalized="01052793859")
     assert (first["last_name"], first["first_name"], first["phone"]) == ("김", "민준", "010-5279-3859")

@@ -81,8 +81,9 @@ CASES = [
     ("rfm_segment", "in", ["Lost", "Hibernating"], [2, 3]),
     ("rfm_segment", "!=", "Loyal", [2, 3, 4]),
     ("rfm_segment", "is_empty", None, [5]),
-    ("open_tickets", ">=", 1, [2]),
-    ("open_tickets", "=", 0, [1, 3, 4, 5]),
+    # Open = open, in progress or waiting: Bob's ticket 2 (open) and Dan's ticket 4 (waiting).
+    ("open_tickets", ">=", 1, [2, 4]),
+    ("open_tickets", "=", 0, [1, 3, 5]),
     ("days_since_last_visit", "=", 45, [1]),
     ("days_since_last_visit", "is_empty", None, [2, 3, 4, 5]),
     ("has_email", "=", True, [1, 2, 3, 4, 5]),

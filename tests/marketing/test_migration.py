@@ -21,7 +21,7 @@ FLAT_ROWS = [
 
 def test_upgrading_converts_flat_rules_and_adds_consent_off_for_everyone(database_at_0001: Engine) -> None:  # noqa: F811
     engine = database_at_0001
-    command.upgrade(_alembic_config(engine), "0003")
+    command.upgrade(_alembic_config(engine), "0002")  # the revision before segments (0004)
     load_tiny_shop(engine)
     with engine.begin() as connection:
         for segment_id, name, rules in FLAT_ROWS:

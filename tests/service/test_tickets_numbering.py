@@ -69,7 +69,7 @@ def test_numbers_written_without_the_counter_are_counted_on_from(tiny_shop: obje
 
 def test_concurrent_processes_never_share_a_number(engine: Engine, customer: int) -> None:
     workers, each = 3, 4
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")  # spawn children fail to start inside pytest-xdist workers
     start, results = context.Barrier(workers), context.Queue()
     url = engine.url.render_as_string(hide_password=False)
     processes = [
@@ -91,7 +91,7 @@ def test_concurrent_processes_never_share_a_number(engine: Engine, customer: int
 def test_concurrent_changes_to_one_ticket_all_land(engine: Engine, customer: int) -> None:
     number = create_ticket(engine, SAM, customer_id=customer, subject="busy")
     workers, each = 3, 4
-    context = multiprocessing.get_context("spawn")
+    context = multiprocessing.get_context("fork")  # spawn children fail to start inside pytest-xdist workers
     start, results = context.Barrier(workers), context.Queue()
     url = engine.url.render_as_string(hide_password=False)
     processes = [context.Process(target=add_notes, args=(url, number, each, start, results)) for _ in range(workers)]
