@@ -41,6 +41,13 @@ class Settings:
     # only when the browser's address is https://. Never set it when users reach the app over http:
     # their browsers would drop the cookie and "remember me" would not work.
     cookie_secure: bool = False
+    # CRM_DATABASE_READ_URL: a read replica for analytics pages (never written to); empty: database_url.
+    database_read_url: str = ""
+
+    @property
+    def analytics_url(self) -> str:
+        """Where analytics pages read: the read replica when one is configured, else the main database."""
+        return self.database_read_url or self.database_url
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -56,12 +63,14 @@ def _flag(name: str, default: bool) -> bool:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings from ``CRM_DATABASE_URL``, ``CRM_TIMEZONE``, ``CRM_DEMO_MODE`` and ``CRM_COOKIE_SECURE``."""
+    """Settings from ``CRM_DATABASE_URL``, ``CRM_DATABASE_READ_URL``, ``CRM_TIMEZONE``, ``CRM_DEMO_MODE`` and
+    ``CRM_COOKIE_SECURE``."""
     return Settings(
         database_url=os.environ.get("CRM_DATABASE_URL", DEFAULT_DATABASE_URL),
         timezone_name=os.environ.get("CRM_TIMEZONE", "UTC"),
         demo_mode=_flag("CRM_DEMO_MODE", default=False),
         cookie_secure=_flag("CRM_COOKIE_SECURE", default=False),
+        database_read_url=os.environ.get("CRM_DATABASE_READ_URL", "").strip(),
     )
 
 
