@@ -14,6 +14,7 @@ from crm.ui.clv_view import (
     model_notes,
     overview_cards,
     page_analysis,
+    refit_button,
     tiers_and_sources,
     top_table,
 )
@@ -47,6 +48,7 @@ filter_caption(filters, "Revenue orders")
 if analysis.customers.empty:
     empty_state(analysis.message or "Nothing matches these filters.")
     st.stop()
+refit_button(filters, as_of=as_of, unit=unit, model=model)
 model_notes(analysis)
 overview_cards(analysis)
 tiers_and_sources(analysis, actor)

@@ -42,6 +42,8 @@ ResultT = TypeVar("ResultT")
 CACHE_SECONDS = 600
 # Record reads: a change made outside the app (no data version bump) shows within this many seconds.
 RECORD_CACHE_SECONDS = 15
+# Analytics modules that also write (stored CLV fits): they read and write the main database.
+_PRIMARY_MODULES = ("crm.analytics.clv.stored",)
 # session_state key of (this run's marker, {database URL: data version}).
 _VERSIONS_KEY = "_crm_data_versions"
 
@@ -99,6 +101,8 @@ def cached(function: Callable[..., ResultT], *args: Any, **kwargs: Any) -> Resul
     path = f"{function.__module__}:{function.__qualname__}"
     if function.__module__.startswith("crm.records"):
         call, url = _call_records, database_url()
+    elif function.__module__ in _PRIMARY_MODULES:
+        call, url = _call, database_url()
     else:
         call, url = _call, read_database_url()
     return call(path, url, current_data_version(url), args, tuple(sorted(kwargs.items())))
