@@ -14,7 +14,10 @@ from crm.analytics.benchmarks import AnalyticsCase
 
 __all__ = ["DOMAIN_CASE_MODULES", "all_cases"]
 
-DOMAIN_CASE_MODULES: tuple[str, ...] = ("crm.analytics.benchmarks_service",)
+DOMAIN_CASE_MODULES: tuple[str, ...] = (
+    "crm.analytics.benchmarks_service",
+    "crm.analytics.benchmarks_shared",
+)
 
 
 def all_cases() -> list[AnalyticsCase]:
