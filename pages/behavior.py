@@ -16,6 +16,7 @@ from crm.analytics.behavior import (
 from crm.permissions import Permission
 from crm.ui.cache import cached
 from crm.ui.charts import show_chart, table_downloads
+from crm.ui.progressive import chart_section
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
 from crm.ui.sidebar import current_filters
@@ -44,8 +45,7 @@ with left:
     filter_caption(filters)
     show_chart(view.categories_figure(categories), name="behavior_categories")
 with right:
-    filter_caption(filters)
-    show_chart(view.products_figure(cached(product_preference, filters, limit=10)), name="behavior_products")
+    chart_section(product_preference, filters, view.products_figure, name="behavior_products", limit=10)
 st.caption(view.ITEM_REVENUE)
 filter_caption(filters)
 show_chart(view.seasonal_figure(season), name="behavior_seasonal")

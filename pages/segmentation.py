@@ -14,6 +14,7 @@ from crm.analytics.segmentation import (
 from crm.permissions import Permission
 from crm.ui.cache import cached
 from crm.ui.charts import show_chart, table_downloads
+from crm.ui.progressive import chart_section
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
 from crm.ui.sidebar import current_filters
@@ -47,12 +48,13 @@ else:
     show_chart(view.rfm_treemap(scored), name="segmentation_rfm")
     view.segments_table(segments)
     table_downloads(segments, name="segmentation_rfm_segments")
-    show_chart(view.segment_source_figure(cached(segment_source_matrix, filters)), name="segmentation_segment_source")
+    chart_section(segment_source_matrix, filters, view.segment_source_figure, name="segmentation_segment_source")
 
 st.subheader("Loyalty tiers")
-filter_caption(filters, "Revenue orders")
 st.caption("Customer counts ignore the date range: a tier is today's points balance.")
-show_chart(view.loyalty_figure(cached(loyalty_tier_distribution, filters)), name="segmentation_loyalty")
+chart_section(
+    loyalty_tier_distribution, filters, view.loyalty_figure, name="segmentation_loyalty", subject="Revenue orders"
+)
 
 if not scored.empty:
     st.subheader("Customers of a segment")
