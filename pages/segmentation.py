@@ -6,9 +6,10 @@ import streamlit as st
 
 from crm.analytics.segmentation import (
     loyalty_tier_distribution,
-    rfm_segments,
+    rfm_cells,
+    rfm_segments_from,
     segment_customers,
-    segment_source_matrix,
+    segment_source_matrix_from,
     source_effectiveness,
 )
 from crm.permissions import Permission
@@ -27,7 +28,8 @@ st.title("Segmentation")
 filters = current_filters()
 filter_caption(filters, "Customers and orders")
 sources = cached(source_effectiveness, filters)
-segments = cached(rfm_segments, filters)
+rfm = cached(rfm_cells, filters)  # customers scored once for the segments and the segment × source matrix
+segments = rfm_segments_from(rfm)
 scored = segments[segments["customers"] > 0]
 if sources.empty and scored.empty:
     empty_state()
@@ -48,7 +50,12 @@ else:
     show_chart(view.rfm_treemap(scored), name="segmentation_rfm")
     view.segments_table(segments)
     table_downloads(segments, name="segmentation_rfm_segments")
-    chart_section(segment_source_matrix, filters, view.segment_source_figure, name="segmentation_segment_source")
+    chart_section(
+        rfm_cells,
+        filters,
+        lambda cells: view.segment_source_figure(segment_source_matrix_from(cells)),
+        name="segmentation_segment_source",
+    )
 
 st.subheader("Loyalty tiers")
 st.caption("Customer counts ignore the date range: a tier is today's points balance.")
