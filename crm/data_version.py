@@ -22,8 +22,6 @@ writer could commit an id below the maximum already seen (its change would never
 
 from __future__ import annotations
 
-from typing import Any
-
 from sqlalchemy import Connection, Engine, event, select
 
 from crm.schema import data_version
@@ -57,14 +55,10 @@ def read_data_version(engine: Engine) -> int:
 def _bump_on_commit(connection: Connection) -> None:
     if not connection.info.pop(_CHANGED, False):
         return
-    # The DBAPI cursor: Connection.execute would re-enter the transaction machinery mid-commit.
-    cursor: Any = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(_BUMP)
-        if cursor.rowcount == 0:  # a database made without migration 0014's row
-            cursor.execute(_CREATE_ROW)
-    finally:
-        cursor.close()
+    # Still inside the transaction (the hook runs before COMMIT is sent); executed through SQLAlchemy so
+    # a lost connection raises its OperationalError (one line for the user) and invalidates the connection.
+    if connection.exec_driver_sql(_BUMP).rowcount == 0:  # a database made without migration 0014's row
+        connection.exec_driver_sql(_CREATE_ROW)
 
 
 @event.listens_for(Engine, "rollback")
