@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Connection, Engine, Select, func, select
 
+from crm.data_version import mark_data_changed
 from crm.permissions import Actor, Permission, require
 from crm.schema import audit_log, utc_now
 
@@ -58,7 +59,13 @@ def record_audit(
     before: Mapping[str, Any] | None = None,
     after: Mapping[str, Any] | None = None,
 ) -> None:
-    """Write one audit row inside the caller's transaction (so it commits or rolls back with the change)."""
+    """Write one audit row inside the caller's transaction (so it commits or rolls back with the change).
+
+    Every action but a sign-in or an export changed data: its commit bumps the data version
+    (crm/data_version.py), so every app server recomputes on its next page run.
+    """
+    if action not in SIGN_IN_ACTIONS + EXPORT_ACTIONS:
+        mark_data_changed(connection)
     connection.execute(
         audit_log.insert().values(
             at=utc_now(),

@@ -190,7 +190,9 @@ def _in_child(target: Callable[..., dict[str, Any]], *args: Any) -> dict[str, An
 
 
 # --- orchestration ------------------------------------------------------------------------
-def _engine_rows(engine_name: str, url: str, customers: int, orders: int, import_url: str) -> list[BenchRow]:
+def _engine_rows(
+    engine_name: str, url: str, customers: int, orders: int, import_url: str, pages: bool = False
+) -> list[BenchRow]:
     rows: list[BenchRow] = []
     demo = _in_child(_phase_demo, url, customers, orders)
     if not demo["ok"]:
@@ -277,6 +279,10 @@ def _engine_rows(engine_name: str, url: str, customers: int, orders: int, import
         else:
             rows.append(BenchRow(engine_name, clv_name, float("nan"), "s", "ran", False, notes={"error": clv["error"]}))
     rows += _listing_rows(engine_name, url)
+    if pages:  # every analytics page in chromium, cold and warm (crm/bench_pages.py)
+        from crm.bench_pages import page_rows
+
+        rows += page_rows(engine_name, url)
     imported = _in_child(_phase_import, import_url)
     if imported["ok"]:
         rate = float(imported["result"]["rows_per_second"])
@@ -335,12 +341,14 @@ def _postgres_database(base_url: str, name: str) -> str:
     return make_url(base_url).set(database=name).render_as_string(hide_password=False)
 
 
-def run_bench(customers: int, orders: int, engines: list[str], postgres_url: str | None) -> list[BenchRow]:
+def run_bench(
+    customers: int, orders: int, engines: list[str], postgres_url: str | None, pages: bool = False
+) -> list[BenchRow]:
     rows: list[BenchRow] = []
     with tempfile.TemporaryDirectory(prefix="crm-bench-") as folder:
         if "sqlite" in engines:
             rows += _engine_rows(
-                "sqlite", f"sqlite:///{folder}/bench.db", customers, orders, f"sqlite:///{folder}/import.db"
+                "sqlite", f"sqlite:///{folder}/bench.db", customers, orders, f"sqlite:///{folder}/import.db", pages
             )
         if "postgresql" in engines:
             started = None
@@ -355,6 +363,7 @@ def run_bench(customers: int, orders: int, engines: list[str], postgres_url: str
                         customers,
                         orders,
                         _postgres_database(postgres_url, "crm_bench_import"),
+                        pages,
                     )
                 finally:
                     if started:
@@ -407,7 +416,11 @@ def _print_table(rows: list[BenchRow]) -> None:
 def _bench(args: argparse.Namespace, _engine: Engine) -> int:
     engines = [name.strip() for name in args.engines.split(",") if name.strip()]
     rows = run_bench(
-        args.customers, args.orders, engines, args.postgres_url or os.environ.get("CRM_BENCH_POSTGRES_URL")
+        args.customers,
+        args.orders,
+        engines,
+        args.postgres_url or os.environ.get("CRM_BENCH_POSTGRES_URL"),
+        pages=args.pages,
     )
     _print_table(rows)
     if args.json:
@@ -425,4 +438,7 @@ def register(commands: Any, handlers: dict[str, Any]) -> None:
     parser.add_argument("--postgres-url", help="server to use (default: start a throwaway PostgreSQL 15)")
     parser.add_argument("--json", help="also write the rows to this JSON file")
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target is missed")
+    parser.add_argument(
+        "--pages", action="store_true", help="also time every analytics page in chromium, cold and warm"
+    )
     handlers["bench"] = _bench

@@ -225,11 +225,18 @@ def _ahead(items: Iterator[T]) -> Iterator[T]:
 
 
 ACCOUNT_TABLES = ("users", "user_sessions", "login_attempts")
+# Never emptied by truncate_all (see crm/data_version.py).
+KEPT_TABLES = ("data_version",)
 
 
 def truncate_all(connection: Connection, *, keep_accounts: bool = False) -> None:
     """Delete every row of every CRM table (``demo --replace``); optionally keep sign-in accounts."""
-    tables = [table for table in metadata.sorted_tables if not (keep_accounts and table.name in ACCOUNT_TABLES)]
+    tables = [
+        table
+        for table in metadata.sorted_tables
+        # The data version only ever counts up: an app server must never meet an old number again.
+        if table.name not in KEPT_TABLES and not (keep_accounts and table.name in ACCOUNT_TABLES)
+    ]
     if connection.dialect.name == "postgresql":
         names = ", ".join(f'"{table.name}"' for table in tables)
         connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY"))

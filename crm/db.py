@@ -79,6 +79,9 @@ NON_BUSINESS_TABLES = frozenset(
         # Service desk reference rows and numbering bookkeeping (crm/service).
         "sla_policies",
         "ticket_number_days",
+        # The data version counter and stored CLV fits (a cache): crm/data_version.py, crm/analytics/clv/stored.py.
+        "data_version",
+        "clv_fits",
     }
 )
 

@@ -42,6 +42,7 @@ import pandas as pd
 from sqlalchemy import Connection, Engine, Table, select
 
 from crm.bulk import bulk_insert, checks_deferred, indexes_deferred, money, truncate_all
+from crm.data_version import mark_data_changed
 from crm.db import advance_sequences, holds_business_data
 from crm.loyalty.history import tier_changes_frame
 from crm.reference import ensure_reference_data
@@ -1617,6 +1618,7 @@ def generate_demo(
             for table in LOAD_ORDER:
                 rows[table.name] = _load(connection, table, frames.pop(table.name))
         rows["users"] = len(accounts_created)
+        mark_data_changed(connection)  # not audited, so it bumps the data version itself
         advance_sequences(connection)  # in the load's transaction: rows never commit with sequences at 1
     ensure_reference_data(engine)
     if engine.dialect.name == "postgresql":

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     Numeric,
     String,
@@ -871,6 +873,32 @@ notification_deliveries = Table(
     _in("kind", NOTIFICATION_KINDS),
     _in("status", DELIVERY_STATUSES),
     UniqueConstraint("kind", "reference_id", "user_id", "period_key", name="uq_notification_deliveries_once"),
+)
+
+# One row (id 1): a counter bumped in the commit of every transaction that changed data
+# (crm/data_version.py), so every app server sees another's write on its next page run.
+data_version = Table(
+    "data_version",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("version", BigInteger, nullable=False, server_default="0"),
+)
+
+# Stored CLV fits (crm/analytics/clv/stored.py): a cache shared by every server process, keyed by
+# filters, as-of date, unit and model; a row only counts while its data_version is the current one.
+clv_fits = Table(
+    "clv_fits",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("fit_key", String(64), nullable=False, unique=True),
+    Column("description", Text, nullable=False),
+    Column("data_version", BigInteger, nullable=False),
+    Column("unit", String(1), nullable=False),
+    Column("model", String(10), nullable=False),
+    Column("as_of", Date),
+    Column("fitted_at", DateTime, nullable=False, default=utc_now),
+    Column("model_json", Text, nullable=False),
+    Column("summary_parquet", LargeBinary, nullable=False),
 )
 
 import_mappings = Table(

@@ -54,6 +54,13 @@ class Settings:
     # Region (ISO 3166 two letters, e.g. KR, US) a phone number without a country code is read in,
     # so "010-4645-8329" and "+82 10-4645-8329" are one number to a Korean shop (crm/contacts.py).
     phone_region: str = DEFAULT_PHONE_REGION
+    # CRM_DATABASE_READ_URL: a read replica for analytics pages (never written to); empty: database_url.
+    database_read_url: str = ""
+
+    @property
+    def analytics_url(self) -> str:
+        """Where analytics pages read: the read replica when one is configured, else the main database."""
+        return self.database_read_url or self.database_url
 
     @property
     def timezone(self) -> ZoneInfo:
@@ -69,8 +76,8 @@ def _flag(name: str, default: bool) -> bool:
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    """Settings from ``CRM_DATABASE_URL``, ``CRM_TIMEZONE``, ``CRM_DEMO_MODE``, ``CRM_COOKIE_SECURE``,
-    ``CRM_SMTP_URL``, ``CRM_MAIL_FROM``, ``CRM_APP_URL`` and ``CRM_PHONE_REGION``."""
+    """Settings from ``CRM_DATABASE_URL``, ``CRM_DATABASE_READ_URL``, ``CRM_TIMEZONE``, ``CRM_DEMO_MODE``,
+    ``CRM_COOKIE_SECURE``, ``CRM_SMTP_URL``, ``CRM_MAIL_FROM``, ``CRM_APP_URL`` and ``CRM_PHONE_REGION``."""
     return Settings(
         database_url=os.environ.get("CRM_DATABASE_URL", DEFAULT_DATABASE_URL),
         timezone_name=os.environ.get("CRM_TIMEZONE", "UTC"),
@@ -80,6 +87,7 @@ def get_settings() -> Settings:
         mail_from=os.environ.get("CRM_MAIL_FROM", "").strip() or None,
         app_url=os.environ.get("CRM_APP_URL", "").strip().rstrip("/") or "http://localhost:8501",
         phone_region=(os.environ.get("CRM_PHONE_REGION") or DEFAULT_PHONE_REGION).strip().upper(),
+        database_read_url=os.environ.get("CRM_DATABASE_READ_URL", "").strip(),
     )
 
 

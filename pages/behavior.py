@@ -5,17 +5,19 @@ from __future__ import annotations
 import streamlit as st
 
 from crm.analytics.behavior import (
-    category_by_age_group,
-    category_preference,
-    product_preference,
+    category_by_age_group_from,
+    category_preference_from,
+    item_sales,
+    product_preference_from,
     repeat_purchases,
-    seasonal_pattern,
+    seasonal_pattern_from,
     suggestions_from,
     weekly_pattern,
 )
 from crm.permissions import Permission
 from crm.ui.cache import cached
 from crm.ui.charts import show_chart, table_downloads
+from crm.ui.progressive import chart_section
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
 from crm.ui.sidebar import current_filters
@@ -27,13 +29,14 @@ require_page_permission(engine, Permission.VIEW_ANALYTICS)
 st.title("Purchase behaviour")
 filters = current_filters()
 filter_caption(filters)
-categories = cached(category_preference, filters)
+sales = cached(item_sales, filters)  # one scan of the order lines for all four item-level results
+categories = category_preference_from(sales)
 if categories.empty:
     empty_state()
     st.stop()
-season = cached(seasonal_pattern, filters)
+season = seasonal_pattern_from(sales)
 week = cached(weekly_pattern, filters)
-by_age = cached(category_by_age_group, filters)
+by_age = category_by_age_group_from(sales)
 repeat = cached(repeat_purchases, filters)
 
 st.subheader("Suggestions from this data")
@@ -44,8 +47,13 @@ with left:
     filter_caption(filters)
     show_chart(view.categories_figure(categories), name="behavior_categories")
 with right:
-    filter_caption(filters)
-    show_chart(view.products_figure(cached(product_preference, filters, limit=10)), name="behavior_products")
+    # The same cached scan: the section draws from it without a query of its own.
+    chart_section(
+        item_sales,
+        filters,
+        lambda sales: view.products_figure(product_preference_from(sales, limit=10)),
+        name="behavior_products",
+    )
 st.caption(view.ITEM_REVENUE)
 filter_caption(filters)
 show_chart(view.seasonal_figure(season), name="behavior_seasonal")

@@ -16,6 +16,7 @@ from crm.ui.clv_view import (
     model_notes,
     overview_cards,
     page_analysis,
+    refit_button,
     save_people_as_segment,
     slipping_away,
     tiers_and_sources,
@@ -66,6 +67,7 @@ with answers:
     save_people_as_segment(analysis, actor)
     cohort_trend(analysis)
 with analysts:
+    refit_button(filters, as_of=as_of, unit=unit, model=model)
     model_caption(analysis)
     model_notes(analysis)
     holdout_check(analysis)

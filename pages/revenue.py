@@ -16,6 +16,7 @@ from crm.analytics.revenue import (
 from crm.permissions import Permission
 from crm.ui.cache import cached
 from crm.ui.charts import show_chart, table_downloads
+from crm.ui.progressive import chart_section
 from crm.ui.resources import get_engine
 from crm.ui.session import require_page_permission
 from crm.ui.sidebar import current_filters
@@ -43,6 +44,7 @@ if over_time["partial"].any():
 filter_caption(filters)
 show_chart(view.growth_figure(over_time), name="revenue_growth")
 
+# Each chart is computed in parallel with the rest of the page and drawn as soon as it is ready.
 sections = [
     (payment_methods, view.payment_method_figure, "Orders", "revenue_payment_methods"),
     (transaction_summary, view.transactions_figure, "Transactions", "revenue_transactions"),
@@ -53,9 +55,7 @@ for index, (load, figure_for, subject, name) in enumerate(sections):
     if index % 2 == 0:
         columns = st.columns(2)
     with columns[index % 2]:
-        frame = cached(load, filters)
-        filter_caption(filters, subject)
-        show_chart(figure_for(frame), name=name)
+        chart_section(load, filters, figure_for, name=name, subject=subject)
 
 st.subheader("Refunds and cancellations")
 filter_caption(filters)

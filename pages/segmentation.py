@@ -5,15 +5,17 @@ from __future__ import annotations
 import streamlit as st
 
 from crm.analytics.segmentation import (
-    rfm_segments,
+    rfm_cells,
+    rfm_segments_from,
     segment_customers,
-    segment_source_matrix,
+    segment_source_matrix_from,
     source_effectiveness,
 )
 from crm.permissions import Permission
 from crm.ui.cache import cached
 from crm.ui.charts import show_chart, table_downloads
 from crm.ui.loyalty_view import loyalty_analytics, loyalty_settings
+from crm.ui.progressive import chart_section
 from crm.ui.resources import get_engine
 from crm.ui.segment_builder import save_filters_as_segment
 from crm.ui.session import require_page_permission
@@ -27,7 +29,8 @@ st.title("Segmentation")
 filters = current_filters()
 filter_caption(filters, "Customers and orders")
 sources = cached(source_effectiveness, filters)
-segments = cached(rfm_segments, filters)
+rfm = cached(rfm_cells, filters)  # customers scored once for the segments and the segment × source matrix
+segments = rfm_segments_from(rfm)
 scored = segments[segments["customers"] > 0]
 if sources.empty and scored.empty:
     empty_state()
@@ -48,7 +51,12 @@ else:
     show_chart(view.rfm_treemap(scored), name="segmentation_rfm")
     view.segments_table(segments)
     table_downloads(segments, name="segmentation_rfm_segments")
-    show_chart(view.segment_source_figure(cached(segment_source_matrix, filters)), name="segmentation_segment_source")
+    chart_section(
+        rfm_cells,
+        filters,
+        lambda cells: view.segment_source_figure(segment_source_matrix_from(cells)),
+        name="segmentation_segment_source",
+    )
 
 loyalty_analytics(engine, filters)
 loyalty_settings(engine, actor)

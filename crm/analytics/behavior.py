@@ -25,13 +25,19 @@ __all__ = [
     "INTERVAL_BUCKETS",
     "MIN_AGE_GROUP_BUYERS",
     "MIN_AGE_GROUP_SHARE",
+    "ItemSales",
     "RepeatPurchases",
     "Suggestion",
     "category_by_age_group",
+    "category_by_age_group_from",
     "category_preference",
+    "category_preference_from",
+    "item_sales",
     "product_preference",
+    "product_preference_from",
     "repeat_purchases",
     "seasonal_pattern",
+    "seasonal_pattern_from",
     "suggestions_from",
     "weekly_pattern",
 ]
@@ -196,20 +202,10 @@ def weekly_pattern(engine: Engine, filters: Filters) -> pd.DataFrame:
     return frame
 
 
-def category_by_age_group(engine: Engine, filters: Filters) -> pd.DataFrame:
-    """Main category preference per age group (age on the filters' reference day).
-
-    Columns: age_group, category, quantity, item_revenue (quantity × unit price of counted
-    orders, by order date), share (of the age group's item revenue), age_group_buyers
-    (customers of the age group with ≥1 counted order: how much a share can be trusted).
-    """
+def _age_group_buyers(engine: Engine, filters: Filters) -> pd.DataFrame:
+    """Customers with ≥1 counted order per age group (columns age_group, age_group_buyers)."""
     group = age_bucket(filters).label("age_group")
-    query = _with_category(_items_per_product(filters, group, with_customers=True), "age_group")
-    frame = _frame(engine, query, ["age_group", "category", "quantity", "item_revenue", "order_lines"])
-    frame = _money(frame, "item_revenue").drop(columns="order_lines")
-    totals = frame.groupby("age_group")["item_revenue"].transform("sum")
-    frame["share"] = frame["item_revenue"] / totals.where(totals > 0)
-    # Buyers per age group: one row per buying customer first, so the age CASE runs once per customer.
+    # One row per buying customer first, so the age CASE runs once per customer.
     buyers = (
         select(orders.c.customer_id)
         .select_from(order_source(filters))
@@ -222,13 +218,125 @@ def category_by_age_group(engine: Engine, filters: Filters) -> pd.DataFrame:
         .select_from(buyers.join(customers, customers.c.id == buyers.c.customer_id))
         .group_by(group)
     )
-    per_group = _frame(engine, buyers_query, ["age_group", "age_group_buyers"])
+    return _frame(engine, buyers_query, ["age_group", "age_group_buyers"])
+
+
+def _age_mix(frame: pd.DataFrame, per_group: pd.DataFrame) -> pd.DataFrame:
+    """age_group × category sums (quantity, item_revenue) → shares, buyers, age order."""
+    frame = _money(frame, "item_revenue")
+    totals = frame.groupby("age_group")["item_revenue"].transform("sum")
+    frame["share"] = frame["item_revenue"] / totals.where(totals > 0)
     frame = frame.merge(per_group, on="age_group", how="left")
     frame["age_group_buyers"] = frame["age_group_buyers"].fillna(0).astype(int)
     frame["age_group"] = pd.Categorical(frame["age_group"], categories=AGE_GROUP_ORDER, ordered=True)
     frame = frame.sort_values(["age_group", "item_revenue"], ascending=[True, False], ignore_index=True)
     frame["age_group"] = frame["age_group"].astype(str)
     return frame
+
+
+def category_by_age_group(engine: Engine, filters: Filters) -> pd.DataFrame:
+    """Main category preference per age group (age on the filters' reference day).
+
+    Columns: age_group, category, quantity, item_revenue (quantity × unit price of counted
+    orders, by order date), share (of the age group's item revenue), age_group_buyers
+    (customers of the age group with ≥1 counted order: how much a share can be trusted).
+    """
+    group = age_bucket(filters).label("age_group")
+    query = _with_category(_items_per_product(filters, group, with_customers=True), "age_group")
+    frame = _frame(engine, query, ["age_group", "category", "quantity", "item_revenue", "order_lines"])
+    return _age_mix(frame.drop(columns="order_lines"), _age_group_buyers(engine, filters))
+
+
+# --- one scan for the whole behaviour page ------------------------------------------------------
+# The four item-level results above each scan orders ⋈ order_items. A page showing all four runs
+# ``item_sales`` once (one scan grouped by product × month × age group, a few thousand rows) and
+# derives them with the ``*_from`` functions: sums of sums, so the numbers are the same.
+SALES_CELL_COLUMNS = [
+    "product_id", "product", "sku", "category", "month", "age_group", "quantity", "item_revenue", "order_lines",
+]  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ItemSales:
+    """Item sales of counted orders in one scan.
+
+    * cells: one row per product × month of year (local time) × age group (on the filters'
+      reference day) with sales; columns product_id, product, sku, category (main category),
+      month (1–12), age_group, quantity, item_revenue (quantity × unit price), order_lines.
+    * age_group_buyers: columns age_group, age_group_buyers (customers with ≥1 counted order).
+    """
+
+    cells: pd.DataFrame
+    age_group_buyers: pd.DataFrame
+
+
+def item_sales(engine: Engine, filters: Filters) -> ItemSales:
+    """Item sales per product × month × age group, for ``category_preference_from`` and its siblings.
+
+    See ``ItemSales``. Item revenue = quantity × unit price of items of counted orders (not
+    cancelled/refunded) in the period, by order date.
+    """
+    month = month_of_year(local_time(orders.c.order_date, filters)).label("month")
+    group = age_bucket(filters).label("age_group")
+    items = _items_per_product(filters, month, group, with_customers=True).subquery("items")
+    query = select(
+        items.c.product_id,
+        products.c.name,
+        products.c.sku,
+        _main_category(),
+        items.c.month,
+        items.c.age_group,
+        items.c.quantity,
+        items.c.item_revenue,
+        items.c.order_lines,
+    ).select_from(
+        items.join(products, products.c.id == items.c.product_id)
+        .outerjoin(categories, categories.c.id == products.c.category_id)
+        .outerjoin(_parent, _parent.c.id == categories.c.parent_id)
+    )
+    cells = _frame(engine, query, SALES_CELL_COLUMNS)
+    cells["month"] = cells["month"].astype(int)
+    cells["quantity"] = cells["quantity"].astype(int)
+    cells["order_lines"] = cells["order_lines"].astype(int)
+    # Floats for the roll-ups; every amount has whole cents, so sums round back to the SQL sums.
+    cells["item_revenue"] = cells["item_revenue"].astype(float)
+    return ItemSales(cells=cells, age_group_buyers=_age_group_buyers(engine, filters))
+
+
+def _roll_up(cells: pd.DataFrame, keys: list[str], sums: list[str]) -> pd.DataFrame:
+    return cells.groupby(keys, as_index=False, sort=False)[sums].sum()
+
+
+def category_preference_from(sales: ItemSales) -> pd.DataFrame:
+    """``category_preference`` from ``item_sales`` (same columns, same numbers)."""
+    frame = _money(_roll_up(sales.cells, ["category"], ["quantity", "item_revenue", "order_lines"]), "item_revenue")
+    frame = frame.sort_values(["item_revenue", "category"], ascending=[False, True], ignore_index=True)
+    total = frame["item_revenue"].sum()
+    frame["share"] = frame["item_revenue"] / total if total else 0.0
+    return frame
+
+
+def product_preference_from(sales: ItemSales, *, limit: int = 10) -> pd.DataFrame:
+    """``product_preference`` from ``item_sales`` (same columns, same numbers)."""
+    keys = ["product_id", "product", "sku", "category"]
+    frame = _money(_roll_up(sales.cells, keys, ["quantity", "item_revenue", "order_lines"]), "item_revenue")
+    frame = frame.sort_values(["item_revenue", "sku"], ascending=[False, True], ignore_index=True).head(limit)
+    frame["quantity"] = frame["quantity"].astype(int)
+    return frame.drop(columns="product_id").reset_index(drop=True)
+
+
+def seasonal_pattern_from(sales: ItemSales) -> pd.DataFrame:
+    """``seasonal_pattern`` from ``item_sales`` (same columns, same numbers)."""
+    frame = _money(_roll_up(sales.cells, ["month", "category"], ["quantity", "item_revenue"]), "item_revenue")
+    frame["month"] = frame["month"].astype(int)
+    frame.insert(1, "month_name", [MONTH_NAMES[m - 1] for m in frame["month"]])
+    return frame.sort_values(["month", "category"], ignore_index=True)
+
+
+def category_by_age_group_from(sales: ItemSales) -> pd.DataFrame:
+    """``category_by_age_group`` from ``item_sales`` (same columns, same numbers)."""
+    frame = _roll_up(sales.cells, ["age_group", "category"], ["quantity", "item_revenue"])
+    return _age_mix(frame, sales.age_group_buyers)
 
 
 @dataclass(frozen=True)

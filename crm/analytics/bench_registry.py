@@ -19,6 +19,7 @@ DOMAIN_CASE_MODULES: tuple[str, ...] = (
     "crm.analytics.benchmarks_service",
     "crm.analytics.benchmarks_visits",
     "crm.analytics.benchmarks_loyalty",
+    "crm.analytics.benchmarks_shared",
 )
 
 

@@ -30,12 +30,15 @@ __all__ = [
     "SegmentRule",
     "loyalty_tier_distribution",
     "rfm_as_of",
+    "rfm_cells",
     "rfm_scored_subquery",
     "rfm_scores",
     "rfm_segments",
+    "rfm_segments_from",
     "segment_customers",
     "segment_for",
     "segment_source_matrix",
+    "segment_source_matrix_from",
     "source_effectiveness",
 ]
 
@@ -263,6 +266,11 @@ def rfm_segments(engine: Engine, filters: Filters) -> pd.DataFrame:
         func.avg(s.frequency),
     ).group_by(s.segment)
     found = _frame(engine, query, ["segment", "customers", "revenue", "average_recency_days", "average_frequency"])
+    return _segments_frame(found)
+
+
+def _segments_frame(found: pd.DataFrame) -> pd.DataFrame:
+    """Per-segment sums → all 11 segments in order with shares, averages, description and action."""
     frame = pd.DataFrame({"segment": list(SEGMENTS)}).merge(found, on="segment", how="left")
     frame["customers"] = frame["customers"].fillna(0).astype(int)
     frame["revenue"] = frame["revenue"].fillna(0).astype(float).round(2)
@@ -276,6 +284,50 @@ def rfm_segments(engine: Engine, filters: Filters) -> pd.DataFrame:
     frame["description"] = [_RULES_BY_NAME[name].description for name in frame["segment"]]
     frame["action"] = [_RULES_BY_NAME[name].action for name in frame["segment"]]
     return frame
+
+
+def _rfm_cells_query(filters: Filters) -> Select:
+    scored = _scored(filters)
+    s = scored.c
+    source = func.coalesce(customers.c.source, literal("unknown")).label("source")
+    return (
+        select(s.segment, source, func.count(), func.sum(s.monetary), func.sum(s.recency_days), func.sum(s.frequency))
+        .select_from(scored.join(customers, customers.c.id == s.customer_id))
+        .group_by(s.segment, source)
+    )
+
+
+def rfm_cells(engine: Engine, filters: Filters) -> pd.DataFrame:
+    """RFM scoring once, grouped by segment × acquisition source (for the ``*_from`` functions).
+
+    Columns: segment, source ('unknown' when empty), customers, revenue (counted order totals
+    in the period), recency_days_total, frequency_total (sums over the cell's customers, so
+    averages roll up exactly). Only non-empty cells. A page showing both the segments and the
+    segment × source matrix scores customers once with this instead of once per result.
+    """
+    columns = ["segment", "source", "customers", "revenue", "recency_days_total", "frequency_total"]
+    frame = _frame(engine, _rfm_cells_query(filters), columns)
+    frame["customers"] = frame["customers"].astype(int)
+    frame["revenue"] = frame["revenue"].astype(float)
+    frame["recency_days_total"] = frame["recency_days_total"].astype(float)
+    frame["frequency_total"] = frame["frequency_total"].astype(int)
+    return frame
+
+
+def rfm_segments_from(cells: pd.DataFrame) -> pd.DataFrame:
+    """``rfm_segments`` from ``rfm_cells`` (same columns, same numbers)."""
+    found = cells.groupby("segment", as_index=False)[
+        ["customers", "revenue", "recency_days_total", "frequency_total"]
+    ].sum()
+    found["average_recency_days"] = found["recency_days_total"] / found["customers"]
+    found["average_frequency"] = found["frequency_total"] / found["customers"]
+    columns = ["segment", "customers", "revenue", "average_recency_days", "average_frequency"]
+    return _segments_frame(found[columns])
+
+
+def segment_source_matrix_from(cells: pd.DataFrame) -> pd.DataFrame:
+    """``segment_source_matrix`` from ``rfm_cells`` (same columns, same numbers)."""
+    return _matrix_frame(cells[["segment", "source", "customers", "revenue"]].copy())
 
 
 def segment_customers(engine: Engine, filters: Filters, *, segment: str) -> pd.DataFrame:
@@ -334,7 +386,11 @@ def segment_source_matrix(engine: Engine, filters: Filters) -> pd.DataFrame:
         .select_from(scored.join(customers, customers.c.id == s.customer_id))
         .group_by(s.segment, source)
     )
-    frame = _frame(engine, query, ["segment", "source", "customers", "revenue"])
+    return _matrix_frame(_frame(engine, query, ["segment", "source", "customers", "revenue"]))
+
+
+def _matrix_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    """Segment × source rows → money rounded, segments in standard order."""
     frame["revenue"] = frame["revenue"].astype(float).round(2)
     frame["segment"] = pd.Categorical(frame["segment"], categories=SEGMENTS, ordered=True)
     frame = frame.sort_values(["segment", "source"], ignore_index=True)

@@ -4,9 +4,10 @@ The numbers come from ``crm.analytics.clv`` (value tiers, CLV by source, cohorts
 customers, one customer's row, holdout check); this module only caches and lays them out as
 KPI cards, charts and tables.
 
-Caching is two-level: the fit (``fit_clv``: SQL summary + models, the costly part) is cached
-by filters, as-of date, unit and model; its scores by the fit and the horizon. Changing only
-the horizon therefore rescores a cached fit instead of fitting again.
+Caching is two-level: the fit (``load_or_fit_clv``: SQL summary + models, the costly part) is
+stored in the database for every server process and cached by filters, as-of date, unit and
+model; its scores by the fit and the horizon. Changing only the horizon therefore rescores a
+cached fit instead of fitting again.
 """
 
 from __future__ import annotations
@@ -37,18 +38,18 @@ from crm.analytics.clv import (
     cohort_clv_trend,
     customer_value,
     find_customers,
-    fit_clv,
     model_label,
     order_days,
     score_clv,
     top_customers,
     value_tiers,
 )
+from crm.analytics.clv.stored import load_or_fit_clv, refit_clv
 from crm.analytics.clv_actions import action_groups, customers_word, slipping_away_sentence
 from crm.filters import Filters
 from crm.marketing.rules import customer_ids_rule
 from crm.permissions import Actor, Permission, allowed
-from crm.ui.cache import CACHE_SECONDS, cached
+from crm.ui.cache import CACHE_SECONDS, cached, invalidate
 from crm.ui.charts import show_chart, table_downloads
 from crm.ui.plain import escape_markdown
 from crm.ui.resources import get_engine
@@ -66,6 +67,7 @@ __all__ = [
     "model_notes",
     "overview_cards",
     "page_analysis",
+    "refit_button",
     "save_people_as_segment",
     "shop_filters",
     "slipping_away",
@@ -117,8 +119,26 @@ def page_analysis(
     scores are never reused.
     """
     with st.spinner("Computing lifetime values…"):
-        fitted = cached(fit_clv, filters, as_of=as_of, unit=unit, model=model)
+        # Stored in the database and shared by every server process until the data changes.
+        fitted = cached(load_or_fit_clv, filters, as_of=as_of, unit=unit, model=model)
         return _scored(fitted, int(horizon))
+
+
+def refit_button(
+    filters: Filters,
+    *,
+    as_of: date | None = None,
+    unit: Unit = DEFAULT_UNIT,
+    model: ModelName = DEFAULT_MODEL,
+) -> None:
+    """A "Refit" button: fits these inputs again now and replaces the stored fit for every server."""
+    if st.button(
+        "Refit", key="clv_refit", help="Fit the models again now (the stored fit is reused until data changes)."
+    ):
+        with st.spinner("Fitting the models…"):
+            refit_clv(get_engine(), filters, as_of=as_of, unit=unit, model=model)
+        invalidate()
+        st.rerun()
 
 
 def shop_filters() -> Filters:

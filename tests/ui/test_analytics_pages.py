@@ -7,9 +7,13 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from sqlalchemy import update
 from streamlit.testing.v1 import AppTest
 
+from crm.audit import record_audit
 from crm.db import init_database, make_engine
+from crm.permissions import Actor
+from crm.schema import orders
 from tests.fixtures.tiny_shop import load_tiny_shop
 from tests.ui.apptest_support import app_as, copy_database, make_demo_database
 
@@ -158,3 +162,25 @@ def test_choosing_every_source_reads_as_all_sources_in_the_captions(tiny_databas
     captions = [caption.value for caption in app.caption if "filter_alt" in caption.value]
     assert captions and not any("source:" in caption for caption in captions), captions
     assert [metric.value for metric in app.metric if metric.label == "Revenue"][-1] == "$302.00"
+
+
+def test_a_change_committed_by_another_server_shows_on_the_next_run(tiny_database: Path, tmp_path: Path) -> None:
+    url = copy_database(tiny_database, tmp_path)
+    app = app_as(url, "ada")
+    app.run()
+    app.switch_page("pages/revenue.py")
+    app.selectbox(key="filter_period").set_value("All time")
+    app.run()
+    assert _metric(app, "Revenue") == "$302.00"
+    other_server = make_engine(url)  # its own engine and no access to this process's cache
+    cancel_o8 = update(orders).where(orders.c.order_number == "O8").values(status="cancelled")
+    with other_server.begin() as connection:  # a change outside the app: no audit row, no new data version
+        connection.execute(cancel_o8)
+    app.run()
+    assert _metric(app, "Revenue") == "$302.00"  # served from the cache, as the data version did not move
+    with other_server.begin() as connection:  # the same kind of change as the app makes: audited
+        record_audit(connection, Actor(None, "bo", "admin"), "update", "orders", 8, after={"status": "cancelled"})
+    other_server.dispose()
+    app.run()
+    assert not app.exception, app.exception
+    assert _metric(app, "Revenue") == "$275.00"  # O8's 27.00 no longer counts

@@ -17,7 +17,7 @@ from crm.analytics.clv import clv_analysis, customer_value, order_days, rfm_summ
 from crm.analytics.clv import model as clv_model
 from crm.db import init_database, make_engine
 from crm.filters import Filters
-from crm.schema import orders
+from crm.schema import clv_fits, orders
 from crm.settings import get_settings
 from crm.ui.widgets import format_money
 from tests.fixtures.tiny_shop import load_tiny_shop
@@ -255,3 +255,18 @@ def test_an_agent_may_not_open_the_page(demo_database: Path, tmp_path: Path) -> 
     app.switch_page(PAGE).run()
     assert any("may not open this page" in error.value for error in app.error)
     assert not app.metric
+
+
+def test_the_fit_is_stored_and_refit_replaces_it(demo_database: Path, tmp_path: Path) -> None:
+    url = copy_database(demo_database, tmp_path)
+    app = _open(url, "admin")
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        first = connection.execute(select(clv_fits.c.id, clv_fits.c.fitted_at)).all()
+    assert len(first) == 1  # the page's fit is stored for every server process
+    app.button(key="clv_refit").click().run()
+    assert not app.exception, app.exception
+    with engine.connect() as connection:
+        second = connection.execute(select(clv_fits.c.id, clv_fits.c.fitted_at)).all()
+    engine.dispose()
+    assert len(second) == 1 and second[0].fitted_at > first[0].fitted_at
