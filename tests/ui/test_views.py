@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from crm.ui.views import revenue as revenue_view
 from crm.ui.views.revenue import growth_figure, refunds_figure
 
 PERIODS = pd.DataFrame(
@@ -229,3 +230,29 @@ def test_money_on_cards_is_compact_enough_for_a_row_of_five() -> None:
     assert format_money_short(59_432.10) == "$59.4k"
     assert format_money_short(1_460_000) == "$1.46M"
     assert format_money_compact(2_790.50) == "$2.8k" and format_money_compact(950) == "$950"
+
+
+def test_the_half_width_category_charts_of_revenue_lie_flat_so_names_never_turn_sideways() -> None:
+    # At 1024 px two charts share a row; vertical bars turned their category names sideways (issue 17).
+    transactions = pd.DataFrame(
+        {
+            "transaction_type": ["sale", "refund", "chargeback"],
+            "status": ["completed", "completed", "pending"],
+            "amount": [300.0, 40.0, 10.0],
+            "transactions": [3, 1, 1],
+        }
+    )
+    sources = pd.DataFrame(
+        {"source": ["website", "social_media"], "revenue": [100.0, 250.0], "orders": [2, 5], "share": [0.3, 0.7]}
+    )
+    brands = pd.DataFrame(
+        {"brand": ["Aurora", "Boreal"], "revenue": [90.0, 30.0], "orders": [3, 1], "average_order_value": [30.0, 30.0]}
+    )
+    by_type = revenue_view.transactions_figure(transactions)
+    by_source = revenue_view.revenue_by_source_figure(sources)
+    by_brand = revenue_view.revenue_by_brand_figure(brands)
+    assert {trace.orientation for figure in (by_type, by_source, by_brand) for trace in figure.data} == {"h"}
+    assert sorted(name for trace in by_type.data for name in trace.y) == ["Chargeback", "Refund", "Sale"]
+    assert list(by_source.data[0].y) == ["Website", "Social media"]  # largest on top (plotly draws bottom up)
+    assert list(by_brand.data[0].y) == ["Boreal", "Aurora"]
+    assert by_source.layout.xaxis.tickformat == "$,.0f"

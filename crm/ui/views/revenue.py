@@ -144,45 +144,57 @@ def payment_method_figure(methods: pd.DataFrame) -> go.Figure:
 
 
 def transactions_figure(summary: pd.DataFrame) -> go.Figure:
+    # Horizontal: the type names sit left of their bars and never turn sideways in a half-width column.
     shown = summary.assign(
         transaction_type=summary["transaction_type"].map(readable), status=summary["status"].map(readable)
     )
     figure = px.bar(
         shown,
-        x="transaction_type",
-        y="amount",
+        y="transaction_type",
+        x="amount",
         color="status",
+        orientation="h",
         color_discrete_map=STATUS_COLOURS,
         title="Transactions by type and status",
         labels={"transaction_type": "Type", "amount": "Amount ($)", "status": "Status", "transactions": "Transactions"},
         hover_data={"amount": ":$,.2f", "transactions": True},
     )
-    figure.update_yaxes(tickformat="$,.0f")
+    figure.update_xaxes(tickformat="$,.0f")
+    figure.update_yaxes(automargin=True)
     return figure
 
 
 def revenue_by_source_figure(sources: pd.DataFrame) -> go.Figure:
+    # Horizontal, largest on top: source names stay level in a half-width column.
+    shown = sources.assign(source=sources["source"].map(readable)).sort_values("revenue")
     figure = px.bar(
-        sources.assign(source=sources["source"].map(readable)),
-        x="source",
-        y="revenue",
+        shown,
+        y="source",
+        x="revenue",
+        orientation="h",
         title="Revenue by customer source",
         labels={"source": "Source", "revenue": "Revenue ($)", "orders": "Orders", "share": "Share"},
         hover_data={"revenue": ":$,.2f", "orders": True, "share": ":.1%"},
     )
-    figure.update_yaxes(tickformat="$,.0f")
+    figure.update_xaxes(tickformat="$,.0f")
+    figure.update_yaxes(automargin=True)
     return figure
 
 
 def revenue_by_brand_figure(brands: pd.DataFrame) -> go.Figure:
-    return px.bar(
-        brands,
-        x="brand",
-        y="revenue",
+    # Horizontal, largest on top: brand names (typed by users, any length) stay level and readable.
+    figure = px.bar(
+        brands.sort_values("revenue"),
+        y="brand",
+        x="revenue",
+        orientation="h",
         title="Revenue by brand",
         labels={"brand": "Brand", "revenue": "Revenue ($)", "orders": "Orders", "average_order_value": "AOV"},
         hover_data={"revenue": ":$,.2f", "orders": True, "average_order_value": ":$,.2f"},
-    ).update_yaxes(tickformat="$,.0f")
+    )
+    figure.update_xaxes(tickformat="$,.0f")
+    figure.update_yaxes(automargin=True)
+    return figure
 
 
 def refunds_figure(refunds: pd.DataFrame) -> go.Figure:
