@@ -44,6 +44,8 @@ KPI_STYLE = """<style>
 }
 [data-testid="stDataFrame"] { overflow-x: auto; }
 </style>"""
+# More columns than this rarely fit a laptop-wide page (1024 px with the sidebar open): tables say they scroll.
+WIDE_TABLE_COLUMNS = 6
 # Shown wherever a value is missing or undefined (a rate over zero customers, a city not recorded).
 MISSING = "—"
 # Words that stay as written when a column name becomes a header.
@@ -171,21 +173,27 @@ def data_table(
     labels = dict(labels or {})
     extra_money, extra_percent, hide = set(money), set(percent), set(hidden)
     config: dict[str, object] = {}
+    shown_columns = [str(name) for name in frame.columns if str(name) not in hide]
     for name in frame.columns:
         column = str(name)
         label = labels.get(column, column_label(column))
+        # The first column names the row (a source, a segment, a customer): it stays put while the rest scrolls.
+        pinned = bool(shown_columns) and column == shown_columns[0]
         numeric = pd.api.types.is_numeric_dtype(frame[name]) and not pd.api.types.is_bool_dtype(frame[name])
         if column in hide:
             config[column] = None
         elif column in extra_percent or (numeric and _is_percent(column)):
-            config[column] = st.column_config.NumberColumn(label, format="percent")
+            config[column] = st.column_config.NumberColumn(label, format="percent", pinned=pinned)
         elif column in extra_money or (numeric and _is_money(column)):
-            config[column] = st.column_config.NumberColumn(label, format="dollar")
+            config[column] = st.column_config.NumberColumn(label, format="dollar", pinned=pinned)
         elif numeric and (column == "id" or column.endswith("_id")):
             # "%d", not "plain": an id is no quantity, and Streamlit 1.67 shows some "plain" ints as 466.99999999999994.
-            config[column] = st.column_config.NumberColumn(label, format="%d")
+            config[column] = st.column_config.NumberColumn(label, format="%d", pinned=pinned)
         elif numeric:
-            config[column] = st.column_config.NumberColumn(label, format="localized")
+            config[column] = st.column_config.NumberColumn(label, format="localized", pinned=pinned)
         else:
-            config[column] = st.column_config.Column(label)
+            config[column] = st.column_config.Column(label, pinned=pinned)
+    if len(shown_columns) > WIDE_TABLE_COLUMNS:
+        # The grid's scroll bar only shows on hover: say that more columns are to the right.
+        st.caption(f":material/swap_horiz: {len(shown_columns)} columns: scroll the table sideways to see them all.")
     st.dataframe(frame, hide_index=True, column_config=config, placeholder=MISSING, key=key)
