@@ -161,6 +161,8 @@ def transactions_figure(summary: pd.DataFrame) -> go.Figure:
     )
     figure.update_xaxes(tickformat="$,.0f")
     figure.update_yaxes(automargin=True)
+    # The status legend under the bars: beside them it took half of a half-width column.
+    figure.update_layout(legend={"orientation": "h", "y": -0.25, "title": {"text": "Status "}})
     return figure
 
 
