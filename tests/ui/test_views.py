@@ -256,3 +256,15 @@ def test_the_half_width_category_charts_of_revenue_lie_flat_so_names_never_turn_
     assert list(by_source.data[0].y) == ["Website", "Social media"]  # largest on top (plotly draws bottom up)
     assert list(by_brand.data[0].y) == ["Boreal", "Aurora"]
     assert by_source.layout.xaxis.tickformat == "$,.0f"
+
+
+def test_the_category_chart_lies_flat_with_the_best_category_on_top_and_short_money_ticks() -> None:
+    from crm.ui.views.behavior import categories_figure
+
+    categories = pd.DataFrame(
+        {"category": ["Home", "Apparel"], "item_revenue": [20.0, 90.0], "quantity": [2, 5], "share": [0.2, 0.8]}
+    )
+    figure = categories_figure(categories)
+    assert figure.data[0].orientation == "h"
+    assert list(figure.data[0].y) == ["Home", "Apparel"]  # drawn bottom-up: Apparel on top
+    assert figure.layout.xaxis.tickformat == "$~s"
