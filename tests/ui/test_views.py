@@ -268,3 +268,23 @@ def test_the_category_chart_lies_flat_with_the_best_category_on_top_and_short_mo
     assert figure.data[0].orientation == "h"
     assert list(figure.data[0].y) == ["Home", "Apparel"]  # drawn bottom-up: Apparel on top
     assert figure.layout.xaxis.tickformat == "$~s"
+
+
+def test_the_age_and_gender_charts_keep_their_legend_under_the_bars() -> None:
+    from crm.ui.views.demographics import age_gender_figure
+
+    people = pd.DataFrame(
+        {
+            "age_group": ["18–24", "25–34"],
+            "gender": ["female", "male"],
+            "customers": [3, 4],
+            "buying_customers": [2, 3],
+            "revenue": [120.0, 90.0],
+            "revenue_per_buyer": [60.0, 30.0],
+            "orders": [3, 3],
+        }
+    )
+    for measure in ("customers", "revenue"):
+        figure = age_gender_figure(people, measure)
+        assert figure.layout.legend.orientation == "h" and figure.layout.legend.y < 0
+    assert age_gender_figure(people, "revenue").layout.yaxis.tickformat == "$~s"

@@ -86,16 +86,19 @@ def age_gender_figure(people: pd.DataFrame, measure: str) -> go.Figure:
         "orders": "Orders",
     }
     if measure == "customers":
-        return px.bar(
+        figure = px.bar(
             shown, x="age_group", y="customers", color="gender", barmode="group", category_orders=AGE_ORDER,
             title="Customers by age group and gender", labels=labels, hover_data={"buying_customers": True},
         )  # fmt: skip
-    figure = px.bar(
-        shown, x="age_group", y="revenue", color="gender", barmode="group", category_orders=AGE_ORDER,
-        title="Revenue by age group and gender", labels=labels,
-        hover_data={"revenue": ":$,.2f", "revenue_per_buyer": ":$,.2f", "orders": True},
-    )  # fmt: skip
-    figure.update_yaxes(tickformat="$,.0f")
+    else:
+        figure = px.bar(
+            shown, x="age_group", y="revenue", color="gender", barmode="group", category_orders=AGE_ORDER,
+            title="Revenue by age group and gender", labels=labels,
+            hover_data={"revenue": ":$,.2f", "revenue_per_buyer": ":$,.2f", "orders": True},
+        )  # fmt: skip
+        figure.update_yaxes(tickformat="$~s")
+    # The gender legend under the bars: beside them it left the seven age groups too little room to stay level.
+    figure.update_layout(legend={"orientation": "h", "y": -0.3})
     return figure
 
 
