@@ -270,7 +270,7 @@ def test_the_category_chart_lies_flat_with_the_best_category_on_top_and_short_mo
     assert figure.layout.xaxis.tickformat == "$~s"
 
 
-def test_the_age_and_gender_charts_keep_their_legend_under_the_bars() -> None:
+def test_the_age_and_gender_charts_lie_flat_with_the_legend_above_the_bars() -> None:
     from crm.ui.views.demographics import age_gender_figure
 
     people = pd.DataFrame(
@@ -286,5 +286,7 @@ def test_the_age_and_gender_charts_keep_their_legend_under_the_bars() -> None:
     )
     for measure in ("customers", "revenue"):
         figure = age_gender_figure(people, measure)
-        assert figure.layout.legend.orientation == "h" and figure.layout.legend.y < 0
-    assert age_gender_figure(people, "revenue").layout.yaxis.tickformat == "$~s"
+        assert {trace.orientation for trace in figure.data} == {"h"}
+        assert figure.layout.legend.orientation == "h" and figure.layout.legend.y == 1.0  # above the bars
+        assert list(figure.layout.yaxis.categoryarray)[-1] == "18–24"  # drawn bottom-up: youngest on top
+    assert age_gender_figure(people, "revenue").layout.xaxis.tickformat == "$~s"

@@ -85,20 +85,25 @@ def age_gender_figure(people: pd.DataFrame, measure: str) -> go.Figure:
         "revenue_per_buyer": "Revenue per buyer",
         "orders": "Orders",
     }
+    # Horizontal bars, youngest on top (plotly lists horizontal categories top-down): the age groups read level however narrow the column (half a row at
+    # 1024 px), and the gender legend sits above the bars, under the title, where no axis label can meet it.
     if measure == "customers":
         figure = px.bar(
-            shown, x="age_group", y="customers", color="gender", barmode="group", category_orders=AGE_ORDER,
-            title="Customers by age group and gender", labels=labels, hover_data={"buying_customers": True},
+            shown, y="age_group", x="customers", color="gender", barmode="group", orientation="h",
+            category_orders=AGE_ORDER, title="Customers by age group and gender", labels=labels,
+            hover_data={"buying_customers": True},
         )  # fmt: skip
     else:
         figure = px.bar(
-            shown, x="age_group", y="revenue", color="gender", barmode="group", category_orders=AGE_ORDER,
-            title="Revenue by age group and gender", labels=labels,
+            shown, y="age_group", x="revenue", color="gender", barmode="group", orientation="h",
+            category_orders=AGE_ORDER, title="Revenue by age group and gender", labels=labels,
             hover_data={"revenue": ":$,.2f", "revenue_per_buyer": ":$,.2f", "orders": True},
         )  # fmt: skip
-        figure.update_yaxes(tickformat="$~s")
-    # The gender legend under the bars: beside them it left the seven age groups too little room to stay level.
-    figure.update_layout(legend={"orientation": "h", "y": -0.3})
+        figure.update_xaxes(tickformat="$~s")
+    figure.update_layout(
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "x": 0, "title": {"text": ""}},
+        margin={"t": 100},
+    )
     return figure
 
 
