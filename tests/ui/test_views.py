@@ -288,5 +288,7 @@ def test_the_age_and_gender_charts_lie_flat_with_the_legend_above_the_bars() -> 
         figure = age_gender_figure(people, measure)
         assert {trace.orientation for trace in figure.data} == {"h"}
         assert figure.layout.legend.orientation == "h" and figure.layout.legend.y == 1.0  # above the bars
-        assert list(figure.layout.yaxis.categoryarray)[-1] == "18–24"  # drawn bottom-up: youngest on top
+        # Drawn bottom-up: the youngest group ("under 18", then 18–24, …) on top, "unknown" at the bottom.
+        assert list(figure.layout.yaxis.categoryarray)[-2:] == ["18–24", "under 18"]
+        assert list(figure.layout.yaxis.categoryarray)[0] == "unknown"
     assert age_gender_figure(people, "revenue").layout.xaxis.tickformat == "$~s"

@@ -85,8 +85,8 @@ def age_gender_figure(people: pd.DataFrame, measure: str) -> go.Figure:
         "revenue_per_buyer": "Revenue per buyer",
         "orders": "Orders",
     }
-    # Horizontal bars, youngest on top (plotly lists horizontal categories top-down): the age groups read level however narrow the column (half a row at
-    # 1024 px), and the gender legend sits above the bars, under the title, where no axis label can meet it.
+    # Horizontal bars, youngest on top (plotly lists horizontal categories top-down): the age groups read level
+    # in a half-row column at 1024 px, and the gender legend sits above the bars, where no axis label meets it.
     if measure == "customers":
         figure = px.bar(
             shown, y="age_group", x="customers", color="gender", barmode="group", orientation="h",
