@@ -290,5 +290,5 @@ def test_the_age_and_gender_charts_lie_flat_with_the_legend_above_the_bars() -> 
         assert figure.layout.legend.orientation == "h" and figure.layout.legend.y == 1.0  # above the bars
         # Drawn bottom-up: the youngest group ("under 18", then 18–24, …) on top, "unknown" at the bottom.
         assert list(figure.layout.yaxis.categoryarray)[-2:] == ["18–24", "under 18"]
-        assert list(figure.layout.yaxis.categoryarray)[0] == "unknown"
+        assert figure.layout.yaxis.categoryarray[0] == "unknown"
     assert age_gender_figure(people, "revenue").layout.xaxis.tickformat == "$~s"
