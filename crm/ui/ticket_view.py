@@ -32,6 +32,7 @@ from crm.service.tickets import (
 )
 from crm.settings import get_settings
 from crm.ui.cache import invalidate
+from crm.ui.customer_choice import CUSTOMER_PARAMETER
 from crm.ui.knowledge_view import article_link_picker
 from crm.ui.plain import escape_markdown, plain_caption, plain_heading, plain_text
 
@@ -102,10 +103,12 @@ def _customer_card(detail: TicketDetail) -> None:
             key="desk_open_c360",
             icon=":material/person_search:",
             on_click=_to_customer_360,
-            args=(detail.customer_id, detail.customer_email or detail.customer_name),
+            args=(detail.customer_id,),
         )
-        if st.session_state.pop("desk_go_c360", False):
-            st.switch_page("pages/customer_360.py")
+        customer_to_open = st.session_state.pop("desk_go_c360", None)
+        if customer_to_open is not None:
+            # Customer 360 shows the customer its address names (?customer=ID).
+            st.switch_page("pages/customer_360.py", query_params={CUSTOMER_PARAMETER: str(customer_to_open)})
         st.markdown("**Order**")
         if detail.order_number is None:
             st.caption("Not about a particular order.")
@@ -115,11 +118,8 @@ def _customer_card(detail: TicketDetail) -> None:
             st.caption(f"{_local(detail.order_date)} · {word(detail.order_status)} · total {total}")
 
 
-def _to_customer_360(customer_id: int, search: str) -> None:
-    # Customer 360's own search box and picker, preset so it opens on this customer.
-    st.session_state["c360_search"] = search
-    st.session_state["c360_customer"] = customer_id
-    st.session_state["desk_go_c360"] = True
+def _to_customer_360(customer_id: int) -> None:
+    st.session_state["desk_go_c360"] = customer_id
 
 
 def _note_entry(note: TicketNote) -> None:

@@ -205,7 +205,7 @@ def test_a_merge_moves_every_row_keeps_one_membership_per_campaign_and_sums_poin
     assert alice["loyalty_points"] == 1250 == ledger_sum
     assert (alice["phone"], alice["phone_normalized"], alice["city"], alice["email"]) == (
         "+82 10 5555 0006",
-        "821055550006",
+        "+821055550006",  # E.164 (crm.contacts), the key imports and the grid use
         "Busan",
         "alice@example.com",
     )
