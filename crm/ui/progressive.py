@@ -1,12 +1,9 @@
 """Progressive rendering: a page's KPI cards first, then each chart section as soon as its own data is ready.
 
 A page runs top to bottom, and Streamlit sends each element to the browser as it is drawn.
-Cards come first on every analytics page; ``section(draw)`` then runs each chart section in a
-*parallel* fragment (Streamlit's worker threads, ``st.fragment(parallel=True)``): the section's
-place on the page is fixed where it is called, its queries run while the page goes on, and a
-slow section (say the age-group chart) no longer holds back the sections after it. Database
-drivers release the GIL while a query runs, so the queries of several sections overlap, and
-``st.cache_data`` is shared by all threads. A widget inside a section reruns only that section.
+Cards come first on every analytics page; ``section(draw)`` then draws each chart section where it
+is called. (Running sections in parallel fragments, ``st.fragment(parallel=True)``, was tried and is
+off: see ``section``.)
 
 A section must draw only into its own place (parallel fragments may not write to containers
 created outside them); call it inside ``with column:`` to place it in a column.
@@ -18,7 +15,6 @@ from collections.abc import Callable
 from typing import Any
 
 import plotly.graph_objects as go
-import streamlit as st
 
 from crm.filters import Filters
 from crm.ui.cache import cached
@@ -29,8 +25,14 @@ __all__ = ["chart_section", "section"]
 
 
 def section(draw: Callable[..., None], *arguments: Any) -> None:
-    """Draw ``draw(*arguments)``'s elements here, computing them in parallel with the rest of the page."""
-    st.fragment(draw, parallel=True)(*arguments)
+    """Draw ``draw(*arguments)``'s elements here, in page order (Streamlit streams each as it is drawn).
+
+    Not in a parallel fragment for now: with parallel fragments on the analytics pages, moving to
+    another page through the menu after a sidebar change reset the sidebar's period to its first
+    choice ("This month"; browser tests test_analytics_screens and test_layout_widths), so the
+    sections run in the page's own run until that is understood.
+    """
+    draw(*arguments)
 
 
 def _chart(
