@@ -91,7 +91,7 @@ def _set_status(page: Page, number: str, status: str) -> None:
     wait_until_idle(page)
     status_box = page.get_by_test_id("stSelectbox").filter(has_text="New status")
     status_box.locator("input").click()
-    page.get_by_role("option", name=status, exact=True).click()
+    page.get_by_role("option", name=status.capitalize(), exact=True).click()  # codes show as labels
     wait_until_idle(page)
     page.get_by_role("button", name="Apply").click()
     expect(page.get_by_text(f"1 order(s) set to {status}.")).to_be_visible(timeout=EXPECT_TIMEOUT_MILLISECONDS)

@@ -66,6 +66,9 @@ def test_a_visit_with_a_payment_recorded_in_customer_360_shows_in_the_visit_anal
     search = page.get_by_role("textbox", name="Find a customer")
     search.fill(f"Visitor Browser{tag}")
     search.press("Enter")
+    # The search lists matches; picking one opens that customer (and puts it in the address).
+    page.get_by_test_id("stSelectbox").filter(has_text="1 match").click()
+    page.get_by_role("option").first.click()
     expect(page.get_by_text(f"Visitor Browser{tag} ·").first).to_be_visible(timeout=TIMEOUT)
     wait_until_idle(page)
     page.get_by_role("tab", name="Record a visit").click()
