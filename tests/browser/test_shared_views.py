@@ -60,7 +60,8 @@ def test_customer_360_keeps_the_customer_from_a_grid_row_and_from_a_search(page:
     expect(page.get_by_role("heading", name="Customers")).to_be_visible()
     wait_until_idle(page)
     page.get_by_test_id("stSelectbox").filter(has_text="Customer on this page").click()
-    option = page.get_by_role("option").first
+    # Not the hardening test's hostile customer (same app): its shown name breaks links with a word joiner.
+    option = page.get_by_role("option").filter(has_not_text="evil.example").first
     chosen = option.inner_text().split(" · ")[0]
     option.click()
     page.get_by_role("link", name="Open in Customer 360").click()
@@ -78,7 +79,7 @@ def test_customer_360_keeps_the_customer_from_a_grid_row_and_from_a_search(page:
     search.press("Enter")
     matches = page.get_by_test_id("stSelectbox").filter(has_text=re.compile(r"\d+ match"))
     matches.click()
-    pick = page.get_by_role("option").nth(1)
+    pick = page.get_by_role("option").filter(has_not_text="evil.example").nth(1)
     picked = pick.inner_text().split(" · ")[0]
     pick.click()
     expect(page.get_by_role("heading", level=3).first).to_contain_text(picked)

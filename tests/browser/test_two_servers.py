@@ -82,10 +82,13 @@ def test_an_import_through_one_server_shows_on_the_other_servers_next_run(
         _signed_in(importer, server_a, "manager", "import")
         importer.locator("input[type=file]").set_input_files(str(KOREAN_CUSTOMERS))
         expect(importer.get_by_text("ko_customers_cp949.csv").first).to_be_visible()
+        wait_until_idle(importer)  # a click during a rerun is lost: each step waits for a quiet page
         importer.get_by_role("button", name="Next").click()
         expect(importer.get_by_text("CSV in cp949, comma-delimited, header on line 1, 30 data rows")).to_be_visible()
+        wait_until_idle(importer)
         importer.get_by_role("button", name="Next").click()
         expect(importer.get_by_text("연락처", exact=True)).to_be_visible()
+        wait_until_idle(importer)
         importer.get_by_role("button", name="Next").click()
         expect(importer.get_by_text("Preview (dry run)")).to_be_visible()
         importer.get_by_role("button", name="Import customers").click()
