@@ -21,7 +21,7 @@ from crm.records.relationships import (
 )
 from crm.schema import INTERACTION_TYPES, PRIORITIES
 from crm.settings import get_settings
-from crm.ui.cache import invalidate
+from crm.ui.form_flow import done, flash, form_key
 from crm.ui.ticket_view import customer_360_ticket_entry
 from crm.ui.visit_form import local_to_utc, visit_form
 from crm.ui.widgets import readable
@@ -29,31 +29,13 @@ from crm.ui.widgets import readable
 __all__ = ["relationship_actions"]
 
 
-def _flash(key: str) -> None:
-    message = st.session_state.pop(f"{key}__flash", None)
-    if message:
-        st.success(message, icon=":material/check_circle:")
-
-
-def _done(key: str, message: str) -> None:
-    """After a save: clear the cache, start the form afresh (new widget keys) and say what happened."""
-    invalidate()
-    st.session_state[f"{key}__flash"] = message
-    st.session_state[f"{key}__generation"] = int(st.session_state.get(f"{key}__generation", 0)) + 1
-    st.rerun()
-
-
-def _form_key(key: str) -> str:
-    return f"{key}_{int(st.session_state.get(f'{key}__generation', 0))}"
-
-
 def _now_local() -> datetime:
     return datetime.now(get_settings().timezone).replace(second=0, microsecond=0)
 
 
 def _interaction_form(engine: Engine, actor: Actor, customer_id: int, key: str) -> None:
-    _flash(key)
-    form = _form_key(key)
+    flash(key)
+    form = form_key(key)
     now = _now_local()
     columns = st.columns(3)
     kind = columns[0].selectbox("Type", INTERACTION_TYPES, format_func=readable, key=f"{form}_type")
@@ -85,12 +67,12 @@ def _interaction_form(engine: Engine, actor: Actor, customer_id: int, key: str) 
     except (RelationshipError, PermissionDeniedError) as error:
         st.error(str(error))
         return
-    _done(key, "Interaction logged; the customer's last contact is updated.")
+    done(key, "Interaction logged; the customer's last contact is updated.")
 
 
 def _follow_up_form(engine: Engine, actor: Actor, customer_id: int, key: str) -> None:
-    _flash(key)
-    form = _form_key(key)
+    flash(key)
+    form = form_key(key)
     tomorrow = _now_local().date() + timedelta(days=1)
     subject = st.text_input("What to follow up", key=f"{form}_subject", max_chars=200)
     columns = st.columns(3)
@@ -107,7 +89,7 @@ def _follow_up_form(engine: Engine, actor: Actor, customer_id: int, key: str) ->
     except (RelationshipError, PermissionDeniedError) as error:
         st.error(str(error))
         return
-    _done(key, f"Follow-up scheduled for {day:%d %b %Y} {clock:%H:%M}; it is on your My work page.")
+    done(key, f"Follow-up scheduled for {day:%d %b %Y} {clock:%H:%M}; it is on your My work page.")
 
 
 def relationship_actions(engine: Engine, actor: Actor, customer_id: int) -> None:

@@ -30,31 +30,14 @@ from crm.loyalty import (
 )
 from crm.loyalty.rules import EarningRule, discount_for_points
 from crm.permissions import Actor, Permission, PermissionDeniedError, allowed
-from crm.ui.cache import cached, invalidate
+from crm.ui.cache import cached
 from crm.ui.charts import show_chart, table_downloads
+from crm.ui.form_flow import done, flash, form_key
 from crm.ui.plain import escape_markdown
 from crm.ui.views.segmentation import loyalty_figure
 from crm.ui.widgets import data_table, empty_state, filter_caption, format_money, kpi_card, readable
 
 __all__ = ["customer_loyalty", "loyalty_analytics", "loyalty_settings"]
-
-
-def _flash(key: str) -> None:
-    message = st.session_state.pop(f"{key}__flash", None)
-    if message:
-        st.success(message, icon=":material/check_circle:")
-
-
-def _done(key: str, message: str) -> None:
-    """After a save: clear the cache, start the form afresh (new widget keys) and say what happened."""
-    invalidate()
-    st.session_state[f"{key}__flash"] = message
-    st.session_state[f"{key}__generation"] = int(st.session_state.get(f"{key}__generation", 0)) + 1
-    st.rerun()
-
-
-def _form_key(key: str) -> str:
-    return f"{key}_{int(st.session_state.get(f'{key}__generation', 0))}"
 
 
 def _rule(engine: Engine) -> EarningRule:
@@ -72,7 +55,7 @@ def customer_loyalty(engine: Engine, actor: Actor, customer_id: int) -> None:
     """Customer 360's Loyalty section: points ledger, tier history, and the forms the actor may use."""
     st.subheader("Loyalty")
     key = f"loyalty_{customer_id}"
-    _flash(key)
+    flash(key)
     ledger = cached(customer_ledger, customer_id)
     history = cached(tier_history, customer_id)
     ledger_tab, tiers_tab, redeem_tab, discount_tab, adjust_tab = st.tabs(
@@ -103,7 +86,7 @@ def _redeem_form(engine: Engine, actor: Actor, customer_id: int, key: str) -> No
     if not allowed(actor.role, Permission.EDIT_RECORDS):
         st.caption("Your role cannot redeem points.")
         return
-    form = _form_key(f"{key}_redeem")
+    form = form_key(f"{key}_redeem")
     points = st.number_input("Points to redeem", min_value=1, step=1, value=None, key=f"{form}_points")
     reason = st.text_input("Reason", max_chars=200, key=f"{form}_reason", placeholder="e.g. Free coffee mug")
     if not st.button("Redeem", type="primary", key=f"{form}_save", icon=":material/redeem:"):
@@ -113,7 +96,7 @@ def _redeem_form(engine: Engine, actor: Actor, customer_id: int, key: str) -> No
     except (LoyaltyError, PermissionDeniedError) as error:
         st.error(escape_markdown(error))
         return
-    _done(key, f"Redeemed {-entry.points:,} points.")
+    done(key, f"Redeemed {-entry.points:,} points.")
 
 
 def _discount_form(engine: Engine, actor: Actor, customer_id: int, key: str) -> None:
@@ -125,7 +108,7 @@ def _discount_form(engine: Engine, actor: Actor, customer_id: int, key: str) -> 
         st.caption("No open order (pending, processing or shipped) to discount.")
         return
     rule = _rule(engine)
-    form = _form_key(f"{key}_discount")
+    form = form_key(f"{key}_discount")
     labels = {
         int(row.id): f"{row.order_number} · {readable(row.status)} · {format_money(row.total)}"
         for row in open_orders.itertuples()
@@ -149,14 +132,14 @@ def _discount_form(engine: Engine, actor: Actor, customer_id: int, key: str) -> 
     except (LoyaltyError, PermissionDeniedError) as error:
         st.error(escape_markdown(error))
         return
-    _done(key, f"{int(points or 0):,} points became a discount of {format_money(amount)}.")
+    done(key, f"{int(points or 0):,} points became a discount of {format_money(amount)}.")
 
 
 def _adjust_form(engine: Engine, actor: Actor, customer_id: int, key: str) -> None:
     if not allowed(actor.role, Permission.MANAGE_LOYALTY):
         st.caption("Managers adjust points by hand.")
         return
-    form = _form_key(f"{key}_adjust")
+    form = form_key(f"{key}_adjust")
     points = st.number_input(
         "Points to add (negative to remove)", step=1, value=None, key=f"{form}_points", format="%d"
     )
@@ -168,7 +151,7 @@ def _adjust_form(engine: Engine, actor: Actor, customer_id: int, key: str) -> No
     except (LoyaltyError, PermissionDeniedError) as error:
         st.error(escape_markdown(error))
         return
-    _done(key, f"Adjusted by {entry.points:+,} points.")
+    done(key, f"Adjusted by {entry.points:+,} points.")
 
 
 # --- Segmentation page -----------------------------------------------------------------------------
@@ -235,8 +218,8 @@ def loyalty_settings(engine: Engine, actor: Actor) -> None:
     may_edit = allowed(actor.role, Permission.MANAGE_LOYALTY)
     with st.expander("Loyalty settings: earning rule and tiers", icon=":material/settings:"):
         key = "loyalty_settings"
-        _flash(key)
-        form = _form_key(key)
+        flash(key)
+        form = form_key(key)
         st.caption(
             "Delivered orders earn floor(total × points per 1.00); cancelling or refunding takes them back. "
             "New values apply to orders delivered from now on."
@@ -291,4 +274,4 @@ def loyalty_settings(engine: Engine, actor: Actor) -> None:
         except (LoyaltyError, PermissionDeniedError) as error:
             st.error(escape_markdown(error))
             return
-        _done(key, "Loyalty settings saved.")
+        done(key, "Loyalty settings saved.")
